@@ -1,0 +1,117 @@
+"""Keep limits holding when the shared store is down: fall back to memory, then return."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Sequence
+
+from ._clock import Clock
+from ._limiter import Admission, StorageError, Store, Usage, Window
+from ._memory_store import MemoryStore
+
+logger = logging.getLogger(__name__)
+
+# How long to stay on the fallback before asking the shared store again; short enough
+# to rejoin the fleet's quota soon, long enough not to pay a timeout on every request.
+RETRY_INTERVAL = 5.0
+
+
+class FallbackStore:
+    """A shared store that degrades to an in-process one while it cannot be reached.
+
+    With ``raise_errors`` the StorageError reaches the adapter instead, which turns it
+    into StorageUnavailable and sends nothing.
+    """
+
+    def __init__(
+        self,
+        primary: Store,
+        clock: Clock,
+        *,
+        margin: float,
+        raise_errors: bool,
+        retry_interval: float = RETRY_INTERVAL,
+    ) -> None:
+        self.primary = primary
+        self.fallback = MemoryStore(margin=margin)
+        self.clock = clock
+        self.raise_errors = raise_errors
+        self.retry_interval = retry_interval
+        self._lock = threading.Lock()
+        self._down_until = 0.0
+        self.outages = 0
+
+    @property
+    def degraded(self) -> bool:
+        return self._down_until > 0.0
+
+    def _use_primary(self) -> bool:
+        return self.raise_errors or self.clock.now() >= self._down_until
+
+    def _failed(self, exc: StorageError) -> None:
+        if self.raise_errors:
+            raise exc
+        with self._lock:
+            if not self.degraded:
+                self.outages += 1
+                logger.warning(
+                    "shared rate-limit storage unavailable (%s); limiting in this "
+                    "process only until it answers again",
+                    exc,
+                )
+            self._down_until = self.clock.now() + self.retry_interval
+
+    def _recovered(self) -> None:
+        if self._down_until:
+            with self._lock:
+                if self._down_until:
+                    self._down_until = 0.0
+                    logger.warning("shared rate-limit storage is back; using it again")
+
+    def acquire(
+        self,
+        windows: Sequence[Window],
+        blocks: Sequence[str],
+        now: float | None,
+        share: float = 1.0,
+    ) -> Admission:
+        if self._use_primary():
+            try:
+                verdict = self.primary.acquire(windows, blocks, now, share)
+            except StorageError as exc:
+                self._failed(exc)
+            else:
+                self._recovered()
+                return verdict
+        return self.fallback.acquire(windows, blocks, self.clock.now(), share)
+
+    def block(self, key: str, until: float, now: float) -> None:
+        # The local copy keeps this process paused even if the write below is lost.
+        self.fallback.block(key, until, now)
+        if self._use_primary():
+            try:
+                self.primary.block(key, until, now)
+            except StorageError as exc:
+                self._failed(exc)
+
+    def blocked_until(self, key: str, now: float) -> float:
+        local = self.fallback.blocked_until(key, now)
+        if self._use_primary():
+            try:
+                return max(local, self.primary.blocked_until(key, now))
+            except StorageError as exc:
+                self._failed(exc)
+        return local
+
+    def usage(self, window: Window, now: float) -> Usage:
+        if self._use_primary():
+            try:
+                return self.primary.usage(window, now)
+            except StorageError as exc:
+                self._failed(exc)
+        return self.fallback.usage(window, now)
+
+    def close(self) -> None:
+        self.primary.close()
+        self.fallback.close()

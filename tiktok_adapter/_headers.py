@@ -1,0 +1,129 @@
+"""Pure parsing of rate-limit headers; every function takes ``now`` and never sleeps."""
+
+from __future__ import annotations
+
+import email.utils
+import logging
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+logger = logging.getLogger(__name__)
+
+# A value longer than this is not a number or date that any server sends honestly.
+_MAX_HEADER_LEN = 64
+# Reset values at or above this are epoch seconds; smaller ones are delta seconds.
+_EPOCH_THRESHOLD = 1_000_000_000.0
+_EPOCH_MS_THRESHOLD = 100_000_000_000.0
+# An HTTP Date has one-second resolution, so a span measured against it may be up to a
+# second short; we add that second rather than send a moment too early.
+_DATE_RESOLUTION = 1.0
+
+
+@dataclass(frozen=True)
+class RateInfo:
+    """What the server said about its window; a field is None where it said nothing usable.
+
+    ``reset_at`` and ``retry_at`` are moments on *our* clock: where the server sent a
+    Date header, its epoch values are shifted by the difference between the clocks.
+    """
+
+    limit: int | None = None
+    remaining: int | None = None
+    reset_at: float | None = None
+    retry_at: float | None = None
+
+
+def _number(value: str | None, name: str) -> float | None:
+    if value is None:
+        return None
+    text = value.strip()
+    if not text or len(text) > _MAX_HEADER_LEN:
+        if text:
+            logger.debug("ignoring %s: value too long", name)
+        return None
+    try:
+        number = float(text)
+    except ValueError:
+        logger.debug("ignoring %s=%r: not a number", name, text[:_MAX_HEADER_LEN])
+        return None
+    if not math.isfinite(number) or number < 0:
+        logger.debug("ignoring %s=%r: not a finite, non-negative number", name, text)
+        return None
+    return number
+
+
+def parse_http_date(value: str | None) -> float | None:
+    """Epoch seconds of an HTTP-date, or None when it is not one."""
+    if not value or len(value) > _MAX_HEADER_LEN:
+        return None
+    try:
+        parsed = email.utils.parsedate_to_datetime(value.strip())
+    except (TypeError, ValueError, IndexError, OverflowError):
+        return None
+    if parsed is None or parsed.tzinfo is None:
+        return None
+    try:
+        return parsed.timestamp()
+    except (OverflowError, OSError, ValueError):
+        return None
+
+
+def _to_our_clock(server_moment: float, now: float, server_date: float | None) -> float:
+    if server_date is None:
+        return server_moment
+    return now + (server_moment - server_date) + _DATE_RESOLUTION
+
+
+def parse_retry_after(
+    value: str | None, now: float, server_date: float | None = None
+) -> float | None:
+    """Seconds to wait from ``now`` named by a Retry-After value (delta or HTTP-date)."""
+    if value is None:
+        return None
+    text = value.strip()
+    if text[:1].isdigit() or text[:1] in ".-+":
+        delta = _number(text, "Retry-After")
+        return delta
+    moment = parse_http_date(text)
+    if moment is None:
+        logger.debug("ignoring Retry-After: neither seconds nor an HTTP-date")
+        return None
+    return max(_to_our_clock(moment, now, server_date) - now, 0.0)
+
+
+def parse_reset(value: str | None, now: float, server_date: float | None = None) -> float | None:
+    """The moment (our clock) named by X-RateLimit-Reset: epoch s, epoch ms or delta s."""
+    number = _number(value, "X-RateLimit-Reset")
+    if number is None:
+        return None
+    if number >= _EPOCH_MS_THRESHOLD:
+        return _to_our_clock(number / 1000.0, now, server_date)
+    if number >= _EPOCH_THRESHOLD:
+        return _to_our_clock(number, now, server_date)
+    return now + number
+
+
+def _count(value: str | None, name: str) -> int | None:
+    number = _number(value, name)
+    if number is None or number != int(number) or number > 2**53:
+        return None
+    return int(number)
+
+
+def parse_rate_headers(headers: Mapping[str, str], now: float) -> RateInfo | None:
+    """The rate information in ``headers``, or None when there is none (the common case)."""
+    limit = headers.get("X-RateLimit-Limit")
+    remaining = headers.get("X-RateLimit-Remaining")
+    reset = headers.get("X-RateLimit-Reset")
+    retry = headers.get("Retry-After")
+    if limit is None and remaining is None and reset is None and retry is None:
+        return None
+    server_date = parse_http_date(headers.get("Date"))
+    retry_after = parse_retry_after(retry, now, server_date)
+    return RateInfo(
+        limit=_count(limit, "X-RateLimit-Limit"),
+        remaining=_count(remaining, "X-RateLimit-Remaining"),
+        reset_at=parse_reset(reset, now, server_date),
+        retry_at=None if retry_after is None else now + retry_after,
+    )

@@ -1,0 +1,60 @@
+"""The package's exceptions.
+
+Our exception tree::
+
+    TikTokAdapterError                      every error this package raises
+    ├── ConfigurationError (ValueError)     a bad setting, raised at construction
+    └── RateLimitExceeded (requests.RequestException)
+        │                                   a request refused by a limit, ours or the server's
+        ├── QuotaExhausted                  a daily quota is spent until the next reset
+        └── StorageUnavailable              the shared limiter storage cannot be reached
+"""
+
+from __future__ import annotations
+
+import datetime
+from typing import Any
+
+from requests.exceptions import RequestException
+
+
+class TikTokAdapterError(Exception):
+    """Base class of every error raised by tiktok_adapter."""
+
+
+class ConfigurationError(TikTokAdapterError, ValueError):
+    """A setting is invalid; the message names the setting, the value and what is valid."""
+
+
+class RateLimitExceeded(TikTokAdapterError, RequestException):
+    """A request was refused by a rate limit.
+
+    ``response`` is None when the request was refused before it was sent (our own
+    limiter, or a block the server announced earlier), and the server's answer when
+    the server refused it.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        retry_after: float,
+        endpoint: str,
+        limit: str,
+        request: Any = None,
+        response: Any = None,
+        reset_at: datetime.datetime | None = None,
+    ) -> None:
+        super().__init__(message, request=request, response=response)
+        self.retry_after = float(retry_after)
+        self.endpoint = endpoint
+        self.limit = limit
+        self.reset_at = reset_at
+
+
+class QuotaExhausted(RateLimitExceeded):
+    """A calendar quota (such as the Research API's daily 1,000) is spent until it resets."""
+
+
+class StorageUnavailable(RateLimitExceeded):
+    """The shared limiter storage (Redis) did not answer and fallback is off."""

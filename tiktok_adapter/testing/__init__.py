@@ -1,0 +1,1 @@
+"""Offline stand-ins for the TikTok API, for tests and demos."""

@@ -1,0 +1,1 @@
+"""The pytest plugin that gives users a ``fake_tiktok`` fixture."""
