@@ -258,6 +258,9 @@ class TikTokAdapter(HTTPAdapter):
         body_replayable = request.body is None or isinstance(request.body, (bytes, str))
         return body_replayable and self.retry_policy.may_retry(attempt)
 
+    def record_cache(self, request: requests.PreparedRequest, hit: bool) -> None:
+        """Count a cache hit or miss for the request's endpoint (called by the cache layer)."""
+
     def close(self) -> None:
         super().close()
         self.store.close()

@@ -1,0 +1,129 @@
+"""Shared fixtures: a fake clock, a mocked TikTok, and a real Redis of the tests' own."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import time
+from collections.abc import Iterator
+
+import pytest
+import requests
+import responses
+
+from tiktok_adapter import FakeClock
+
+IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
+# Database 0 of a shared server belongs to someone else; ours is this one.
+SHARED_SERVER_DB = 13
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _ping(url: str) -> bool:
+    try:
+        import redis
+
+        return bool(redis.Redis.from_url(url, socket_connect_timeout=0.5).ping())
+    except Exception:
+        return False
+
+
+def _unavailable(reason: str) -> None:
+    if IN_CI:
+        pytest.fail(f"Redis is required in CI: {reason}")
+    pytest.skip(reason)
+
+
+class RedisServer:
+    """A private redis-server on a free loopback port, which tests may stop and restart."""
+
+    def __init__(self) -> None:
+        self.port = _free_port()
+        self.process: subprocess.Popen[bytes] | None = None
+        self.url = f"redis://127.0.0.1:{self.port}/0"
+
+    def start(self) -> None:
+        self.process = subprocess.Popen(
+            [
+                "redis-server",
+                "--port",
+                str(self.port),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        deadline = time.monotonic() + 10
+        while not _ping(self.url):
+            if time.monotonic() > deadline:
+                raise RuntimeError("redis-server did not start")
+            time.sleep(0.02)
+
+    def stop(self) -> None:
+        if self.process is not None:
+            self.process.terminate()
+            self.process.wait(timeout=10)
+            self.process = None
+
+
+@pytest.fixture(scope="session")
+def redis_server() -> Iterator[RedisServer]:
+    """A redis-server owned by the test session (needed by tests that stop it)."""
+    if shutil.which("redis-server") is None:
+        _unavailable("redis-server is not on PATH")
+    server = RedisServer()
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def redis_base_url(request: pytest.FixtureRequest) -> str:
+    """TIKTOK_ADAPTER_TEST_REDIS_URL when set, else a private server of our own."""
+    url = os.environ.get("TIKTOK_ADAPTER_TEST_REDIS_URL")
+    if url:
+        if not _ping(url):
+            _unavailable(f"TIKTOK_ADAPTER_TEST_REDIS_URL does not answer: {url}")
+        return url
+    server: RedisServer = request.getfixturevalue("redis_server")
+    return server.url
+
+
+@pytest.fixture
+def redis_url(redis_base_url: str, request: pytest.FixtureRequest) -> str:
+    """A Redis URL plus a key prefix unique to this test, so tests never share counters."""
+    return redis_base_url
+
+
+@pytest.fixture
+def key_prefix(request: pytest.FixtureRequest) -> str:
+    return f"test-{request.node.name}-{os.getpid()}-{time.monotonic_ns()}"
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock()
+
+
+@pytest.fixture
+def mocked() -> Iterator[responses.RequestsMock]:
+    with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
+        yield mock
+
+
+@pytest.fixture
+def session() -> Iterator[requests.Session]:
+    with requests.Session() as s:
+        yield s
