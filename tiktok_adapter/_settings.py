@@ -15,6 +15,10 @@ from .exceptions import ConfigurationError
 ON_LIMIT = ("sleep", "raise")
 ON_STORAGE_ERROR = ("fallback", "raise")
 PRESET_APP_LIMIT = "preset"
+PRIORITY_NAMES = ("low", "medium", "high", "critical")
+DEFAULT_PRIORITY_SHARES: Mapping[str, float] = MappingProxyType(
+    {"low": 0.5, "medium": 0.8, "high": 0.95, "critical": 1.0}
+)
 # Measured (benchmarks/margin.py): on loopback under 8 threads the gap between our
 # admission stamp and the server's arrival stamp stayed below 20 ms; 50 ms also covers
 # clocks a few tens of ms apart when the shared store's clock is not used.
@@ -42,9 +46,25 @@ class Settings:
     safety_margin: float = DEFAULT_SAFETY_MARGIN
     on_storage_error: str = "fallback"
     storage_time: bool = True
+    default_priority: str = "medium"
+    priority_shares: Mapping[str, float] = field(
+        default_factory=lambda: dict(DEFAULT_PRIORITY_SHARES)
+    )
+    rate_limit_codes: frozenset[int] = frozenset({40100})
+    cache_expire_after: float = 1800.0
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "limits", MappingProxyType(dict(self.limits or {})))
+        self._check_priorities()
+        _non_negative(self.cache_expire_after, "cache_expire_after")
+        codes = self.rate_limit_codes
+        if isinstance(codes, (str, bytes)) or not all(
+            isinstance(c, int) and not isinstance(c, bool) for c in codes
+        ):
+            raise ConfigurationError(
+                f"rate_limit_codes={codes!r} must be a set of whole numbers such as {{40100}}"
+            )
+        object.__setattr__(self, "rate_limit_codes", frozenset(codes))
         get_preset(_text(self.preset, "preset"))
         for path, spec in self.limits.items():
             parse_rates(spec, f"limits[{path!r}]")
@@ -72,6 +92,34 @@ class Settings:
             )
         if not isinstance(self.storage_time, bool):
             raise ConfigurationError(f"storage_time={self.storage_time!r} must be true or false")
+
+    def _check_priorities(self) -> None:
+        if isinstance(self.default_priority, str):
+            object.__setattr__(self, "default_priority", self.default_priority.lower())
+        _choice(self.default_priority, "default_priority", PRIORITY_NAMES)
+        shares = dict(DEFAULT_PRIORITY_SHARES)
+        for name, share in dict(self.priority_shares or {}).items():
+            key = name.lower() if isinstance(name, str) else name
+            _choice(key, "priority_shares key", PRIORITY_NAMES)
+            if isinstance(share, bool) or not isinstance(share, (int, float)) or not 0 < share <= 1:
+                raise ConfigurationError(
+                    f"priority_shares[{name!r}]={share!r} must be a fraction in (0, 1]"
+                )
+            shares[key] = float(share)
+        object.__setattr__(self, "priority_shares", MappingProxyType(shares))
+
+    def __getstate__(self) -> dict[str, Any]:
+        # mappingproxy does not pickle; plain dicts do, and __setstate__ re-freezes them.
+        return {
+            f.name: dict(v) if isinstance(v, MappingProxyType) else v
+            for f in fields(self)
+            for v in (getattr(self, f.name),)
+        }
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        for name, value in state.items():
+            object.__setattr__(self, name, value)
+        self.__post_init__()
 
     @property
     def effective_app_limit(self) -> str | None:
@@ -131,3 +179,7 @@ class SettingsKwargs(TypedDict, total=False):
     safety_margin: float
     on_storage_error: str
     storage_time: bool
+    default_priority: str
+    priority_shares: Mapping[str, float]
+    rate_limit_codes: frozenset[int]
+    cache_expire_after: float
