@@ -1,0 +1,100 @@
+"""Table-driven tests of the pure header parsers."""
+
+from __future__ import annotations
+
+import pytest
+
+from tiktok_adapter import RateInfo, parse_rate_headers, parse_reset, parse_retry_after
+
+NOW = 1_700_000_000.0
+DATE_NOW = "Tue, 14 Nov 2023 22:13:20 GMT"  # == NOW
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("30", 30.0),
+        (" 2.5 ", 2.5),
+        ("0", 0.0),
+        ("Tue, 14 Nov 2023 22:14:20 GMT", 60.0),
+        ("Tue, 14 Nov 2023 22:12:20 GMT", 0.0),  # in the past: go now
+        ("", None),
+        ("soon", None),
+        ("-5", None),
+        ("1e309", None),
+        ("nan", None),
+        ("inf", None),
+        ("9" * 200, None),
+        ("Mon, 99 Foo 2023 99:99:99 GMT", None),
+        (None, None),
+    ],
+)
+def test_parse_retry_after(value: str | None, expected: float | None) -> None:
+    assert parse_retry_after(value, NOW) == expected
+
+
+def test_retry_after_date_is_measured_against_the_servers_date() -> None:
+    # The server's clock is 100 s behind ours; its "one minute from now" is still a minute.
+    server_now = NOW - 100
+    wait = parse_retry_after("Tue, 14 Nov 2023 22:12:40 GMT", NOW, server_date=server_now)
+    assert wait == pytest.approx(61.0)  # 60 s plus one second for Date's resolution
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        (str(int(NOW + 90)), NOW + 90),  # epoch seconds
+        (str(int((NOW + 90) * 1000)), NOW + 90),  # epoch milliseconds
+        ("45", NOW + 45),  # delta seconds
+        ("12.5", NOW + 12.5),
+        ("", None),
+        ("garbage", None),
+        ("-1", None),
+        ("1e309", None),
+        (None, None),
+    ],
+)
+def test_parse_reset(value: str | None, expected: float | None) -> None:
+    assert parse_reset(value, NOW) == expected
+
+
+def test_reset_epoch_is_corrected_for_clock_skew() -> None:
+    server_now = NOW + 300  # server's clock is 5 minutes ahead of ours
+    reset_at = parse_reset(str(int(server_now + 30)), NOW, server_date=server_now)
+    assert reset_at == pytest.approx(NOW + 31)
+
+
+@pytest.mark.parametrize(
+    ("headers", "expected"),
+    [
+        ({}, None),
+        ({"Content-Type": "application/json"}, None),
+        (
+            {
+                "X-RateLimit-Limit": "100",
+                "X-RateLimit-Remaining": "95",
+                "X-RateLimit-Reset": str(int(NOW + 60)),
+            },
+            RateInfo(limit=100, remaining=95, reset_at=NOW + 60),
+        ),
+        (
+            {"X-RateLimit-Remaining": "0", "Retry-After": "7"},
+            RateInfo(remaining=0, retry_at=NOW + 7),
+        ),
+        (
+            {"X-RateLimit-Limit": "ten", "X-RateLimit-Remaining": "1.5", "Retry-After": "x"},
+            RateInfo(),
+        ),
+        ({"X-RateLimit-Remaining": "-3"}, RateInfo()),
+        ({"X-RateLimit-Limit": "1" * 100}, RateInfo()),
+        ({"X-RateLimit-Limit": "99999999999999999999"}, RateInfo()),
+    ],
+)
+def test_parse_rate_headers(headers: dict[str, str], expected: RateInfo | None) -> None:
+    assert parse_rate_headers(headers, NOW) == expected
+
+
+def test_parse_rate_headers_uses_date_for_epoch_reset() -> None:
+    info = parse_rate_headers({"Date": DATE_NOW, "X-RateLimit-Reset": str(int(NOW + 10))}, NOW + 50)
+    # Our clock is 50 s ahead of the server's; the reset is 10 s after the server's now.
+    assert info is not None and info.reset_at == pytest.approx(NOW + 50 + 10 + 1)

@@ -1,0 +1,52 @@
+"""The retry policy's pure decisions."""
+
+from __future__ import annotations
+
+import pytest
+
+from tiktok_adapter import RetryPolicy
+from tiktok_adapter._retry import resend_is_safe
+
+
+@pytest.mark.parametrize(
+    ("attempt", "rand", "expected"),
+    [
+        (1, 0.0, 0.0),
+        (1, 0.5, 1.0),
+        (1, 0.999, 1.998),
+        (2, 0.5, 2.0),
+        (3, 1.0, 8.0),
+        (10, 1.0, 60.0),  # capped by backoff_max
+        (10_000, 1.0, 60.0),  # no overflow for absurd attempts
+        (0, 1.0, 2.0),
+    ],
+)
+def test_full_jitter_backoff(attempt: int, rand: float, expected: float) -> None:
+    assert RetryPolicy().backoff_time(attempt, rand) == pytest.approx(expected)
+
+
+def test_server_wait_is_clamped_to_a_day() -> None:
+    policy = RetryPolicy()
+    assert policy.clamp_server_wait(10**12) == 86_400.0
+    assert policy.clamp_server_wait(-5) == 0.0
+
+
+def test_retry_budget() -> None:
+    policy = RetryPolicy(max_retries=2)
+    assert [policy.may_retry(n) for n in range(4)] == [True, True, False, False]
+
+
+@pytest.mark.parametrize(
+    ("method", "read_only", "body", "safe"),
+    [
+        ("GET", False, None, True),
+        ("HEAD", False, None, True),
+        ("OPTIONS", False, None, True),
+        ("POST", True, b'{"filters": {}}', True),  # read-only endpoint such as video/query
+        ("POST", False, b'{"text": "hi"}', False),  # comment create
+        ("DELETE", False, None, False),
+        ("POST", True, iter([b"chunk"]), False),  # a streamed body cannot be replayed
+    ],
+)
+def test_resend_is_safe(method: str, read_only: bool, body: object, safe: bool) -> None:
+    assert resend_is_safe(method, read_only, body) is safe
