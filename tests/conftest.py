@@ -16,8 +16,6 @@ import responses
 from tiktok_adapter import FakeClock
 
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
-# Database 0 of a shared server belongs to someone else; ours is this one.
-SHARED_SERVER_DB = 13
 
 
 def _free_port() -> int:
@@ -102,8 +100,8 @@ def redis_base_url(request: pytest.FixtureRequest) -> str:
 
 
 @pytest.fixture
-def redis_url(redis_base_url: str, request: pytest.FixtureRequest) -> str:
-    """A Redis URL plus a key prefix unique to this test, so tests never share counters."""
+def redis_url(redis_base_url: str) -> str:
+    """The Redis to test against; pair it with ``key_prefix`` so tests never share counters."""
     return redis_base_url
 
 
