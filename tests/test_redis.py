@@ -16,8 +16,8 @@ import pytest
 import redis
 import requests
 import responses
-
 from conftest import RedisServer
+
 from tiktok_adapter import (
     FakeClock,
     RateLimitExceeded,
@@ -144,7 +144,7 @@ class CountingHandler(BaseHTTPRequestHandler):
     arrivals: list[float] = []
     lock = threading.Lock()
 
-    def do_GET(self) -> None:  # noqa: N802 - http.server's naming
+    def do_GET(self) -> None:
         with self.lock:
             self.arrivals.append(time.monotonic())
         body = b'{"data": {}, "error": {"code": "ok"}}'
