@@ -78,7 +78,7 @@ def test_sleeps_exactly_until_the_window_admits(
     session: requests.Session, clock: FakeClock, mocked: responses.RequestsMock
 ) -> None:
     mocked.get(INFO, json=OK)
-    adapter = mount(session, clock=clock, safety_margin=0.0)
+    adapter = mount(session, clock=clock, default_priority="critical", safety_margin=0.0)
     for _ in range(10):
         session.get(INFO)
     assert clock.sleeps == []
@@ -92,7 +92,7 @@ def test_hours_of_windows_in_milliseconds(
     session: requests.Session, clock: FakeClock, mocked: responses.RequestsMock
 ) -> None:
     mocked.get(INFO, json=OK)
-    mount(session, clock=clock, safety_margin=0.0)
+    mount(session, clock=clock, default_priority="critical", safety_margin=0.0)
     start = clock.now()
     for _ in range(250):
         session.get(INFO)
@@ -105,7 +105,7 @@ def test_raise_mode_sends_nothing(
     session: requests.Session, clock: FakeClock, mocked: responses.RequestsMock
 ) -> None:
     mocked.get(INFO, json=OK)
-    mount(session, clock=clock, on_limit="raise", safety_margin=0.0)
+    mount(session, clock=clock, default_priority="critical", on_limit="raise", safety_margin=0.0)
     for _ in range(10):
         session.get(INFO)
     with pytest.raises(RateLimitExceeded) as info:
@@ -123,7 +123,14 @@ def test_admission_is_all_or_nothing(
     session: requests.Session, clock: FakeClock, mocked: responses.RequestsMock
 ) -> None:
     mocked.get(INFO, json=OK)
-    adapter = mount(session, clock=clock, on_limit="raise", app_limit="3/minute", safety_margin=0.0)
+    adapter = mount(
+        session,
+        clock=clock,
+        default_priority="critical",
+        on_limit="raise",
+        app_limit="3/minute",
+        safety_margin=0.0,
+    )
     for _ in range(3):
         session.get(INFO)
     for _ in range(5):
@@ -140,7 +147,7 @@ def test_unknown_paths_count_against_the_app_limit_only(
 ) -> None:
     url = f"{BASE}/v2/oauth/token/"
     mocked.post(url, json={})
-    mount(session, clock=clock, on_limit="raise", app_limit="4/hour")
+    mount(session, clock=clock, default_priority="critical", on_limit="raise", app_limit="4/hour")
     for _ in range(4):
         session.post(url)
     with pytest.raises(RateLimitExceeded, match="4/hour"):
@@ -151,7 +158,7 @@ def test_max_wait_raises_instead_of_sleeping_long(
     session: requests.Session, clock: FakeClock, mocked: responses.RequestsMock
 ) -> None:
     mocked.get(INFO, json=OK)
-    mount(session, clock=clock, max_wait=30)
+    mount(session, clock=clock, default_priority="critical", max_wait=30)
     for _ in range(10):
         session.get(INFO)
     with pytest.raises(RateLimitExceeded) as info:
@@ -167,7 +174,7 @@ def test_long_waits_are_logged_at_info(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     mocked.get(INFO, json=OK)
-    mount(session, clock=clock)
+    mount(session, clock=clock, default_priority="critical")
     caplog.set_level(logging.INFO, logger="tiktok_adapter")
     for _ in range(11):
         session.get(INFO, headers=_auth())
@@ -184,7 +191,7 @@ def test_429_with_retry_after_blocks_then_resends(
 ) -> None:
     mocked.get(INFO, json=RATE_LIMITED, status=429, headers={"Retry-After": "17"})
     mocked.get(INFO, json=OK)
-    mount(session, clock=clock)
+    mount(session, clock=clock, default_priority="critical")
     response = session.get(INFO)
     assert response.status_code == 200
     assert clock.sleeps == [pytest.approx(17.0)]
@@ -195,7 +202,7 @@ def test_429_block_holds_for_every_caller(
     session: requests.Session, clock: FakeClock, mocked: responses.RequestsMock
 ) -> None:
     mocked.get(INFO, json=RATE_LIMITED, status=429, headers={"Retry-After": "40"})
-    adapter = mount(session, clock=clock, on_limit="raise")
+    adapter = mount(session, clock=clock, default_priority="critical", on_limit="raise")
     with pytest.raises(RateLimitExceeded) as first:
         session.get(INFO)
     assert first.value.response is not None and first.value.response.status_code == 429
@@ -214,7 +221,7 @@ def test_429_without_headers_backs_off_with_jitter(
     session: requests.Session, clock: FakeClock, mocked: responses.RequestsMock
 ) -> None:
     mocked.get(INFO, status=429)
-    mount(session, clock=clock, max_retries=3, backoff_base=2.0)
+    mount(session, clock=clock, default_priority="critical", max_retries=3, backoff_base=2.0)
     response = session.get(INFO)
     # After the last retry the final 429 comes back as the response.
     assert response.status_code == 429
@@ -226,7 +233,7 @@ def test_rate_limit_body_inside_200_counts_as_refusal(
     session: requests.Session, clock: FakeClock, mocked: responses.RequestsMock
 ) -> None:
     mocked.get(INFO, json=RATE_LIMITED, status=200)
-    mount(session, clock=clock, on_limit="raise")
+    mount(session, clock=clock, default_priority="critical", on_limit="raise")
     with pytest.raises(RateLimitExceeded):
         session.get(INFO)
 
@@ -235,7 +242,7 @@ def test_a_streamed_200_is_never_read(
     session: requests.Session, clock: FakeClock, mocked: responses.RequestsMock
 ) -> None:
     mocked.get(INFO, json=RATE_LIMITED, status=200)
-    mount(session, clock=clock, on_limit="raise")
+    mount(session, clock=clock, default_priority="critical", on_limit="raise")
     response = session.get(INFO, stream=True)
     assert not response._content_consumed
     assert response.json()["error"]["code"] == "rate_limit_exceeded"
@@ -250,7 +257,7 @@ def test_remaining_zero_blocks_until_reset(
         json=OK,
         headers={"X-RateLimit-Remaining": "0", "X-RateLimit-Reset": str(reset)},
     )
-    mount(session, clock=clock)
+    mount(session, clock=clock, default_priority="critical")
     session.get(INFO)
     session.get(INFO)
     assert clock.sleeps == [pytest.approx(reset - 1_700_000_000.0)]
@@ -274,7 +281,7 @@ def test_hostile_headers_never_crash(
     headers: dict[str, str],
 ) -> None:
     mocked.get(INFO, json=OK, headers=headers)
-    mount(session, clock=clock, on_limit="raise")
+    mount(session, clock=clock, default_priority="critical", on_limit="raise")
     for _ in range(10):
         assert session.get(INFO).status_code == 200
     with pytest.raises(RateLimitExceeded):  # local limits still hold
@@ -286,7 +293,7 @@ def test_huge_server_wait_is_clamped_to_a_day(
 ) -> None:
     mocked.get(INFO, status=429, headers={"Retry-After": str(10**9)})
     mocked.get(INFO, json=OK)
-    mount(session, clock=clock)
+    mount(session, clock=clock, default_priority="critical")
     assert session.get(INFO).status_code == 200
     assert clock.sleeps == [pytest.approx(86_400.0)]
 
@@ -295,7 +302,7 @@ def test_huge_server_wait_with_max_wait_raises(
     session: requests.Session, clock: FakeClock, mocked: responses.RequestsMock
 ) -> None:
     mocked.get(INFO, status=429, headers={"Retry-After": "7200"})
-    mount(session, clock=clock, max_wait=600)
+    mount(session, clock=clock, default_priority="critical", max_wait=600)
     with pytest.raises(RateLimitExceeded) as info:
         session.get(INFO)
     assert info.value.retry_after == pytest.approx(7200)
@@ -306,7 +313,7 @@ def test_writes_are_resent_after_429(
 ) -> None:
     mocked.post(CREATE, status=429, headers={"Retry-After": "1"})
     mocked.post(CREATE, json=OK)
-    mount(session, clock=clock)
+    mount(session, clock=clock, default_priority="critical")
     assert session.post(CREATE, json={"video_id": "1", "text": "hi"}).status_code == 200
     assert len(mocked.calls) == 2
 
@@ -319,7 +326,7 @@ def test_reads_are_resent_after_connection_errors(
 ) -> None:
     mocked.post(QUERY, body=requests.ConnectionError("reset by peer"))
     mocked.post(QUERY, json=OK)
-    adapter = mount(session, clock=clock, on_limit="raise")
+    adapter = mount(session, clock=clock, default_priority="critical", on_limit="raise")
     assert session.post(QUERY, json={"filters": {"video_ids": ["1"]}}).status_code == 200
     assert len(mocked.calls) == 2
     # Each attempt on the wire was one admission.
@@ -336,7 +343,7 @@ def test_writes_are_never_resent_after_connection_errors(
 ) -> None:
     mocked.post(CREATE, body=error("lost"))
     mocked.post(CREATE, json=OK)
-    mount(session, clock=clock)
+    mount(session, clock=clock, default_priority="critical")
     with pytest.raises(error):
         session.post(CREATE, json={"video_id": "1", "text": "hi"})
     assert len(mocked.calls) == 1
@@ -346,7 +353,7 @@ def test_connection_errors_raise_after_the_retry_budget(
     session: requests.Session, clock: FakeClock, mocked: responses.RequestsMock
 ) -> None:
     mocked.get(INFO, body=requests.ConnectionError("down"))
-    mount(session, clock=clock, max_retries=2)
+    mount(session, clock=clock, default_priority="critical", max_retries=2)
     with pytest.raises(requests.ConnectionError):
         session.get(INFO)
     assert len(mocked.calls) == 3

@@ -54,7 +54,12 @@ def run_threads(threads: int, total: int, call: Callable[[], requests.Response])
 def test_sixteen_threads_never_exceed_ten_per_second() -> None:
     server = StrictServer(10, 1.0)
     session = requests.Session()
-    mount(session, limits={"/video/query/": "10/second"}, app_limit=None)
+    mount(
+        session,
+        limits={"/video/query/": "10/second"},
+        app_limit=None,
+        default_priority="critical",
+    )
     with responses.RequestsMock() as mock:
         mock.add_callback(responses.POST, URL, callback=server)
         statuses = run_threads(16, 25, lambda: session.post(URL, json={}))
@@ -68,7 +73,12 @@ def test_default_margin_keeps_a_strict_server_happy() -> None:
     # (benchmarks/margin.py measures the same at 5/second on a real loopback server.)
     server = StrictServer(50, 1.0)
     session = requests.Session()
-    adapter = mount(session, limits={"/video/query/": "50/second"}, app_limit=None)
+    adapter = mount(
+        session,
+        limits={"/video/query/": "50/second"},
+        app_limit=None,
+        default_priority="critical",
+    )
     with responses.RequestsMock() as mock:
         mock.add_callback(responses.POST, URL, callback=server)
         statuses = run_threads(8, 100, lambda: session.post(URL, json={}))
@@ -78,7 +88,9 @@ def test_default_margin_keeps_a_strict_server_happy() -> None:
 
 
 def test_memory_store_is_exact_under_contention() -> None:
-    adapter = TikTokAdapter(limits={"/video/query/": "100/minute"}, app_limit=None)
+    adapter = TikTokAdapter(
+        limits={"/video/query/": "100/minute"}, app_limit=None, default_priority="critical"
+    )
     route = adapter.resolve(requests.Request("POST", URL).prepare())
     admitted = []
     barrier = threading.Barrier(16)

@@ -39,6 +39,7 @@ def adapter_for(redis_url: str, prefix: str, clock: FakeClock, **kw: object) -> 
         clock=clock,
         storage_time=False,  # the fake clock drives the windows
         safety_margin=0.0,
+        default_priority="critical",  # the whole window; priorities are tested apart
         **kw,  # type: ignore[arg-type]
     )
 
@@ -177,7 +178,7 @@ WORKER = textwrap.dedent(
     base, uri, prefix, count = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
     session = requests.Session()
     mount(session, base_url=base, storage_uri=uri, key_prefix=prefix, app_limit=None,
-          limits={"/bench/": "20/second"})
+          limits={"/bench/": "20/second"}, default_priority="critical")
     with ThreadPoolExecutor(4) as pool:
         codes = list(pool.map(lambda _: session.get(base + "v2/bench/").status_code,
                               range(count)))

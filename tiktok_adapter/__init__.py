@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from ._budget import Budget, EndpointBudget, WindowBudget
 from ._clock import SYSTEM_CLOCK, Clock, FakeClock, SystemClock
 from ._endpoints import DEFAULT_LIMITS, PRESETS, Endpoint, EndpointTable, Preset
+from ._events import Event
 from ._headers import RateInfo, parse_rate_headers, parse_reset, parse_retry_after
 from ._refusal import Refusal, RefusalPolicy, TikTokRefusals
 from ._retry import RetryPolicy
 from ._settings import Settings
+from ._stats import EndpointStats, Stats
 from .adapter import OPEN_API_BASE, TikTokAdapter, mount
 from .exceptions import (
     ConfigurationError,
@@ -16,6 +19,7 @@ from .exceptions import (
     StorageUnavailable,
     TikTokAdapterError,
 )
+from .priority import Priority, priority
 
 __version__ = "0.1.0"
 
@@ -24,12 +28,17 @@ __all__ = [
     "OPEN_API_BASE",
     "PRESETS",
     "SYSTEM_CLOCK",
+    "Budget",
     "Clock",
     "ConfigurationError",
     "Endpoint",
+    "EndpointBudget",
+    "EndpointStats",
     "EndpointTable",
+    "Event",
     "FakeClock",
     "Preset",
+    "Priority",
     "QuotaExhausted",
     "RateInfo",
     "RateLimitExceeded",
@@ -37,13 +46,16 @@ __all__ = [
     "RefusalPolicy",
     "RetryPolicy",
     "Settings",
+    "Stats",
     "StorageUnavailable",
     "SystemClock",
     "TikTokAdapter",
     "TikTokAdapterError",
     "TikTokRefusals",
+    "WindowBudget",
     "mount",
     "parse_rate_headers",
     "parse_reset",
     "parse_retry_after",
+    "priority",
 ]

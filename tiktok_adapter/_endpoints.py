@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, replace
 from types import MappingProxyType
 
@@ -145,7 +145,7 @@ class EndpointTable:
             rows[path] = replace(known, limits=limits) if known else Endpoint(path, limits)
         return cls(rows.values())
 
-    def __iter__(self) -> Iterable[Endpoint]:
+    def __iter__(self) -> Iterator[Endpoint]:
         return iter(self._rows.values())
 
     def __len__(self) -> int:

@@ -2,34 +2,29 @@
 
 from __future__ import annotations
 
-import datetime
 import logging
 import random
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlsplit
 
 import requests
 from requests.adapters import HTTPAdapter
 
+from ._admission import Admitter, utc
+from ._budget import Budget, take_budget
 from ._clock import SYSTEM_CLOCK, Clock
-from ._endpoints import Endpoint, EndpointTable, get_preset, normalize_path
+from ._endpoints import EndpointTable, get_preset
+from ._events import Event, Hook, Hooks
 from ._fallback import FallbackStore
 from ._headers import RateInfo, parse_rate_headers
-from ._limiter import (
-    Admission,
-    StorageError,
-    Store,
-    Window,
-    open_store,
-    parse_rates,
-    storage_scheme,
-)
+from ._limiter import StorageError, Store, open_store, storage_scheme
 from ._refusal import QUOTA, Refusal, RefusalPolicy, TikTokRefusals
 from ._retry import RetryPolicy, resend_is_safe
+from ._routes import Route, RouteTable
 from ._settings import Settings
-from .exceptions import QuotaExhausted, RateLimitExceeded, StorageUnavailable
+from ._stats import Stats, StatsRecorder
+from .exceptions import QuotaExhausted, RateLimitExceeded
+from .priority import PRIORITY_HEADER, Priority, current_priority
 
 if TYPE_CHECKING:
     from typing_extensions import Unpack
@@ -39,29 +34,16 @@ if TYPE_CHECKING:
 logger = logging.getLogger("tiktok_adapter")
 
 OPEN_API_BASE = "https://open.tiktokapis.com/"
-# A quota that resets at midnight should not silently park a worker for hours.
-QUOTA_WAIT_CAP = 3600.0
-_LONG_WAIT = 60.0
-_ROUTE_CACHE_SIZE = 4096
-
-
-@dataclass(frozen=True)
-class Route:
-    """Everything admission needs to know about one URL path, computed once."""
-
-    name: str
-    read_only: bool
-    windows: tuple[Window, ...]
-    blocks: tuple[str, ...]
 
 
 class TikTokAdapter(HTTPAdapter):
     """An HTTPAdapter that admits each attempt through the rate windows before sending.
 
     ``send`` is a recipe of overridable steps: :meth:`resolve` the endpoint,
-    :meth:`admit` (sleep or raise), send, :meth:`observe` the response, and decide
-    whether to re-send. Settings come as keywords (see :class:`Settings`) or as a
-    ``settings`` object; keywords win.
+    :meth:`admit` (sleep, queue by priority, or raise), send, :meth:`observe` the
+    response, and decide whether to re-send. Settings come as keywords (see
+    :class:`Settings`) or as a ``settings`` object; keywords win. Hooks
+    (``on_wait``, ``on_rate_limited``, ``on_retry``) take an :class:`Event`.
     """
 
     __attrs__ = [*HTTPAdapter.__attrs__, "settings", "clock", "refusal_policy"]
@@ -72,6 +54,9 @@ class TikTokAdapter(HTTPAdapter):
         *,
         clock: Clock | None = None,
         refusal_policy: RefusalPolicy | None = None,
+        on_wait: Hook | None = None,
+        on_rate_limited: Hook | None = None,
+        on_retry: Hook | None = None,
         pool_connections: int = 10,
         pool_maxsize: int = 10,
         pool_block: bool = False,
@@ -80,7 +65,9 @@ class TikTokAdapter(HTTPAdapter):
         base = settings if settings is not None else Settings()
         self.settings = base.replace(**options) if options else base
         self.clock: Clock = clock if clock is not None else SYSTEM_CLOCK
-        self.refusal_policy: RefusalPolicy = refusal_policy or TikTokRefusals()
+        self.refusal_policy: RefusalPolicy = refusal_policy or TikTokRefusals(
+            business_codes=self.settings.rate_limit_codes
+        )
         # urllib3 must never re-send on its own: every attempt on the wire has to
         # pass admission, so its retries are off and ours run in send().
         super().__init__(
@@ -90,6 +77,10 @@ class TikTokAdapter(HTTPAdapter):
             pool_block=pool_block,
         )
         self._setup()
+        for name, hook in (("on_wait", on_wait), ("on_rate_limited", on_rate_limited),
+                           ("on_retry", on_retry)):  # fmt: skip
+            if hook is not None:
+                self.hooks.add(name, hook)
 
     @classmethod
     def from_settings(cls, settings: Settings, **kwargs: Any) -> TikTokAdapter:
@@ -98,36 +89,38 @@ class TikTokAdapter(HTTPAdapter):
     def _setup(self) -> None:
         s = self.settings
         self.retry_policy = RetryPolicy(s.max_retries, s.backoff_base, s.backoff_max)
-        self.table = EndpointTable.build(get_preset(s.preset), s.limits)
-        app = s.effective_app_limit
-        self._app_windows = tuple(
-            Window(_window_key("app", r.amount, r.period, r.calendar), r)
-            for r in (parse_rates(app, "app_limit") if app else ())
-        )
-        self._routes: dict[str, Route] = {}
+        table = EndpointTable.build(get_preset(s.preset), s.limits)
+        self.routes = RouteTable(table, s.effective_app_limit)
+        self.table = table
+        self.default_priority = Priority.coerce(s.default_priority, "default_priority")
         self._random = random.Random()
-        self._use_now = not (s.storage_time and storage_scheme(s.storage_uri) != "memory")
-        store = open_store(
+        self._server_info: dict[str, RateInfo] = {}
+        self._stats = StatsRecorder(self.clock.now())
+        self.hooks = Hooks()
+        shared = storage_scheme(s.storage_uri) != "memory"
+        store: Store = open_store(
             s.storage_uri,
             key_prefix=s.key_prefix,
             margin=s.safety_margin,
             use_storage_time=s.storage_time,
         )
-        if storage_scheme(s.storage_uri) != "memory":
+        if shared:
             store = FallbackStore(
-                store,
-                self.clock,
-                margin=s.safety_margin,
+                store, self.clock, margin=s.safety_margin,
                 raise_errors=s.on_storage_error == "raise",
-            )
-        self.store: Store = store
+            )  # fmt: skip
+        self.store = store
+        self.admitter = Admitter(
+            store, self.clock, s, self._stats, self.hooks,
+            pass_now=not (shared and s.storage_time),
+        )  # fmt: skip
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         # HTTPAdapter restores __attrs__ and its pools; we rebuild what derives from them.
         super().__setstate__(state)  # type: ignore[misc]
         self._setup()
 
-    # -- the recipe ---------------------------------------------------------------
+    # -- the recipe ---------------------------------------------------------------------
 
     def send(
         self,
@@ -139,86 +132,56 @@ class TikTokAdapter(HTTPAdapter):
         proxies: Mapping[str, str] | None = None,
     ) -> requests.Response:
         route = self.resolve(request)
+        level = self.request_priority(request)
         attempt = 0
         while True:
-            self.admit(request, route)
+            self.admit(request, route, level)
             try:
                 response = super().send(
-                    request,
-                    stream=stream,
-                    timeout=timeout,
-                    verify=verify,
-                    cert=cert,
+                    request, stream=stream, timeout=timeout, verify=verify, cert=cert,
                     proxies=proxies,
-                )
+                )  # fmt: skip
             except (requests.ConnectionError, requests.Timeout) as exc:
                 if not self.should_resend_after_error(request, route, exc, attempt):
                     raise
                 attempt += 1
-                self.clock.sleep(self._backoff(attempt))
+                self._retrying(route, level, self._backoff(attempt), type(exc).__name__)
                 continue
+            self._stats.add(route.name, "sent")
             refusal = self.observe(request, route, response, stream)
             if refusal is None:
                 return response
+            self._stats.add(route.name, "rate_limited")
             if self.settings.on_limit == "raise":
+                self._stats.add(route.name, "refusals")
                 raise self._server_refused(request, route, response, refusal)
             if not self.should_resend_after_refusal(request, refusal, attempt):
-                # After the last retry the caller gets the final refusal itself,
-                # as plain requests would give it: a response, never None.
+                # After the last retry the caller gets the final refusal itself, as plain
+                # requests would give it: a response, never None.
                 return response
             attempt += 1
             _discard(response)
+            self._retrying(route, level, 0.0, refusal.code)
 
     def resolve(self, request: requests.PreparedRequest) -> Route:
-        """The route (windows and blocks) for the request's URL path."""
-        url = request.url or ""
-        key = url.split("?", 1)[0]
-        route = self._routes.get(key)
-        if route is None:
-            route = self._build_route(key)
-            if len(self._routes) >= _ROUTE_CACHE_SIZE:
-                self._routes.clear()
-            self._routes[key] = route
-        return route
+        """The route (windows and block keys) for the request's URL path."""
+        return self.routes.resolve(request.url or "")
 
-    def admit(self, request: requests.PreparedRequest, route: Route) -> float:
-        """Wait until every window admits the request, or raise; returns seconds waited."""
-        waited = 0.0
-        clock = self.clock
-        s = self.settings
-        while True:
-            now = clock.now()
+    def request_priority(self, request: requests.PreparedRequest) -> Priority:
+        """The header (removed before sending), else the context, else the default."""
+        header = request.headers.pop(PRIORITY_HEADER, None)
+        if header is not None:
             try:
-                verdict = self.store.acquire(
-                    route.windows, route.blocks, now if self._use_now else None
-                )
-            except StorageError as exc:
-                raise StorageUnavailable(
-                    f"rate-limit storage unavailable for {route.name} and "
-                    f"on_storage_error='raise'; nothing was sent ({exc})",
-                    retry_after=0.0,
-                    endpoint=route.name,
-                    limit="storage",
-                    request=request,
-                ) from None
-            if verdict.admitted:
-                return waited
-            wait = verdict.wait
-            cap = s.max_wait
-            if cap is None and verdict.calendar:
-                cap = QUOTA_WAIT_CAP
-            if s.on_limit == "raise" or (cap is not None and waited + wait > cap):
-                raise self._refused(request, route, verdict, now)
-            if wait > _LONG_WAIT:
-                logger.info(
-                    "waiting %.0f s for %s: limit %s resets at %s",
-                    wait,
-                    route.name,
-                    verdict.limit,
-                    _utc(now + wait).isoformat(timespec="seconds"),
-                )
-            clock.sleep(wait)
-            waited += wait
+                return Priority.coerce(header, PRIORITY_HEADER)
+            except ValueError:
+                logger.debug("ignoring unknown %s value", PRIORITY_HEADER)
+        return current_priority() or self.default_priority
+
+    def admit(
+        self, request: requests.PreparedRequest, route: Route, level: Priority | None = None
+    ) -> float:
+        """Wait until every window admits the request, or raise; returns seconds waited."""
+        return self.admitter.admit(request, route, level or self.default_priority)
 
     def observe(
         self,
@@ -230,19 +193,17 @@ class TikTokAdapter(HTTPAdapter):
         """Read the server's rate information; block the endpoint where it says so."""
         now = self.clock.now()
         info = parse_rate_headers(response.headers, now)
+        if info is not None:
+            self._server_info[route.name] = info
         refusal = self.refusal_policy.classify(response, info, may_read_body=not stream)
         if refusal is not None:
-            self._block_for_refusal(route, refusal, info, now)
+            self._block_for_refusal(route, refusal, now)
         elif info is not None and info.remaining == 0 and info.reset_at is not None:
             self._block(route, info.reset_at, now)
         return refusal
 
     def should_resend_after_error(
-        self,
-        request: requests.PreparedRequest,
-        route: Route,
-        exc: Exception,
-        attempt: int,
+        self, request: requests.PreparedRequest, route: Route, exc: Exception, attempt: int
     ) -> bool:
         """Re-send after a connection error only where a duplicate cannot hurt."""
         if isinstance(exc, requests.exceptions.SSLError):
@@ -255,37 +216,44 @@ class TikTokAdapter(HTTPAdapter):
         self, request: requests.PreparedRequest, refusal: Refusal, attempt: int
     ) -> bool:
         """A refusal means the server did not process the request, so any method may go again."""
-        body_replayable = request.body is None or isinstance(request.body, (bytes, str))
-        return body_replayable and self.retry_policy.may_retry(attempt)
+        replayable = request.body is None or isinstance(request.body, (bytes, str))
+        return replayable and self.retry_policy.may_retry(attempt)
+
+    # -- monitoring -----------------------------------------------------------------------
+
+    def stats(self) -> Stats:
+        """A frozen snapshot of the counters, per endpoint and in total."""
+        return self._stats.snapshot(self.clock.now())
+
+    def budget(self) -> Budget:
+        """Each window's limit, remaining and reset, from the storage (the fleet's on Redis)."""
+        return take_budget(
+            self.store, self.routes.app_windows, self.routes.known_routes(),
+            dict(self._server_info), self.clock.now(),
+        )  # fmt: skip
+
+    def add_hook(self, name: str, hook: Hook) -> None:
+        """Register ``hook`` for "on_wait", "on_rate_limited" or "on_retry"."""
+        self.hooks.add(name, hook)
 
     def record_cache(self, request: requests.PreparedRequest, hit: bool) -> None:
         """Count a cache hit or miss for the request's endpoint (called by the cache layer)."""
+        self._stats.add(self.resolve(request).name, "cache_hits" if hit else "cache_misses")
 
     def close(self) -> None:
         super().close()
         self.store.close()
 
-    # -- helpers ------------------------------------------------------------------
-
-    def _build_route(self, url_path: str) -> Route:
-        path = urlsplit(url_path).path or "/"
-        endpoint: Endpoint | None = self.table.match(path)
-        name = endpoint.path if endpoint else normalize_path(path)
-        windows: list[Window] = []
-        if endpoint is None or endpoint.counts_toward_app:
-            windows.extend(self._app_windows)
-        if endpoint is not None:
-            for r in parse_rates(endpoint.limits, f"limits[{endpoint.path!r}]"):
-                windows.append(Window(_window_key(name, r.amount, r.period, r.calendar), r))
-        return Route(
-            name=name,
-            read_only=endpoint.read_only if endpoint else False,
-            windows=tuple(windows),
-            blocks=("ep:" + name,),
-        )
+    # -- helpers --------------------------------------------------------------------------
 
     def _backoff(self, attempt: int) -> float:
         return self.retry_policy.backoff_time(attempt, self._random.random())
+
+    def _retrying(self, route: Route, level: Priority, seconds: float, why: str) -> None:
+        self._stats.add(route.name, "retries")
+        self.hooks.emit("on_retry", Event("retry", route.name, level, seconds, why))
+        if seconds > 0:
+            self.clock.sleep(seconds)
 
     def _block(self, route: Route, until: float, now: float) -> None:
         until = now + self.retry_policy.clamp_server_wait(until - now)
@@ -294,49 +262,23 @@ class TikTokAdapter(HTTPAdapter):
         except StorageError as exc:
             logger.warning("could not share the block of %s: %s", route.name, exc)
 
-    def _block_for_refusal(
-        self, route: Route, refusal: Refusal, info: RateInfo | None, now: float
-    ) -> None:
+    def _block_for_refusal(self, route: Route, refusal: Refusal, now: float) -> None:
         if refusal.retry_at is not None:
             until = refusal.retry_at
         elif refusal.kind == QUOTA:
-            until = _next_utc_midnight(now)
+            until = (now // 86400 + 1) * 86400  # the next 00:00 UTC
         else:
             until = now + self._backoff(1)
+        seconds = max(until - now, 0.0)
         logger.warning(
             "%s refused by the server (%s); pausing it for %.1f s",
-            route.name,
-            refusal.code,
-            max(until - now, 0.0),
+            route.name, refusal.code, seconds,
+        )  # fmt: skip
+        level = current_priority() or self.default_priority
+        self.hooks.emit(
+            "on_rate_limited", Event("rate_limited", route.name, level, seconds, refusal.code)
         )
         self._block(route, until, now)
-
-    def _refused(
-        self,
-        request: requests.PreparedRequest,
-        route: Route,
-        verdict: Admission,
-        now: float,
-    ) -> RateLimitExceeded:
-        reset_at = _utc(now + verdict.wait)
-        if verdict.calendar:
-            return QuotaExhausted(
-                f"{route.name}: the quota {verdict.limit} is spent; it comes back at "
-                f"{reset_at.isoformat(timespec='seconds')}",
-                retry_after=verdict.wait,
-                endpoint=route.name,
-                limit=verdict.limit,
-                request=request,
-                reset_at=reset_at,
-            )
-        return RateLimitExceeded(
-            f"{route.name}: limit {verdict.limit} reached; retry in {verdict.wait:.2f} s",
-            retry_after=verdict.wait,
-            endpoint=route.name,
-            limit=verdict.limit,
-            request=request,
-            reset_at=reset_at,
-        )
 
     def _server_refused(
         self,
@@ -346,8 +288,7 @@ class TikTokAdapter(HTTPAdapter):
         refusal: Refusal,
     ) -> RateLimitExceeded:
         now = self.clock.now()
-        until = self.store.blocked_until(route.blocks[0], now)
-        wait = max(until - now, 0.0)
+        wait = max(self.store.blocked_until(route.blocks[0], now) - now, 0.0)
         cls = QuotaExhausted if refusal.kind == QUOTA else RateLimitExceeded
         return cls(
             f"{route.name}: refused by the server ({refusal.code}); retry in {wait:.2f} s",
@@ -356,7 +297,7 @@ class TikTokAdapter(HTTPAdapter):
             limit="server",
             request=request,
             response=response,
-            reset_at=_utc(now + wait),
+            reset_at=utc(now + wait),
         )
 
 
@@ -380,18 +321,6 @@ def mount(
         base_url += "/"
     session.mount(base_url, adapter)
     return adapter
-
-
-def _window_key(scope: str, amount: int, period: float, calendar: bool) -> str:
-    return f"{scope}|{amount}/{period:g}{'@utc' if calendar else ''}"
-
-
-def _utc(timestamp: float) -> datetime.datetime:
-    return datetime.datetime.fromtimestamp(timestamp, tz=datetime.timezone.utc)
-
-
-def _next_utc_midnight(now: float) -> float:
-    return (now // 86400 + 1) * 86400
 
 
 def _discard(response: requests.Response) -> None:

@@ -1,0 +1,134 @@
+"""Priorities: reserved headroom per level, and who goes first."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+import requests
+import responses
+
+from tiktok_adapter import ConfigurationError, FakeClock, Priority, RateLimitExceeded, mount
+from tiktok_adapter._gate import Gate
+from tiktok_adapter.priority import PRIORITY_HEADER, current_priority, priority
+
+URL = "https://open.tiktokapis.com/v2/video/query/"
+
+
+def test_priority_coercion() -> None:
+    assert Priority.coerce("critical") is Priority.CRITICAL
+    assert Priority.coerce(" Low ") is Priority.LOW
+    assert Priority.coerce(3) is Priority.HIGH
+    with pytest.raises(ConfigurationError, match="'urgent'.*low, medium, high, critical"):
+        Priority.coerce("urgent")
+
+
+def test_context_priority_is_per_task() -> None:
+    async def task(level: Priority) -> Priority | None:
+        with priority(level):
+            await asyncio.sleep(0)
+            return current_priority()
+
+    async def main() -> list[Priority | None]:
+        return list(await asyncio.gather(task(Priority.LOW), task(Priority.CRITICAL)))
+
+    assert asyncio.run(main()) == [Priority.LOW, Priority.CRITICAL]
+    assert current_priority() is None
+
+
+@pytest.mark.parametrize(
+    ("level", "allowed"),
+    [("low", 5), ("medium", 8), ("high", 9), ("critical", 10)],
+)
+def test_each_level_uses_only_its_share(
+    clock: FakeClock, mocked: responses.RequestsMock, level: str, allowed: int
+) -> None:
+    mocked.post(URL, json={})
+    session = requests.Session()
+    mount(session, clock=clock, on_limit="raise", limits={"/video/query/": "10/minute"})
+    sent = 0
+    with priority(level), pytest.raises(RateLimitExceeded):
+        for _ in range(11):
+            session.post(URL)
+            sent += 1
+    assert sent == allowed
+    # The reserve above a level stays free for more urgent work.
+    with priority(Priority.CRITICAL):
+        for _ in range(10 - allowed):
+            session.post(URL)
+
+
+def test_header_sets_priority_and_is_removed(
+    clock: FakeClock, mocked: responses.RequestsMock
+) -> None:
+    mocked.post(URL, json={})
+    session = requests.Session()
+    mount(session, clock=clock, on_limit="raise", limits={"/video/query/": "2/minute"})
+    session.post(URL)  # MEDIUM may use 1 of 2
+    session.post(URL, headers={PRIORITY_HEADER: "critical"})
+    assert all(PRIORITY_HEADER not in c.request.headers for c in mocked.calls)
+    with pytest.raises(RateLimitExceeded):
+        session.post(URL, headers={PRIORITY_HEADER: "critical"})
+
+
+def test_adapter_default_priority(clock: FakeClock, mocked: responses.RequestsMock) -> None:
+    mocked.post(URL, json={})
+    session = requests.Session()
+    adapter = mount(session, clock=clock, on_limit="raise", default_priority="low",
+                    limits={"/video/query/": "4/minute"})  # fmt: skip
+    assert adapter.default_priority is Priority.LOW
+    session.post(URL)
+    session.post(URL)
+    with pytest.raises(RateLimitExceeded):
+        session.post(URL)
+
+
+def test_gate_orders_by_priority_then_arrival() -> None:
+    gate = Gate()
+    low1 = gate.join(Priority.LOW)
+    low2 = gate.join(Priority.LOW)
+    crit = gate.join(Priority.CRITICAL)
+    high = gate.join(Priority.HIGH)
+    order = []
+    for ticket in (crit, high, low1, low2):
+        gate.wait_turn(ticket)  # returns at once only for the head
+        order.append(ticket)
+        gate.leave(ticket)
+    assert order == [crit, high, low1, low2]
+    assert not gate.busy
+
+
+def test_critical_goes_within_one_slot_while_low_saturates() -> None:
+    arrivals: list[tuple[float, str]] = []
+    lock = threading.Lock()
+
+    def record(request: requests.PreparedRequest) -> tuple[int, dict[str, str], str]:
+        with lock:
+            arrivals.append((time.monotonic(), json.loads(request.body or "{}")["who"]))
+        return 200, {}, "{}"
+
+    session = requests.Session()
+    mount(session, limits={"/video/query/": "4/second"}, app_limit=None)
+
+    def low(_: int) -> int:
+        with priority(Priority.LOW):
+            return session.post(URL, json={"who": "low"}).status_code
+
+    with responses.RequestsMock() as mock:
+        mock.add_callback(responses.POST, URL, callback=record)
+        with ThreadPoolExecutor(8) as pool:
+            lows = pool.map(low, range(8))
+            time.sleep(0.7)  # LOW traffic now saturates its share
+            issued = time.monotonic()
+            with priority(Priority.CRITICAL):
+                assert session.post(URL, json={"who": "critical"}).status_code == 200
+            assert list(lows) == [200] * 8
+    critical_at = next(t for t, who in arrivals if who == "critical")
+    assert critical_at - issued < 0.25  # one slot of a 4/second window
+    low_times = sorted(t for t, who in arrivals if who == "low")
+    for i, t in enumerate(low_times):  # LOW never had more than half of any window
+        assert sum(1 for u in low_times[i:] if u - t < 1.0) <= 2

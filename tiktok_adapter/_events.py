@@ -1,0 +1,50 @@
+"""Hook events and their dispatch: a hook that raises is logged, never fatal."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from .priority import Priority
+
+logger = logging.getLogger(__name__)
+
+HOOK_NAMES = ("on_wait", "on_rate_limited", "on_retry")
+
+
+@dataclass(frozen=True)
+class Event:
+    """What happened to one request: a wait, a server refusal, or a retry.
+
+    ``seconds`` is the wait (or the backoff before the retry); ``limit`` the window or
+    refusal code that caused it.
+    """
+
+    kind: str
+    endpoint: str
+    priority: Priority
+    seconds: float
+    limit: str
+
+
+Hook = Callable[[Event], object]
+
+
+class Hooks:
+    """Callbacks by event name; registering is thread-safe enough for setup time."""
+
+    def __init__(self) -> None:
+        self._hooks: dict[str, tuple[Hook, ...]] = dict.fromkeys(HOOK_NAMES, ())
+
+    def add(self, name: str, hook: Hook) -> None:
+        if name not in self._hooks:
+            raise ValueError(f"unknown hook {name!r}; valid hooks: {', '.join(HOOK_NAMES)}")
+        self._hooks[name] = (*self._hooks[name], hook)
+
+    def emit(self, name: str, event: Event) -> None:
+        for hook in self._hooks[name]:
+            try:
+                hook(event)
+            except Exception:
+                logger.exception("%s hook %r raised; the request goes on", name, hook)

@@ -1,0 +1,45 @@
+"""Who goes first among callers waiting for one endpoint: higher priority, then arrival."""
+
+from __future__ import annotations
+
+import heapq
+import itertools
+import threading
+
+
+class Gate:
+    """An in-process queue of waiters; only the head may try to acquire.
+
+    Without it, every sleeper wakes at the same slot boundary and the fastest thread,
+    not the most urgent one, wins. Waiters that are not at the head block on a
+    condition rather than on the clock, so a newcomer of higher priority is served at
+    the next free slot.
+    """
+
+    __slots__ = ("_cond", "_queue", "_seq")
+
+    def __init__(self) -> None:
+        self._cond = threading.Condition(threading.Lock())
+        self._queue: list[tuple[int, int]] = []
+        self._seq = itertools.count()
+
+    @property
+    def busy(self) -> bool:
+        return bool(self._queue)
+
+    def join(self, level: int) -> tuple[int, int]:
+        ticket = (-level, next(self._seq))
+        with self._cond:
+            heapq.heappush(self._queue, ticket)
+        return ticket
+
+    def wait_turn(self, ticket: tuple[int, int]) -> None:
+        with self._cond:
+            while self._queue[0] != ticket:
+                self._cond.wait()
+
+    def leave(self, ticket: tuple[int, int]) -> None:
+        with self._cond:
+            self._queue.remove(ticket)
+            heapq.heapify(self._queue)
+            self._cond.notify_all()
