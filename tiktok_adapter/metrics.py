@@ -1,0 +1,80 @@
+"""Prometheus metrics for an adapter (the optional ``prometheus`` extra)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any
+
+from ._events import Event
+
+if TYPE_CHECKING:
+    from .adapter import TikTokAdapter
+
+_COUNTERS = {
+    "sent": "Requests sent to the server",
+    "waited": "Requests that waited for a window",
+    "rate_limited": "Rate-limit refusals received from the server (429 or equivalent)",
+    "retries": "Requests re-sent",
+    "refusals": "Requests refused with RateLimitExceeded",
+    "cache_hits": "Reads answered from the cache",
+    "cache_misses": "Reads that missed the cache",
+}
+
+
+def instrument(
+    adapter: TikTokAdapter, registry: Any = None, *, namespace: str = "tiktok_adapter"
+) -> Any:
+    """Export the adapter's counters, wait times and remaining budget to Prometheus.
+
+    Counters and budget gauges are read from :meth:`TikTokAdapter.stats` and
+    :meth:`TikTokAdapter.budget` at scrape time, so the request path pays nothing for
+    them; only wait durations are observed as they happen. Returns the registry.
+    """
+    try:
+        from prometheus_client import REGISTRY, Histogram
+        from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
+    except ImportError as exc:  # pragma: no cover - depends on the environment
+        raise ImportError(
+            "tiktok_adapter.metrics needs prometheus_client: "
+            "pip install 'tiktok-adapter[prometheus]'"
+        ) from exc
+    registry = REGISTRY if registry is None else registry
+
+    class _Collector:
+        def collect(self) -> Iterator[Any]:
+            stats = adapter.stats()
+            for name, doc in _COUNTERS.items():
+                family = CounterMetricFamily(f"{namespace}_{name}", doc, labels=["endpoint"])
+                for endpoint, row in stats.endpoints.items():
+                    family.add_metric([endpoint], getattr(row, name))
+                yield family
+            budget = adapter.budget()
+            gauge = GaugeMetricFamily(
+                f"{namespace}_budget_remaining",
+                "Requests left in each window",
+                labels=["endpoint", "window"],
+            )
+            for window in budget.app:
+                gauge.add_metric(["app", window.limit], window.remaining)
+            for endpoint, limits in budget.endpoints.items():
+                for window in limits.windows:
+                    gauge.add_metric([endpoint, window.limit], window.remaining)
+            yield gauge
+
+        def describe(self) -> Iterator[Any]:
+            return iter(())
+
+    registry.register(_Collector())
+    waits = Histogram(
+        f"{namespace}_wait_seconds",
+        "Seconds a request waited for a window or a server block",
+        ["endpoint"],
+        registry=registry,
+        buckets=(0.01, 0.1, 0.5, 1, 5, 15, 60, 300, 3600),
+    )
+
+    def observe_wait(event: Event) -> None:
+        waits.labels(event.endpoint).observe(event.seconds)
+
+    adapter.add_hook("on_wait", observe_wait)
+    return registry
