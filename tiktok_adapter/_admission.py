@@ -10,7 +10,7 @@ from typing import Any
 from ._clock import Clock
 from ._events import Event, Hooks
 from ._gate import Gate
-from ._limiter import Admission, StorageError, Store
+from ._limiter import Admission, StorageError, Store, Window
 from ._routes import Route
 from ._settings import Settings
 from ._stats import StatsRecorder
@@ -47,17 +47,24 @@ class Admitter:
         self.pass_now = pass_now
         self.gates: defaultdict[str, Gate] = defaultdict(Gate)
 
-    def admit(self, request: Any, route: Route, level: Priority) -> float:
-        """Block until ``route`` admits the request; returns the seconds waited."""
-        gate = self.gates[route.name]
+    def admit(
+        self,
+        request: Any,
+        route: Route,
+        level: Priority,
+        windows: tuple[Window, ...],
+        queue: str,
+    ) -> float:
+        """Block until every window admits the request; returns the seconds waited."""
+        gate = self.gates[queue]
         if not gate.busy:
-            verdict = self._acquire(request, route, level)
+            verdict = self._acquire(request, route, windows, level)
             if verdict.admitted:
                 self.stats.add(route.name, "admitted_at_once")
                 return 0.0
         ticket = gate.join(level)
         try:
-            waited = self._wait(request, route, level, gate, ticket)
+            waited = self._wait(request, route, windows, level, gate, ticket)
         finally:
             gate.leave(ticket)
         if waited > 0:
@@ -68,13 +75,19 @@ class Admitter:
         return waited
 
     def _wait(
-        self, request: Any, route: Route, level: Priority, gate: Gate, ticket: tuple[int, int]
+        self,
+        request: Any,
+        route: Route,
+        windows: tuple[Window, ...],
+        level: Priority,
+        gate: Gate,
+        ticket: tuple[int, int],
     ) -> float:
         waited = 0.0
         while True:
             gate.wait_turn(ticket)
             now = self.clock.now()
-            verdict = self._acquire(request, route, level, now)
+            verdict = self._acquire(request, route, windows, level, now)
             if verdict.admitted:
                 return waited
             cap = self.max_wait
@@ -97,13 +110,18 @@ class Admitter:
             waited += verdict.wait
 
     def _acquire(
-        self, request: Any, route: Route, level: Priority, now: float | None = None
+        self,
+        request: Any,
+        route: Route,
+        windows: tuple[Window, ...],
+        level: Priority,
+        now: float | None = None,
     ) -> Admission:
         if now is None:
             now = self.clock.now()
         try:
             return self.store.acquire(
-                route.windows, route.blocks, now if self.pass_now else None, self.shares[level]
+                windows, route.blocks, now if self.pass_now else None, self.shares[level]
             )
         except StorageError as exc:
             self.stats.add(route.name, "refusals")

@@ -34,12 +34,14 @@ class Endpoint:
 
 @dataclass(frozen=True)
 class Preset:
-    """A named limit table with its app-wide budget."""
+    """A named limit table with its app-wide budget, where it is mounted, and its sources."""
 
     name: str
     endpoints: tuple[Endpoint, ...]
     app_limit: str | None
     description: str
+    base_url: str = "https://open.tiktokapis.com/"
+    source: str = ""
 
 
 def normalize_path(path: str) -> str:
@@ -54,6 +56,7 @@ SEED = Preset(
     name="seed",
     app_limit="1000/hour",
     description="The limit table of the user's guide (the package default).",
+    source="The user's guide, 'TikTok Rate Limits' (the seed document).",
     endpoints=(
         Endpoint("/user/info/", "10/minute;100/hour", read_only=True),
         Endpoint("/video/list/", "5/minute;50/hour", read_only=True),
@@ -69,6 +72,7 @@ DISPLAY_V2 = Preset(
     name="display-v2",
     app_limit=None,
     description="TikTok's documented v2 Display API: 600 per sliding minute per endpoint.",
+    source="TikTok for Developers, API v2 rate limits.",
     endpoints=(
         Endpoint("/user/info/", "600/minute", read_only=True),
         Endpoint("/video/list/", "600/minute", read_only=True),
@@ -83,6 +87,7 @@ RESEARCH = Preset(
         "Research API: 1,000 requests per UTC day; followers and following have "
         "20,000 per UTC day of their own."
     ),
+    source="TikTok Research API documentation (daily quota, reset at 00:00 UTC).",
     endpoints=(
         Endpoint("/research/video/query/", "1000/day@utc", read_only=True),
         Endpoint("/research/video/comment/list/", "1000/day@utc", read_only=True),
@@ -105,19 +110,82 @@ RESEARCH = Preset(
     ),
 )
 
-PRESETS: Mapping[str, Preset] = MappingProxyType({p.name: p for p in (SEED, DISPLAY_V2, RESEARCH)})
+CONTENT_POSTING = Preset(
+    name="content-posting",
+    app_limit=None,
+    description="Content Posting API: limits per user access token.",
+    source="TikTok Content Posting API reference (rate limits per user token).",
+    endpoints=(
+        Endpoint("/post/publish/creator_info/query/", "20/minute@token", read_only=True),
+        Endpoint("/post/publish/video/init/", "6/minute@token"),
+        Endpoint("/post/publish/inbox/video/init/", "6/minute@token"),
+        Endpoint("/post/publish/status/fetch/", "30/minute@token", read_only=True),
+    ),
+)
+
+# The guide's comment limits, applied to the Business API's endpoints by meaning, plus
+# the per-account limit of 40 a minute that TikTok reports for each comment endpoint.
+_READ = "10/minute;100/hour;40/minute@account"
+_WRITE = "5/minute;50/hour;40/minute@account"
+_REMOVE = "10/minute;100/hour;40/minute@account"
+BUSINESS = Preset(
+    name="business",
+    app_limit="10/second;1000/hour",
+    description="TikTok API for Business: comment moderation, app QPS plus the guide's hour.",
+    base_url="https://business-api.tiktok.com/",
+    source="TikTok API for Business docs (QPS, tiers, per-account comment limit); the guide.",
+    endpoints=(
+        Endpoint("/business/comment/list/", _READ, read_only=True),
+        Endpoint("/business/comment/reply/list/", _READ, read_only=True),
+        Endpoint("/business/comment/create/", _WRITE),
+        Endpoint("/business/comment/reply/create/", _WRITE),
+        Endpoint("/business/comment/delete/", _REMOVE),
+        Endpoint("/business/comment/hide/", _REMOVE),
+        Endpoint("/business/comment/pin/", _WRITE),
+        Endpoint("/business/comment/like/", _WRITE),
+        Endpoint("/business/video/list/", "5/minute;50/hour", read_only=True),
+        Endpoint("/business/get/", "10/minute;100/hour", read_only=True),
+    ),
+)
+
+# The Business API's app tiers: per second, per minute, per UTC day.
+BUSINESS_TIERS: Mapping[str, str] = MappingProxyType(
+    {
+        "basic": "10/second;600/minute;864000/day@utc",
+        "advanced": "20/second;1200/minute;1728000/day@utc",
+        "premium": "30/second;1800/minute;2592000/day@utc",
+        "ultimate": "50/second;3000/minute;4320000/day@utc",
+    }
+)
+
+PRESETS: Mapping[str, Preset] = MappingProxyType(
+    {p.name: p for p in (SEED, DISPLAY_V2, RESEARCH, CONTENT_POSTING, BUSINESS)}
+)
 
 DEFAULT_LIMITS: Mapping[str, str] = MappingProxyType({e.path: e.limits for e in SEED.endpoints})
 
 
-def get_preset(name: str) -> Preset:
+def get_preset(name: str, tier: str | None = None) -> Preset:
+    """The preset ``name``; ``tier`` picks the Business API's app tier."""
     try:
-        return PRESETS[name]
+        preset = PRESETS[name]
     except KeyError:
         valid = ", ".join(sorted(PRESETS))
         raise ConfigurationError(
             f"preset={name!r} is not a known preset; valid presets: {valid}"
         ) from None
+    if tier is None:
+        return preset
+    if preset is not BUSINESS:
+        raise ConfigurationError(f"tier={tier!r} applies only to preset='business'")
+    try:
+        app_limit = BUSINESS_TIERS[tier]
+    except KeyError:
+        valid = ", ".join(BUSINESS_TIERS)
+        raise ConfigurationError(
+            f"tier={tier!r} is not a Business API tier; use one of: {valid}"
+        ) from None
+    return replace(preset, app_limit=app_limit, name=f"business ({tier})")
 
 
 class EndpointTable:

@@ -15,7 +15,10 @@ from .exceptions import ConfigurationError
 
 logger = logging.getLogger(__name__)
 
-CALENDAR_SUFFIX = "@utc"
+# Suffixes of one limit part: "@utc" counts per UTC calendar period instead of in a
+# moving window; "@token" and "@account" count per user token or business account.
+CALENDAR_SUFFIX = "utc"
+SCOPES = ("app", "token", "account")
 MEMORY_SCHEMES = frozenset({"memory"})
 REDIS_SCHEMES = frozenset(
     {
@@ -43,13 +46,15 @@ class Rate:
     """One limit: ``amount`` requests per ``period`` seconds.
 
     A moving rate counts the requests of the last ``period`` seconds; a calendar rate
-    counts per UTC-aligned period (a UTC day resets at 00:00 UTC).
+    counts per UTC-aligned period (a UTC day resets at 00:00 UTC). ``scope`` says who
+    shares the count: the whole app, each user token, or each business account.
     """
 
     amount: int
     period: float
     calendar: bool
     text: str
+    scope: str = "app"
 
 
 @dataclass(frozen=True)
@@ -112,30 +117,35 @@ class Store(Protocol):
 
 
 def parse_rates(text: str, setting: str) -> tuple[Rate, ...]:
-    """Parse "10/minute;100/hour" (parts may end in "@utc") or raise ConfigurationError."""
+    """Parse "10/minute;100/hour;1000/day@utc;6/minute@token" or raise ConfigurationError."""
+    hint = "write it like '10/minute', '5 per second', '1000/day@utc' or '6/minute@token'"
     if not isinstance(text, str) or not text.strip():
-        raise ConfigurationError(
-            f"{setting}={text!r} is not a limit string; "
-            "write it like '10/minute;100/hour' (a part may end in '@utc')"
-        )
+        raise ConfigurationError(f"{setting}={text!r} is not a limit string; {hint}")
     rates: list[Rate] = []
-    for part in text.replace("|", ";").replace(",", ";").split(";"):
-        part = part.strip()
-        calendar = part.lower().endswith(CALENDAR_SUFFIX)
-        spec = part[: -len(CALENDAR_SUFFIX)].strip() if calendar else part
+    for raw in text.replace("|", ";").replace(",", ";").split(";"):
+        part = raw.strip()
+        spec, *suffixes = (p.strip().lower() for p in part.split("@"))
+        calendar = CALENDAR_SUFFIX in suffixes
+        scopes = [x for x in suffixes if x != CALENDAR_SUFFIX]
+        if len(scopes) > 1 or (scopes and scopes[0] not in SCOPES):
+            raise ConfigurationError(
+                f"{setting}={text!r}: {part!r} has an unknown suffix; use @utc and one of "
+                + ", ".join(f"@{x}" for x in SCOPES)
+            )
         try:
             items = limits.parse_many(spec)
         except ValueError:
             raise ConfigurationError(
-                f"{setting}={text!r}: {part!r} is not a limit; write it like "
-                "'10/minute', '5 per second' or '1000/day@utc'"
+                f"{setting}={text!r}: {part!r} is not a limit; {hint}"
             ) from None
         for item in items:
             if item.amount < 1:
                 raise ConfigurationError(
                     f"{setting}={text!r}: {part!r} allows no request; the amount must be 1 or more"
                 )
-            rates.append(Rate(item.amount, float(item.get_expiry()), calendar, part.strip()))
+            rate = Rate(item.amount, float(item.get_expiry()), calendar, part,
+                        scopes[0] if scopes else "app")  # fmt: skip
+            rates.append(rate)
     return tuple(rates)
 
 

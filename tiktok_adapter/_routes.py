@@ -6,7 +6,10 @@ import threading
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
+from requests import PreparedRequest
+
 from ._endpoints import EndpointTable, normalize_path
+from ._identity import scope_id
 from ._limiter import Rate, Window, parse_rates
 
 _CACHE_SIZE = 4096
@@ -21,6 +24,7 @@ class Route:
     read_only: bool
     windows: tuple[Window, ...]
     blocks: tuple[str, ...]
+    scoped: tuple[Rate, ...] = ()
 
 
 def window_key(scope: str, rate: Rate) -> str:
@@ -30,8 +34,9 @@ def window_key(scope: str, rate: Rate) -> str:
 class RouteTable:
     """Maps request URLs to routes; the cache is keyed by the URL without its query."""
 
-    def __init__(self, table: EndpointTable, app_limit: str | None) -> None:
+    def __init__(self, table: EndpointTable, app_limit: str | None, secret: bytes) -> None:
         self.table = table
+        self.secret = secret
         rates = parse_rates(app_limit, "app_limit") if app_limit else ()
         self.app_windows = tuple(Window(window_key(APP, r), r) for r in rates)
         self._cache: dict[str, Route] = {}
@@ -52,15 +57,36 @@ class RouteTable:
         endpoint = self.table.match(path)
         name = endpoint.path if endpoint else normalize_path(path)
         windows = list(self.app_windows) if not endpoint or endpoint.counts_toward_app else []
+        scoped: list[Rate] = []
         if endpoint is not None:
-            rates = parse_rates(endpoint.limits, f"limits[{endpoint.path!r}]")
-            windows.extend(Window(window_key(name, r), r) for r in rates)
+            for r in parse_rates(endpoint.limits, f"limits[{endpoint.path!r}]"):
+                if r.scope == "app":
+                    windows.append(Window(window_key(name, r), r))
+                else:
+                    scoped.append(r)
         return Route(
             name=name,
             read_only=endpoint.read_only if endpoint else False,
             windows=tuple(windows),
             blocks=("ep:" + name,),
+            scoped=tuple(scoped),
         )
+
+    def windows_for(self, route: Route, request: PreparedRequest) -> tuple[tuple[Window, ...], str]:
+        """The windows this request is counted in, and the queue it waits in.
+
+        Per-token and per-account windows are keyed by a keyed hash of the identity,
+        and each identity waits in a queue of its own, so one user's spent quota
+        never holds another user back.
+        """
+        if not route.scoped:
+            return route.windows, route.name
+        ids = {r.scope: scope_id(request, r.scope, self.secret) for r in route.scoped}
+        extra = tuple(
+            Window(window_key(f"{route.name}#{r.scope}:{ids[r.scope]}", r), r) for r in route.scoped
+        )
+        gate = route.name + "#" + ",".join(f"{k}:{v}" for k, v in sorted(ids.items()))
+        return route.windows + extra, gate
 
     def known_routes(self) -> list[Route]:
         """A route for every row of the table, for budget reports."""

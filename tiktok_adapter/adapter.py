@@ -17,6 +17,7 @@ from ._endpoints import EndpointTable, get_preset
 from ._events import Event, Hook, Hooks
 from ._fallback import FallbackStore
 from ._headers import RateInfo, parse_rate_headers
+from ._identity import derive_secret
 from ._limiter import StorageError, Store, open_store, storage_scheme
 from ._refusal import QUOTA, Refusal, RefusalPolicy, TikTokRefusals
 from ._retry import RetryPolicy, resend_is_safe
@@ -89,8 +90,9 @@ class TikTokAdapter(HTTPAdapter):
     def _setup(self) -> None:
         s = self.settings
         self.retry_policy = RetryPolicy(s.max_retries, s.backoff_base, s.backoff_max)
-        table = EndpointTable.build(get_preset(s.preset), s.limits)
-        self.routes = RouteTable(table, s.effective_app_limit)
+        self.preset = get_preset(s.preset, getattr(s, "tier", None))
+        table = EndpointTable.build(self.preset, s.limits)
+        self.routes = RouteTable(table, s.effective_app_limit, derive_secret(s.key_prefix))
         self.table = table
         self.default_priority = Priority.coerce(s.default_priority, "default_priority")
         self._random = random.Random()
@@ -181,7 +183,8 @@ class TikTokAdapter(HTTPAdapter):
         self, request: requests.PreparedRequest, route: Route, level: Priority | None = None
     ) -> float:
         """Wait until every window admits the request, or raise; returns seconds waited."""
-        return self.admitter.admit(request, route, level or self.default_priority)
+        windows, queue = self.routes.windows_for(route, request)
+        return self.admitter.admit(request, route, level or self.default_priority, windows, queue)
 
     def observe(
         self,
@@ -305,18 +308,22 @@ def mount(
     session: requests.Session,
     adapter: TikTokAdapter | None = None,
     *,
-    base_url: str = OPEN_API_BASE,
+    base_url: str | None = None,
     **kwargs: Any,
 ) -> TikTokAdapter:
     """Mount ``adapter`` (or a new one built from ``kwargs``) on exactly ``base_url``.
 
-    The trailing slash matters: a prefix without it would also cover look-alike
-    hosts such as ``open.tiktokapis.com.evil.example``.
+    ``base_url`` defaults to the preset's API host (``https://open.tiktokapis.com/``,
+    or ``https://business-api.tiktok.com/`` for ``preset="business"``). The trailing
+    slash matters: a prefix without it would also cover look-alike hosts such as
+    ``open.tiktokapis.com.evil.example``.
     """
     if adapter is None:
         adapter = TikTokAdapter(**kwargs)
     elif kwargs:
         raise TypeError("pass either an adapter or settings for a new one, not both")
+    if base_url is None:
+        base_url = adapter.preset.base_url
     if not base_url.endswith("/"):
         base_url += "/"
     session.mount(base_url, adapter)

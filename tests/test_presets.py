@@ -1,0 +1,264 @@
+"""API families: Business refusals inside a 200, per-token scopes, daily quotas."""
+
+from __future__ import annotations
+
+import datetime
+import json
+import logging
+import threading
+
+import pytest
+import requests
+import responses
+
+from tiktok_adapter import (
+    ConfigurationError,
+    FakeClock,
+    QuotaExhausted,
+    RateLimitExceeded,
+    TikTokAdapter,
+    mount,
+)
+from tiktok_adapter._endpoints import BUSINESS_TIERS, get_preset
+
+BIZ = "https://business-api.tiktok.com/open_api/v1.3/business/comment"
+INIT = "https://open.tiktokapis.com/v2/post/publish/video/init/"
+RESEARCH = "https://open.tiktokapis.com/v2/research/video/query/"
+QPS = {"code": 40100, "message": "App reaches the QPS limit 10, current QPS is 11",
+       "request_id": "r1", "data": {}}  # fmt: skip
+OK = {"code": 0, "message": "OK", "request_id": "r2", "data": {}}
+
+
+def utc_midnight_after(ts: float) -> float:
+    return (ts // 86400 + 1) * 86400
+
+
+# -- the Business API -----------------------------------------------------------------------
+
+
+def test_business_preset_mounts_on_exactly_its_host(session: requests.Session) -> None:
+    adapter = mount(session, preset="business")
+    assert session.get_adapter(f"{BIZ}/list/") is adapter
+    assert session.get_adapter("https://business-api.tiktok.com.evil.example/") is not adapter
+    row = adapter.table.match("/open_api/v1.3/business/comment/list/")
+    assert row is not None and row.read_only
+    writes = {e.path for e in adapter.table if not e.read_only}
+    assert "/business/comment/create/" in writes and "/business/comment/hide/" in writes
+    assert adapter.preset.app_limit == "10/second;1000/hour"
+
+
+def test_business_qps_code_in_a_200_is_a_refusal(
+    session: requests.Session, clock: FakeClock, mocked: responses.RequestsMock
+) -> None:
+    mocked.get(f"{BIZ}/list/", json=QPS)
+    mocked.get(f"{BIZ}/list/", json=OK)
+    mount(session, preset="business", clock=clock)
+    response = session.get(f"{BIZ}/list/", params={"business_id": "b1"})
+    assert response.json()["code"] == 0
+    assert len(mocked.calls) == 2
+
+
+def test_business_qps_code_raises_in_raise_mode(
+    session: requests.Session, clock: FakeClock, mocked: responses.RequestsMock
+) -> None:
+    mocked.post(f"{BIZ}/delete/", json=QPS)
+    mount(session, preset="business", clock=clock, on_limit="raise")
+    with pytest.raises(RateLimitExceeded) as info:
+        session.post(f"{BIZ}/delete/", json={"business_id": "b1", "comment_id": "c"})
+    assert info.value.response is not None and info.value.limit == "server"
+
+
+def test_other_business_codes_pass_through(
+    session: requests.Session, clock: FakeClock, mocked: responses.RequestsMock
+) -> None:
+    mocked.get(f"{BIZ}/list/", json={"code": 40105, "message": "bad token", "data": {}})
+    mount(session, preset="business", clock=clock, on_limit="raise")
+    assert session.get(f"{BIZ}/list/").json()["code"] == 40105
+
+
+def test_rate_limit_codes_are_configurable(
+    session: requests.Session, clock: FakeClock, mocked: responses.RequestsMock
+) -> None:
+    mocked.get(f"{BIZ}/list/", json={"code": 40133, "message": "slow", "data": {}})
+    mount(session, preset="business", clock=clock, on_limit="raise", rate_limit_codes={40133})
+    with pytest.raises(RateLimitExceeded):
+        session.get(f"{BIZ}/list/")
+
+
+def test_access_token_never_logged(
+    session: requests.Session,
+    clock: FakeClock,
+    mocked: responses.RequestsMock,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    secret = "biz-token-SHOULD-NOT-LEAK"
+    mocked.get(f"{BIZ}/list/", json=QPS)
+    mocked.get(f"{BIZ}/list/", json=OK)
+    caplog.set_level(logging.DEBUG)
+    mount(session, preset="business", clock=clock)
+    session.get(f"{BIZ}/list/", headers={"Access-Token": secret})
+    assert caplog.records and all(secret not in r.getMessage() for r in caplog.records)
+
+
+@pytest.mark.parametrize(("tier", "limits"), sorted(BUSINESS_TIERS.items()))
+def test_business_tiers(tier: str, limits: str) -> None:
+    assert get_preset("business", tier).app_limit == limits
+
+
+def test_tier_errors() -> None:
+    with pytest.raises(ConfigurationError, match=r"tier='gold'.*basic"):
+        get_preset("business", "gold")
+    with pytest.raises(ConfigurationError, match="only to preset='business'"):
+        get_preset("seed", "basic")
+
+
+# -- per-token scopes -----------------------------------------------------------------------
+
+
+def test_two_tokens_each_get_their_own_window(
+    session: requests.Session, clock: FakeClock, mocked: responses.RequestsMock
+) -> None:
+    mocked.post(INIT, json={"data": {}, "error": {"code": "ok"}})
+    mount(session, preset="content-posting", clock=clock, on_limit="raise",
+          default_priority="critical")  # fmt: skip
+    alice = {"Authorization": "Bearer act.alice"}
+    bob = {"Authorization": "Bearer act.bob"}
+    for _ in range(6):
+        session.post(INIT, headers=alice)
+    with pytest.raises(RateLimitExceeded, match="6/minute@token"):
+        session.post(INIT, headers=alice)
+    for _ in range(6):  # Alice's spent minute does not touch Bob's
+        session.post(INIT, headers=bob)
+
+
+def test_a_waiting_token_does_not_hold_back_another(
+    session: requests.Session, mocked: responses.RequestsMock
+) -> None:
+    mocked.post(INIT, json={})
+    clock = FakeClock()
+    release = threading.Event()
+
+    class SlowClock(FakeClock):
+        def sleep(self, seconds: float) -> None:
+            release.wait(5)  # Alice sleeps (in real time) until the test lets her go
+            super().sleep(seconds)
+
+    slow = SlowClock(clock.now())
+    mount(session, preset="content-posting", clock=slow, default_priority="critical")
+    alice = {"Authorization": "Bearer act.alice"}
+    for _ in range(6):
+        session.post(INIT, headers=alice)
+    waiter = threading.Thread(target=session.post, args=(INIT,), kwargs={"headers": alice})
+    waiter.start()
+    # Bob is served at once while Alice waits for her minute.
+    assert session.post(INIT, headers={"Authorization": "Bearer act.bob"}).ok
+    assert waiter.is_alive()
+    release.set()
+    waiter.join(5)
+    assert len(mocked.calls) == 8
+
+
+def test_per_token_memory_stays_bounded(clock: FakeClock) -> None:
+    adapter = TikTokAdapter(preset="content-posting", clock=clock)
+    route = adapter.routes.resolve(INIT)
+    for i in range(10_000):
+        request = requests.Request(
+            "POST", INIT, headers={"Authorization": f"Bearer act.user{i}"}
+        ).prepare()
+        windows, _ = adapter.routes.windows_for(route, request)
+        adapter.store.acquire(windows, route.blocks, clock.now())
+        clock.advance(0.05)  # 10,000 users over about eight minutes
+    live = len(adapter.store._moving)  # type: ignore[attr-defined]
+    # Bounded by the users of the last minute (1,200) plus one sweep interval (4,096).
+    assert live <= 1_200 + 4_096, "idle per-token windows must be forgotten"
+    assert not any("act.user" in key for key in adapter.store._moving)  # type: ignore[attr-defined]
+
+
+def test_token_in_query_and_access_token_header_are_scoped(clock: FakeClock) -> None:
+    adapter = TikTokAdapter(preset="content-posting", clock=clock)
+    route = adapter.routes.resolve(INIT)
+
+    def key(**kw: object) -> str:
+        windows, _ = adapter.routes.windows_for(
+            route,
+            requests.Request("POST", INIT, **kw).prepare(),  # type: ignore[arg-type]
+        )
+        return windows[-1].key
+
+    by_header = key(headers={"Access-Token": "tok-1"})
+    by_query = key(params={"access_token": "tok-1"})
+    by_bearer = key(headers={"Authorization": "Bearer tok-1"})
+    assert by_header == by_query == by_bearer != key(headers={"Access-Token": "tok-2"})
+    assert "tok-1" not in by_header
+
+
+# -- daily quotas ---------------------------------------------------------------------------
+
+
+def test_daily_quota_resets_at_utc_midnight(
+    session: requests.Session, mocked: responses.RequestsMock
+) -> None:
+    mocked.post(RESEARCH, json={"data": {}, "error": {"code": "ok"}})
+    midnight = utc_midnight_after(1_700_000_000)
+    clock = FakeClock(midnight - 120)  # two minutes before 00:00 UTC
+    mount(session, preset="research", clock=clock, on_limit="raise", app_limit=None,
+          limits={"/research/video/query/": "3/day@utc"}, default_priority="critical",
+          safety_margin=0)  # fmt: skip
+    for _ in range(3):
+        session.post(RESEARCH)
+    with pytest.raises(QuotaExhausted) as info:
+        session.post(RESEARCH)
+    assert info.value.reset_at == datetime.datetime.fromtimestamp(midnight, datetime.UTC)
+    assert "spent" in str(info.value) and "00:00:00" in str(info.value)
+    clock.set(midnight - 0.001)
+    with pytest.raises(QuotaExhausted):
+        session.post(RESEARCH)
+    clock.set(midnight)
+    for _ in range(3):
+        session.post(RESEARCH)
+
+
+def test_sleep_mode_will_not_sleep_hours_for_a_quota(
+    session: requests.Session, mocked: responses.RequestsMock
+) -> None:
+    mocked.post(RESEARCH, json={})
+    clock = FakeClock(utc_midnight_after(1_700_000_000) - 5 * 3600)
+    mount(session, preset="research", clock=clock, app_limit=None,
+          limits={"/research/video/query/": "1/day@utc"}, default_priority="critical")  # fmt: skip
+    session.post(RESEARCH)
+    with pytest.raises(QuotaExhausted) as info:
+        session.post(RESEARCH)
+    assert info.value.retry_after == pytest.approx(5 * 3600, abs=1)
+    assert clock.sleeps == []
+
+
+def test_daily_quota_code_blocks_until_midnight(
+    session: requests.Session, clock: FakeClock, mocked: responses.RequestsMock
+) -> None:
+    body = {"data": {}, "error": {"code": "daily_quota_limit_exceeded", "message": "spent"}}
+    mocked.post(RESEARCH, json=body, status=429)
+    adapter = mount(session, preset="research", clock=clock, on_limit="raise")
+    with pytest.raises(QuotaExhausted) as info:
+        session.post(RESEARCH)
+    midnight = utc_midnight_after(clock.now())
+    assert info.value.retry_after == pytest.approx(midnight - clock.now())
+    assert adapter.store.blocked_until("ep:/research/video/query/", clock.now()) == midnight
+
+
+def test_rate_limit_code_backs_off_briefly(
+    session: requests.Session, clock: FakeClock, mocked: responses.RequestsMock
+) -> None:
+    body = {"data": {}, "error": {"code": "rate_limit_exceeded", "message": "slow"}}
+    mocked.post(RESEARCH, json=body, status=429)
+    mount(session, preset="research", clock=clock, on_limit="raise", backoff_base=2.0)
+    with pytest.raises(RateLimitExceeded) as info:
+        session.post(RESEARCH)
+    assert not isinstance(info.value, QuotaExhausted)
+    assert info.value.retry_after <= 2.0
+
+
+def test_presets_combine_with_overrides() -> None:
+    adapter = TikTokAdapter(preset="display-v2", limits={"/video/query/": "100/minute"})
+    rows = {e.path: e.limits for e in adapter.table}
+    assert rows["/video/query/"] == "100/minute" and rows["/user/info/"] == "600/minute"
+    assert json.dumps(rows)

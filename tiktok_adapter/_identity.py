@@ -1,0 +1,70 @@
+"""Who a request is for: keyed hashes of its user token and business account, never raw."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+from urllib.parse import parse_qsl, urlsplit
+
+from requests import PreparedRequest
+
+TOKEN_HEADERS = ("Authorization", "Access-Token")
+TOKEN_PARAM = "access_token"
+ACCOUNT_PARAM = "business_id"
+_ANONYMOUS = "-"
+_MAX_JSON_BODY = 64 * 1024
+
+
+def derive_secret(seed: str) -> bytes:
+    """A hashing key from a shared seed, so every worker of a fleet hashes alike."""
+    return hashlib.sha256(b"tiktok_adapter/identity/" + seed.encode()).digest()
+
+
+def keyed_hash(secret: bytes, value: str) -> str:
+    """A short, stable, irreversible stand-in for a token or id in storage keys."""
+    return hmac.new(secret, value.encode(), hashlib.sha256).hexdigest()[:32]
+
+
+def request_token(request: PreparedRequest) -> str | None:
+    """The access token, from ``Authorization: Bearer``, ``Access-Token`` or the query."""
+    auth = request.headers.get("Authorization")
+    if auth:
+        scheme, _, value = auth.partition(" ")
+        return value.strip() if scheme.lower() == "bearer" and value.strip() else auth
+    token = request.headers.get("Access-Token")
+    if token:
+        return token.strip()
+    return _query_value(request, TOKEN_PARAM)
+
+
+def request_account(request: PreparedRequest) -> str | None:
+    """The business account a Business API call acts for (``business_id``)."""
+    found = _query_value(request, ACCOUNT_PARAM)
+    if found:
+        return found
+    body = request.body
+    if isinstance(body, bytes) and len(body) <= _MAX_JSON_BODY and ACCOUNT_PARAM.encode() in body:
+        try:
+            data = json.loads(body)
+        except ValueError:
+            return None
+        value = data.get(ACCOUNT_PARAM) if isinstance(data, dict) else None
+        return str(value) if value is not None else None
+    return None
+
+
+def scope_id(request: PreparedRequest, scope: str, secret: bytes) -> str:
+    """The hashed identity that a ``scope`` ("token" or "account") limit counts per."""
+    raw = request_token(request) if scope == "token" else request_account(request)
+    return keyed_hash(secret, raw) if raw else _ANONYMOUS
+
+
+def _query_value(request: PreparedRequest, name: str) -> str | None:
+    url = request.url or ""
+    if "?" not in url or name not in url:
+        return None
+    for key, value in parse_qsl(urlsplit(url).query):
+        if key == name and value:
+            return value
+    return None
