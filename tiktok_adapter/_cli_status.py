@@ -1,0 +1,78 @@
+"""``tiktok-adapter status``: each endpoint's live budget from a shared store."""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import json
+import sys
+from typing import Any
+
+from ._budget import Budget, WindowBudget
+from .adapter import TikTokAdapter
+from .exceptions import TikTokAdapterError
+
+
+def add_parser(subparsers: Any) -> None:
+    parser = subparsers.add_parser(
+        "status",
+        help="print each endpoint's remaining budget from a (shared) limiter storage",
+        description="Read every window of the limit table from the storage and print what "
+        "remains of it; on Redis this is the whole fleet's budget.",
+    )
+    parser.add_argument("--storage", default="memory://", help="limiter storage URI")
+    parser.add_argument("--key-prefix", default="tiktok_adapter", help="the fleet's key prefix")
+    parser.add_argument("--preset", default="seed", help="limit table preset")
+    parser.add_argument("--tier", default=None, help="Business API tier (preset business)")
+    parser.add_argument("--json", action="store_true", help="print JSON for scripts")
+    parser.set_defaults(handler=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    options: dict[str, Any] = {
+        "storage_uri": args.storage,
+        "key_prefix": args.key_prefix,
+        "preset": args.preset,
+        "on_storage_error": "raise",
+    }
+    if args.tier:
+        options["tier"] = args.tier
+    adapter = TikTokAdapter(**options)
+    try:
+        budget = adapter.budget()
+    except TikTokAdapterError as exc:
+        raise SystemExit(f"tiktok-adapter status: {exc}") from None
+    finally:
+        adapter.close()
+    if args.json:
+        sys.stdout.write(json.dumps(budget.as_dict(), indent=2, sort_keys=True) + "\n")
+    else:
+        render(budget)
+    return 0
+
+
+def _when(window: WindowBudget, now: float) -> str:
+    if window.used == 0:
+        return "-"
+    moment = datetime.datetime.fromtimestamp(window.resets_at, tz=datetime.timezone.utc)
+    return f"{moment:%H:%M:%S} UTC (in {max(window.resets_at - now, 0):.0f} s)"
+
+
+def render(budget: Budget) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title="tiktok_adapter budget")
+    for column in ("endpoint", "window", "used", "remaining", "resets", "blocked"):
+        table.add_column(column, justify="left" if column in ("endpoint", "window") else "right")
+    now = budget.taken_at
+    for window in budget.app:
+        table.add_row("app", window.limit, str(window.used), str(window.remaining),
+                      _when(window, now), "")  # fmt: skip
+    for name, endpoint in sorted(budget.endpoints.items()):
+        blocked = f"{endpoint.blocked_until - now:.0f} s" if endpoint.blocked_until else ""
+        for window in endpoint.windows:
+            table.add_row(name, window.limit, str(window.used), str(window.remaining),
+                          _when(window, now), blocked)  # fmt: skip
+            name, blocked = "", ""
+    Console().print(table)
