@@ -1,0 +1,225 @@
+"""Cache keys that keep access tokens apart, and redaction of tokens from what the cache stores."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import os
+import re
+import threading
+from collections.abc import Callable
+from typing import Any
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+from requests import PreparedRequest, Request
+from requests.structures import CaseInsensitiveDict
+from requests_cache.cache_keys import create_key
+from requests_cache.models.raw_response import CachedHTTPResponse
+from requests_cache.models.request import CachedRequest
+from requests_cache.models.response import CachedResponse
+
+from .exceptions import ConfigurationError
+
+# Every header or parameter that can carry a credential: TikTok's three ways (Bearer,
+# the Business API's Access-Token, the access_token parameter) plus the common others.
+CREDENTIAL_HEADERS = frozenset(
+    {
+        "authorization",
+        "access-token",
+        "proxy-authorization",
+        "x-access-token",
+        "x-api-key",
+        "x-api-token",
+        "x-auth-token",
+    }
+)
+CREDENTIAL_PARAMS = frozenset({"access_token", "api_key", "apikey"})
+
+KEY_VERSION = b"tiktok_adapter/cache-key/1"
+MARKER_PREFIX = "REDACTED:hmac-sha256:"
+_MARKER = re.compile(r"REDACTED:hmac-sha256:([0-9a-f]{32})\Z")
+_BLANK = "REDACTED"
+_MAX_BODY = 10 * 1024 * 1024
+_PARAM_HINTS = tuple(name.encode() for name in CREDENTIAL_PARAMS)
+
+Replace = Callable[[str, str], str]
+"""Called with (where, value) for each credential found; returns what to put in its place."""
+
+_process_secret: bytes | None = None
+_secret_lock = threading.Lock()
+
+
+def process_secret() -> bytes:
+    """A random key made once per process: keys it makes are useless to any other process."""
+    global _process_secret
+    with _secret_lock:
+        if _process_secret is None:
+            _process_secret = os.urandom(32)
+        return _process_secret
+
+
+def coerce_secret(secret: str | bytes | None) -> bytes:
+    """The HMAC key for ``secret``, or the per-process random key when it is None."""
+    if secret is None:
+        return process_secret()
+    raw = secret.encode() if isinstance(secret, str) else bytes(secret)
+    if not raw:
+        raise ConfigurationError("secret='' is empty; pass a long random string, or None")
+    # Derived, so a secret also used elsewhere never yields digests that match that use.
+    return hmac.new(raw, KEY_VERSION, hashlib.sha256).digest()
+
+
+class Redactor:
+    """Replaces credentials in requests and responses; knows the HMAC key."""
+
+    def __init__(self, secret: bytes) -> None:
+        self._secret = secret
+
+    def digest(self, value: str) -> str:
+        return hmac.new(self._secret, value.encode(), hashlib.sha256).hexdigest()[:32]
+
+    def marker(self, where: str, value: str) -> str:
+        """What the cache stores instead of a credential: its keyed hash, never the value."""
+        if _MARKER.match(value):
+            return value
+        return MARKER_PREFIX + self.digest(value)
+
+    def identity_digest(self, value: str, trust_markers: bool) -> str:
+        # A stored request carries markers; reading them back gives the same key as the
+        # live request had (requests-cache recomputes keys from stored requests for Vary).
+        found = _MARKER.match(value) if trust_markers else None
+        return found.group(1) if found else self.digest(value)
+
+    def redact_response(self, value: Any) -> Any:
+        """A copy of a CachedResponse with every credential replaced by its marker."""
+        if not isinstance(value, CachedResponse):
+            return value
+        clone: CachedResponse = value.__class__.__new__(value.__class__)
+        clone.__dict__.update(value.__dict__)
+        clone.url = rewrite_url(value.url or "", self.marker)
+        clone.headers = rewrite_headers(value.headers, self.marker)
+        clone.request = self.redact_request(value.request)
+        clone.history = [self.redact_response(h) for h in value.history]
+        nxt = value._next
+        clone._next = self.redact_request(nxt) if nxt is not None else None
+        clone.raw = CachedHTTPResponse.from_cached_response(clone)
+        return clone
+
+    def redact_request(self, request: CachedRequest) -> CachedRequest:
+        return rewrite_request(as_cached_request(request), self.marker)
+
+
+class KeyFunction:
+    """A requests-cache ``key_fn``: its key plus a keyed hash of the request's credentials.
+
+    Credentials are blanked before requests-cache's own ``create_key`` sees the request,
+    so they enter the key only through HMAC-SHA256 under the secret. Two tokens never
+    share a key; the same token always does (in every process holding the secret).
+    """
+
+    def __init__(self, secret: bytes) -> None:
+        self.redactor = Redactor(secret)
+
+    def __call__(
+        self,
+        request: Request | PreparedRequest | CachedRequest,
+        ignored_parameters: Any = None,
+        match_headers: Any = False,
+        serializer: Any = None,
+        content_root_key: str | None = None,
+        **request_kwargs: Any,
+    ) -> str:
+        trust = isinstance(request, CachedRequest)
+        digests: list[str] = []
+
+        def blank(where: str, value: str) -> str:
+            digests.append(f"{where}={self.redactor.identity_digest(value, trust)}")
+            return _BLANK
+
+        blanked = rewrite_request(as_cached_request(request), blank)
+        base = create_key(
+            blanked,
+            ignored_parameters=ignored_parameters,
+            match_headers=match_headers,
+            serializer=serializer,
+            content_root_key=content_root_key,
+            **request_kwargs,
+        )
+        identity = "\n".join(sorted(digests)) or "-"
+        material = b"\0".join((KEY_VERSION, base.encode(), identity.encode()))
+        return hashlib.sha256(material).hexdigest()[:32]
+
+    def __repr__(self) -> str:
+        return "KeyFunction(<secret>)"
+
+
+def as_cached_request(request: Request | PreparedRequest | CachedRequest) -> CachedRequest:
+    """A CachedRequest copy that can be rewritten without touching the caller's request."""
+    if isinstance(request, CachedRequest):
+        return request.copy()
+    if isinstance(request, Request):
+        request = request.prepare()
+    return CachedRequest.from_request(request)
+
+
+def rewrite_request(request: CachedRequest, replace: Replace) -> CachedRequest:
+    """``request`` (changed in place) with each credential replaced."""
+    request.headers = rewrite_headers(request.headers, replace)
+    request.url = rewrite_url(request.url or "", replace)
+    content_type = str(request.headers.get("Content-Type") or "")
+    request.body = rewrite_body(request.body, content_type, replace) or b""
+    return request
+
+
+def rewrite_headers(headers: Any, replace: Replace) -> CaseInsensitiveDict[str]:
+    out: CaseInsensitiveDict[str] = CaseInsensitiveDict()
+    for name, value in (headers or {}).items():
+        text = value.decode("latin-1") if isinstance(value, bytes) else str(value)
+        lower = name.lower()
+        out[name] = replace(f"header:{lower}", text) if lower in CREDENTIAL_HEADERS else text
+    return out
+
+
+def rewrite_url(url: str, replace: Replace) -> str:
+    parts = urlsplit(url)
+    if not parts.query or not _mentions_param(parts.query.encode()):
+        return url
+    query = _rewrite_pairs(parts.query, replace)
+    return urlunsplit(parts._replace(query=query))
+
+
+def rewrite_body(body: bytes | None, content_type: str, replace: Replace) -> bytes | None:
+    if not body or len(body) > _MAX_BODY or not _mentions_param(body):
+        return body
+    kind = content_type.split(";", 1)[0].strip().lower()
+    if kind == "application/x-www-form-urlencoded":
+        text = body.decode("utf-8", "replace")
+        return _rewrite_pairs(text, replace).encode()
+    try:
+        data = json.loads(body)
+    except ValueError:
+        return body
+    if not isinstance(data, dict):
+        return body
+    changed = False
+    for name, value in list(data.items()):
+        if name.lower() in CREDENTIAL_PARAMS and isinstance(value, str):
+            data[name] = replace(f"param:{name.lower()}", value)
+            changed = True
+    return json.dumps(data).encode() if changed else body
+
+
+def _rewrite_pairs(query: str, replace: Replace) -> str:
+    pairs = parse_qsl(query, keep_blank_values=True)
+    out = [
+        (k, replace(f"param:{k.lower()}", v) if k.lower() in CREDENTIAL_PARAMS else v)
+        for k, v in pairs
+    ]
+    return urlencode(out)
+
+
+def _mentions_param(data: bytes) -> bool:
+    # A percent-encoded name could hide from the plain search, so those are always parsed.
+    lowered = data.lower()
+    return b"%" in lowered or any(hint in lowered for hint in _PARAM_HINTS)
