@@ -1,0 +1,393 @@
+"""The simulator answers like TikTok, and the adapter stays inside its limits against it."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+import responses
+
+from tiktok_adapter import FakeClock, TikTokAdapter, mount
+from tiktok_adapter.testing import FakeTikTok, RateHeaders, ScaledClock, SimulatorServer, TikTokApp
+from tiktok_adapter.testing.server import load_limits
+
+BASE = "https://open.tiktokapis.com"
+LIST = f"{BASE}/v2/video/list/"
+QUERY = f"{BASE}/v2/video/query/"
+INFO = f"{BASE}/v2/user/info/"
+COMMENTS = f"{BASE}/v2/video/comment"
+
+
+@pytest.fixture
+def fake(clock: FakeClock) -> Iterator[FakeTikTok]:
+    with FakeTikTok(clock=clock) as started:
+        yield started
+
+
+def _ok(response: requests.Response) -> dict[str, Any]:
+    body = response.json()
+    assert response.status_code == 200, body
+    assert body["error"]["code"] == "ok"
+    assert body["error"]["message"] == ""
+    assert body["error"]["log_id"]
+    data: dict[str, Any] = body["data"]
+    return data
+
+
+# -- answers like TikTok ----------------------------------------------------------------
+
+
+def test_user_info_by_get_and_post_returns_the_fields_asked(
+    fake: FakeTikTok, session: requests.Session
+) -> None:
+    got = _ok(session.get(INFO, params={"fields": "open_id,display_name,follower_count"}))
+    assert set(got["user"]) == {"open_id", "display_name", "follower_count"}
+    posted = _ok(session.post(INFO, params={"fields": "open_id"}))
+    assert posted["user"] == {"open_id": fake.user["open_id"]}
+
+
+def test_video_list_pages_through_every_video_by_cursor(
+    fake: FakeTikTok, session: requests.Session
+) -> None:
+    seen: list[str] = []
+    body: dict[str, object] = {"max_count": 20}
+    cursors = []
+    while True:
+        data = _ok(session.post(LIST, params={"fields": "id,create_time"}, json=body))
+        seen += [v["id"] for v in data["videos"]]
+        cursors.append(data["cursor"])
+        if not data["has_more"]:
+            break
+        body["cursor"] = data["cursor"]
+    assert seen == [v["id"] for v in fake.videos]
+    assert len(seen) == 60 and len(set(seen)) == 60
+    assert cursors == sorted(cursors, reverse=True)  # a time in ms, going back
+
+
+def test_video_query_returns_known_ids_and_drops_unknown_ones(
+    fake: FakeTikTok, session: requests.Session
+) -> None:
+    ids = [fake.videos[3]["id"], "123", fake.videos[0]["id"]]
+    data = _ok(
+        session.post(QUERY, params={"fields": "id,title"}, json={"filters": {"video_ids": ids}})
+    )
+    assert {v["id"] for v in data["videos"]} == {ids[0], ids[2]}
+    assert all(set(v) == {"id", "title"} for v in data["videos"])
+
+
+@pytest.mark.parametrize(
+    ("body", "fields"),
+    [
+        ({"filters": {"video_ids": [str(i) for i in range(21)]}}, "id"),
+        ({"filters": {"video_ids": []}}, "id"),
+        ({"filters": {}}, "id"),
+        ({"filters": {"video_ids": ["1"]}}, "id,colour"),
+    ],
+)
+def test_video_query_rejects_bad_input_with_an_error_envelope(
+    fake: FakeTikTok, session: requests.Session, body: dict[str, object], fields: str
+) -> None:
+    response = session.post(QUERY, params={"fields": fields}, json=body)
+    assert response.status_code == 400
+    assert response.json()["error"]["code"] == "invalid_params"
+    assert response.json()["data"] == {}
+
+
+def test_twenty_ids_is_allowed(fake: FakeTikTok, session: requests.Session) -> None:
+    ids = [v["id"] for v in fake.videos[:20]]
+    data = _ok(session.post(QUERY, json={"filters": {"video_ids": ids}}))
+    assert len(data["videos"]) == 20
+
+
+def test_comments_persist_and_record_the_moderation_done(
+    fake: FakeTikTok, session: requests.Session
+) -> None:
+    video = next(v["id"] for v in fake.videos if len(fake.comments(v["id"])) >= 3)
+    listed = _ok(session.post(f"{COMMENTS}/list/", json={"video_id": video, "max_count": 50}))
+    comments = listed["comments"]
+    assert [c["id"] for c in comments] == sorted(
+        (c.id for c in fake.comments(video)), key=lambda i: -fake.comment(i).create_time
+    )
+    first, second = comments[0]["id"], comments[1]["id"]
+    _ok(session.post(f"{COMMENTS}/delete/", json={"video_id": video, "comment_id": first}))
+    _ok(session.post(f"{COMMENTS}/pin/", json={"video_id": video, "comment_id": second}))
+    body = {"video_id": video, "text": "thanks!"}
+    created = _ok(session.post(f"{COMMENTS}/create/", json=body))["comment"]
+
+    assert fake.comment(first).deleted
+    assert fake.comment(second).pinned
+    assert created["text"] == "thanks!" and created["create_time"] == int(fake.clock.now())
+    assert [(a.action, a.comment_id) for a in fake.actions] == [
+        ("delete", first), ("pin", second), ("create", created["id"]),
+    ]  # fmt: skip
+    again = _ok(session.post(f"{COMMENTS}/list/", json={"video_id": video, "max_count": 50}))
+    ids = [c["id"] for c in again["comments"]]
+    assert first not in ids and ids[0] == second  # the pinned comment comes first
+    assert created["id"] in ids
+    gone = session.post(f"{COMMENTS}/delete/", json={"video_id": video, "comment_id": first})
+    assert gone.status_code == 404 and gone.json()["error"]["code"] == "not_found"
+
+
+def test_pinning_a_comment_unpins_the_previous_one(
+    fake: FakeTikTok, session: requests.Session
+) -> None:
+    video = next(v["id"] for v in fake.videos if len(fake.comments(v["id"])) >= 2)
+    a, b = (c.id for c in fake.comments(video)[:2])
+    _ok(session.post(f"{COMMENTS}/pin/", json={"comment_id": a}))
+    _ok(session.post(f"{COMMENTS}/pin/", json={"comment_id": b, "action": "PIN"}))
+    assert not fake.comment(a).pinned and fake.comment(b).pinned
+    _ok(session.post(f"{COMMENTS}/pin/", json={"comment_id": b, "action": "UNPIN"}))
+    assert not fake.comment(b).pinned
+
+
+def test_every_request_is_recorded_with_time_body_and_status(
+    fake: FakeTikTok, session: requests.Session, clock: FakeClock
+) -> None:
+    session.post(LIST, params={"fields": "id"}, json={"max_count": 2})
+    clock.advance(12.5)
+    session.get(INFO)
+    session.post(f"{BASE}/v2/nowhere/")
+    first, second, third = fake.requests
+    assert (first.method, first.path, first.json, first.status) == (
+        "POST", "/v2/video/list/", {"max_count": 2}, 200,
+    )  # fmt: skip
+    assert first.query == {"fields": "id"} and first.endpoint == "/video/list/"
+    assert second.time - first.time == 12.5 and second.json is None
+    assert (third.status, third.endpoint) == (404, None)
+    assert fake.count("/video/list/") == 1 and fake.count(status=404) == 1
+
+
+# -- limits, 429s and headers -----------------------------------------------------------
+
+
+def test_past_the_limit_it_answers_429_with_tiktoks_body_and_headers(
+    fake: FakeTikTok, session: requests.Session, clock: FakeClock
+) -> None:
+    remaining = [session.post(LIST, json={}).headers["X-RateLimit-Remaining"] for _ in range(5)]
+    assert remaining == ["4", "3", "2", "1", "0"]
+    clock.advance(20)
+    refused = session.post(LIST, json={})
+    assert refused.status_code == 429
+    body = refused.json()
+    assert body["data"] == {}
+    assert body["error"]["code"] == "rate_limit_exceeded"
+    assert "5/minute" in body["error"]["message"] and body["error"]["log_id"]
+    assert refused.headers["Retry-After"] == "40"
+    assert refused.headers["X-RateLimit-Limit"] == "5"
+    assert refused.headers["X-RateLimit-Remaining"] == "0"
+    assert int(refused.headers["X-RateLimit-Reset"]) == int(clock.now()) + 40
+    assert fake.rate_limited == 1
+    clock.advance(40)
+    assert session.post(LIST, json={}).status_code == 200  # 429s did not count
+
+
+def test_the_hour_window_and_the_app_window_bind_too(clock: FakeClock) -> None:
+    with FakeTikTok(clock=clock, app_limit="12/hour") as fake, requests.Session() as s:
+        statuses = []
+        for _ in range(12):
+            statuses.append(s.get(INFO).status_code)
+            clock.advance(61)
+        statuses.append(s.post(QUERY, json={"filters": {"video_ids": ["1"]}}).status_code)
+        assert statuses == [200] * 12 + [429]
+        assert fake.count(status=429) == 1
+
+
+@pytest.mark.parametrize("off", ["limit", "remaining", "reset", "retry_after", "date"])
+def test_each_rate_header_can_be_turned_off(
+    clock: FakeClock, session: requests.Session, off: str
+) -> None:
+    names = {
+        "limit": "X-RateLimit-Limit", "remaining": "X-RateLimit-Remaining",
+        "reset": "X-RateLimit-Reset", "retry_after": "Retry-After", "date": "Date",
+    }  # fmt: skip
+    with FakeTikTok(clock=clock, limits={"/user/info/": "1/minute"},
+                    rate_headers=RateHeaders(**{off: False})):  # fmt: skip
+        session.get(INFO)
+        refused = session.get(INFO)
+    assert refused.status_code == 429
+    assert names[off] not in refused.headers
+    assert all(refused.headers.get(h) for k, h in names.items() if k != off)
+
+
+def test_any_table_on_request_with_calendar_and_per_token_windows(
+    clock: FakeClock, session: requests.Session
+) -> None:
+    clock.set(86400 * 20000 - 10)  # ten seconds before a UTC midnight
+    table = {"/video/query/": "2/day@utc", "/user/info/": "1/minute@token"}
+    with FakeTikTok(clock=clock, limits=table, app_limit=None):
+        body = {"filters": {"video_ids": ["1"]}}
+        assert [session.post(QUERY, json=body).status_code for _ in range(3)] == [200, 200, 429]
+        clock.advance(10)
+        assert session.post(QUERY, json=body).status_code == 200  # a new UTC day
+        alice, bob = {"Authorization": "Bearer a"}, {"Authorization": "Bearer b"}
+        assert session.get(INFO, headers=alice).status_code == 200
+        assert session.get(INFO, headers=bob).status_code == 200
+        assert session.get(INFO, headers=alice).status_code == 429
+        # An endpoint outside the table still answers, without a limit.
+        assert {session.post(LIST, json={}).status_code for _ in range(20)} == {200}
+
+
+def test_custom_host_and_prefix_are_matched_by_path(clock: FakeClock) -> None:
+    with (
+        FakeTikTok(clock=clock, base_url="http://sandbox.test/proxy") as fake,
+        requests.Session() as s,
+    ):
+        assert s.get("http://sandbox.test/proxy/v2/user/info/").status_code == 200
+        assert fake.requests[0].path == "/v2/user/info/"
+        with pytest.raises(requests.ConnectionError):
+            s.get(INFO)  # not the fake's host: responses refuses it
+
+
+def test_it_can_share_a_requests_mock_and_require_a_token(
+    mocked: responses.RequestsMock, clock: FakeClock, session: requests.Session
+) -> None:
+    mocked.get("https://example.test/", body="elsewhere")
+    with FakeTikTok(clock=clock, mock=mocked, require_auth=True):
+        refused = session.get(INFO)
+        assert refused.status_code == 401
+        assert refused.json()["error"]["code"] == "access_token_invalid"
+        assert session.get(INFO, headers={"Authorization": "Bearer t"}).status_code == 200
+        assert session.get("https://example.test/").text == "elsewhere"
+
+
+def test_the_fixture_from_the_plugin(fake_tiktok: FakeTikTok, session: requests.Session) -> None:
+    assert isinstance(fake_tiktok.clock, FakeClock)
+    mount(session, **fake_tiktok.adapter_options())
+    for _ in range(11):
+        assert session.get(INFO).status_code == 200
+    assert fake_tiktok.rate_limited == 0
+    assert fake_tiktok.clock.now() - fake_tiktok.requests[0].time >= 60
+
+
+def test_the_plugin_loads_without_responses() -> None:
+    code = (
+        "import sys; sys.modules['responses'] = None\n"
+        "import tiktok_adapter.testing.plugin\n"
+        "assert 'rich' not in sys.modules\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True, timeout=60)
+
+
+# -- the adapter against the simulator --------------------------------------------------
+
+
+def _workload(session: requests.Session, fake: FakeTikTok, rounds: int) -> None:
+    video, ids = fake.videos[0]["id"], [v["id"] for v in fake.videos[:20]]
+    comment_ids = iter([c.id for v in fake.videos for c in fake.comments(v["id"])])
+    for n in range(rounds):
+        assert session.post(QUERY, json={"filters": {"video_ids": ids}}).status_code == 200
+        assert session.post(f"{COMMENTS}/list/", json={"video_id": video}).status_code == 200
+        if n % 2 == 0:
+            assert session.get(INFO).status_code == 200
+            assert session.post(LIST, json={"max_count": 5}).status_code == 200
+            body = {"video_id": video, "text": f"reply {n}"}
+            assert session.post(f"{COMMENTS}/create/", json=body).status_code == 200
+            body = {"comment_id": next(comment_ids)}
+            assert session.post(f"{COMMENTS}/delete/", json=body).status_code == 200
+
+
+@pytest.mark.parametrize("headers", [RateHeaders(), RateHeaders(False, False, False, False, False)])
+def test_the_adapter_gets_zero_429s_over_hours(
+    clock: FakeClock, session: requests.Session, headers: RateHeaders
+) -> None:
+    with FakeTikTok(clock=clock, rate_headers=headers) as fake:
+        mount(session, **fake.adapter_options(), default_priority="critical")
+        _workload(session, fake, rounds=500)
+    assert fake.rate_limited == 0
+    assert len(fake.requests) == 2000
+    # 500 comment lists at 100 an hour: five hours of windows, simulated.
+    assert clock.now() - fake.requests[0].time > 4 * 3600
+
+
+def test_the_adapter_gets_zero_429s_from_several_threads(
+    clock: FakeClock, session: requests.Session
+) -> None:
+    with FakeTikTok(clock=clock) as fake:
+        mount(session, **fake.adapter_options(), default_priority="critical")
+        ids = [v["id"] for v in fake.videos[:20]]
+        errors: list[BaseException] = []
+
+        def worker() -> None:
+            try:
+                for _ in range(60):
+                    response = session.post(QUERY, json={"filters": {"video_ids": ids}})
+                    assert response.status_code == 200
+            except BaseException as exc:
+                errors.append(exc)
+
+        threads = [threading.Thread(target=worker) for _ in range(4)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+    assert not errors
+    assert fake.rate_limited == 0 and fake.count("/video/query/") == 240
+
+
+def test_the_adapter_recovers_when_the_server_is_stricter(
+    clock: FakeClock, session: requests.Session
+) -> None:
+    # Only Retry-After: the other headers would let the adapter stop before the 429.
+    only_retry_after = RateHeaders(limit=False, remaining=False, reset=False)
+    with FakeTikTok(clock=clock, limits={"/video/query/": "3/minute"}, app_limit=None,
+                    rate_headers=only_retry_after) as fake:  # fmt: skip
+        adapter = TikTokAdapter(clock=clock, limits={"/video/query/": "100/minute"})
+        mount(session, adapter, base_url=BASE + "/")
+        body = {"filters": {"video_ids": ["1"]}}
+        assert all(session.post(QUERY, json=body).status_code == 200 for _ in range(9))
+    assert fake.rate_limited >= 1
+    assert adapter.stats().total.rate_limited == fake.rate_limited
+    assert fake.count("/video/query/", 200) == 9
+
+
+# -- the HTTP server and the scaled clock -----------------------------------------------
+
+
+def test_the_http_server_shares_the_core(clock: FakeClock) -> None:
+    app = TikTokApp(clock=clock, limits={"/user/info/": "2/minute"})
+    with SimulatorServer(app) as server, requests.Session() as s:
+        url = server.url + "v2/user/info/?fields=open_id"
+        assert s.get(url).json()["data"]["user"]["open_id"] == app.world.user["open_id"]
+        assert s.post(url, json={}).status_code == 200
+        refused = s.post(url, data=b"not json")
+        assert refused.status_code == 429 and refused.headers["Retry-After"] == "60"
+        assert refused.headers["Date"] == "Tue, 14 Nov 2023 22:13:20 GMT"  # the app's clock
+        assert s.post(server.url + "v2/video/list/", json={"cursor": -1}).status_code == 400
+    assert [r.status for r in app.requests] == [200, 200, 429, 400]
+
+
+def test_the_scaled_clock_runs_faster() -> None:
+    clock = ScaledClock(1000.0, start=50.0)
+    before = clock.now()
+    clock.sleep(20.0)  # 20 simulated seconds: 20 ms real
+    assert 20.0 <= clock.now() - before < 200.0
+    assert clock.real(60.0) == 0.06
+    with pytest.raises(ValueError):
+        ScaledClock(0)
+
+
+def test_limit_files(tmp_path: Path) -> None:
+    flat = tmp_path / "flat.json"
+    flat.write_text(json.dumps({"/video/query/": "2/minute"}))
+    assert load_limits(flat) == ({"/video/query/": "2/minute"}, "1000/hour")
+    full = tmp_path / "full.json"
+    full.write_text(json.dumps({"limits": {"/user/info/": "1/second"}, "app_limit": None}))
+    assert load_limits(full) == ({"/user/info/": "1/second"}, None)
+    preset = tmp_path / "preset.json"
+    preset.write_text(json.dumps({"preset": "display-v2", "limits": {"/user/info/": "1/hour"}}))
+    table, app = load_limits(preset)
+    assert table["/user/info/"] == "1/hour" and table["/video/list/"] == "600/minute"
+    assert app is None
+    bad = tmp_path / "bad.json"
+    bad.write_text(json.dumps({"limits": {"/user/info/": 5}}))
+    with pytest.raises(ValueError, match="limits"):
+        load_limits(bad)
+    with pytest.raises(ValueError, match="not a limit"):
+        TikTokApp(limits={"/user/info/": "lots"})

@@ -1,0 +1,168 @@
+"""FakeTikTok: the simulator bound into `responses`, for tests that never touch the network."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from types import TracebackType
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
+
+from .._clock import Clock, FakeClock
+from .._endpoints import SEED
+from ._app import RateHeaders, RecordedRequest, TikTokApp
+from ._data import Comment, ModerationAction
+
+if TYPE_CHECKING:
+    import requests
+    import responses
+
+DEFAULT_BASE_URL = "https://open.tiktokapis.com"
+_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
+
+
+class FakeTikTok:
+    """A simulated TikTok API under ``base_url``: real limits, 429s, envelopes and data.
+
+    It counts arrivals on its own ``clock`` (a :class:`FakeClock` unless given), so
+    share that clock with the adapter to run hours of windows in milliseconds::
+
+        with FakeTikTok() as fake, requests.Session() as session:
+            mount(session, **fake.adapter_options())
+            session.post(".../v2/video/query/?fields=id", json={...})
+
+    Pass ``mock`` to register on a :class:`responses.RequestsMock` you already run;
+    otherwise the fake starts one of its own. ``rate_headers`` switches headers off.
+    """
+
+    def __init__(
+        self,
+        *,
+        limits: Mapping[str, str] | None = None,
+        app_limit: str | None = SEED.app_limit,
+        clock: Clock | None = None,
+        base_url: str = DEFAULT_BASE_URL,
+        seed: int = 0,
+        videos: int = 60,
+        rate_headers: RateHeaders | None = None,
+        require_auth: bool = False,
+        mock: responses.RequestsMock | None = None,
+    ) -> None:
+        self.clock: Clock = clock if clock is not None else FakeClock()
+        self.app = TikTokApp(
+            limits=limits, app_limit=app_limit, clock=self.clock, seed=seed, videos=videos,
+            headers=rate_headers, require_auth=require_auth,
+        )  # fmt: skip
+        parts = urlsplit(base_url)
+        if parts.scheme not in ("http", "https") or not parts.netloc:
+            raise ValueError(
+                f"base_url={base_url!r} must be an http(s) URL such as {DEFAULT_BASE_URL}"
+            )
+        self.base_url = f"{parts.scheme}://{parts.netloc}{parts.path.rstrip('/')}"
+        self._prefix = parts.path.rstrip("/")
+        self._own_mock = mock is None
+        self._mock = mock
+        self._started = False
+
+    # -- lifecycle ----------------------------------------------------------------------
+
+    @property
+    def mock(self) -> responses.RequestsMock:
+        """The RequestsMock the fake answers through; add other responses to it freely."""
+        if self._mock is None:
+            import responses
+
+            self._mock = responses.RequestsMock(assert_all_requests_are_fired=False)
+        return self._mock
+
+    def start(self) -> FakeTikTok:
+        if self._started:
+            return self
+        mock = self.mock
+        pattern = re.compile(re.escape(self.base_url) + r"(?:/.*)?$")
+        for method in _METHODS:
+            mock.add_callback(method, pattern, callback=self._callback)
+        if self._own_mock:
+            mock.start()
+        self._started = True
+        return self
+
+    def stop(self) -> None:
+        if self._started and self._own_mock and self._mock is not None:
+            self._mock.stop()
+            self._mock.reset()
+        self._started = False
+
+    def __enter__(self) -> FakeTikTok:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+    def _callback(self, request: requests.PreparedRequest) -> tuple[int, dict[str, str], bytes]:
+        parts = urlsplit(request.url or "")
+        path = parts.path[len(self._prefix) :] if self._prefix else parts.path
+        target = path + (f"?{parts.query}" if parts.query else "")
+        body = request.body
+        if body is not None and not isinstance(body, (bytes, str)):
+            body = b"".join(body)  # a generator body: responses hands it over unread
+        reply = self.app.handle(request.method or "GET", target, dict(request.headers), body)
+        return reply.status, reply.headers, reply.body
+
+    # -- what tests look at -------------------------------------------------------------
+
+    @property
+    def requests(self) -> list[RecordedRequest]:
+        """Every request received, in arrival order, with status and time on the clock."""
+        return list(self.app.requests)
+
+    def count(self, path: str | None = None, status: int | None = None) -> int:
+        """Requests received, for one endpoint (``"/video/query/"``) and/or one status."""
+        return self.app.count(path, status)
+
+    @property
+    def rate_limited(self) -> int:
+        """How many requests were answered 429."""
+        return self.app.count(status=429)
+
+    @property
+    def videos(self) -> list[dict[str, Any]]:
+        """The account's videos, newest first (every field)."""
+        return self.app.world.videos
+
+    @property
+    def user(self) -> dict[str, Any]:
+        return self.app.world.user
+
+    def comments(self, video_id: str, *, include_deleted: bool = False) -> list[Comment]:
+        """The comments of one video as they stand now."""
+        world = self.app.world
+        if include_deleted:
+            return [c for c in world.comments.values() if c.video_id == video_id]
+        return world.live_comments(video_id)
+
+    def comment(self, comment_id: str) -> Comment:
+        return self.app.world.comments[comment_id]
+
+    @property
+    def actions(self) -> list[ModerationAction]:
+        """Comments created, deleted, pinned and unpinned through the API, in order."""
+        return list(self.app.world.actions)
+
+    def adapter_options(self) -> dict[str, Any]:
+        """Keywords for ``mount``/``TikTokAdapter`` that match this fake's table and clock."""
+        return {
+            "base_url": self.base_url + "/",
+            "clock": self.clock,
+            "limits": dict(self.app.limits),
+            "app_limit": self.app.app_limit,
+        }
+
+    def reset(self) -> None:
+        """Forget the windows and recorded requests (the data stays)."""
+        self.app.reset()
