@@ -23,7 +23,7 @@ def test_priority_coercion() -> None:
     assert Priority.coerce("critical") is Priority.CRITICAL
     assert Priority.coerce(" Low ") is Priority.LOW
     assert Priority.coerce(3) is Priority.HIGH
-    with pytest.raises(ConfigurationError, match="'urgent'.*low, medium, high, critical"):
+    with pytest.raises(ConfigurationError, match=r"'urgent'.*low, medium, high, critical"):
         Priority.coerce("urgent")
 
 

@@ -14,10 +14,12 @@ from ._stats import EndpointStats, Stats
 from .adapter import OPEN_API_BASE, TikTokAdapter, mount
 from .exceptions import (
     ConfigurationError,
+    PaginationError,
     QuotaExhausted,
     RateLimitExceeded,
     StorageUnavailable,
     TikTokAdapterError,
+    TikTokAPIError,
 )
 from .priority import Priority, priority
 
@@ -37,6 +39,7 @@ __all__ = [
     "EndpointTable",
     "Event",
     "FakeClock",
+    "PaginationError",
     "Preset",
     "Priority",
     "QuotaExhausted",
@@ -49,6 +52,7 @@ __all__ = [
     "Stats",
     "StorageUnavailable",
     "SystemClock",
+    "TikTokAPIError",
     "TikTokAdapter",
     "TikTokAdapterError",
     "TikTokRefusals",

@@ -93,7 +93,5 @@ class StatsRecorder:
                                    for k in names})  # type: ignore[arg-type]
             for name, row in rows.items()
         }  # fmt: skip
-        total = EndpointStats(
-            **{k: sum(getattr(s, k) for s in per.values()) for k in names}
-        )
+        total = EndpointStats(**{k: sum(getattr(s, k) for s in per.values()) for k in names})
         return Stats(MappingProxyType(per), total, max(now - self.started, 0.0))

@@ -11,6 +11,7 @@ import threading
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
+from . import _cli_status
 from ._endpoints import PRESETS, get_preset
 from .exceptions import ConfigurationError
 
@@ -264,7 +265,12 @@ def _span(seconds: float) -> str:
 # -- dispatch ---------------------------------------------------------------------------
 
 # One add-parser function per command; each sets ``handler`` to its run function.
-COMMANDS: Sequence[Callable[[Any], None]] = (add_limits, add_simulate, add_demo)
+COMMANDS: Sequence[Callable[[Any], None]] = (
+    add_limits,
+    add_simulate,
+    add_demo,
+    _cli_status.add_parser,
+)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -4,6 +4,8 @@ Our exception tree::
 
     TikTokAdapterError                      every error this package raises
     ├── ConfigurationError (ValueError)     a bad setting, raised at construction
+    ├── TikTokAPIError                      the API answered with an error envelope (helpers)
+    ├── PaginationError                     a cursor repeated or went missing (helpers)
     └── RateLimitExceeded (requests.RequestException)
         │                                   a request refused by a limit, ours or the server's
         ├── QuotaExhausted                  a daily quota is spent until the next reset
@@ -15,6 +17,7 @@ from __future__ import annotations
 import datetime
 from typing import Any
 
+import requests
 from requests.exceptions import RequestException
 
 
@@ -58,3 +61,30 @@ class QuotaExhausted(RateLimitExceeded):
 
 class StorageUnavailable(RateLimitExceeded):
     """The shared limiter storage (Redis) did not answer and fallback is off."""
+
+
+class TikTokAPIError(TikTokAdapterError):
+    """The API answered with an error envelope (or no envelope at all).
+
+    ``code`` is TikTok's error code ("invalid_params", "rate_limit_exceeded", ...) or
+    ``http_<status>`` when the body held none; ``response`` is the raw response.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        code: str,
+        log_id: str | None = None,
+        status_code: int | None = None,
+        response: requests.Response | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.code = code
+        self.log_id = log_id
+        self.status_code = status_code
+        self.response = response
+
+
+class PaginationError(TikTokAdapterError):
+    """A paginated listing cannot go on safely (a repeated or missing cursor, too many pages)."""

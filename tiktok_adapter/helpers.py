@@ -11,7 +11,7 @@ from urllib.parse import urlsplit
 import requests
 
 from .adapter import OPEN_API_BASE
-from .exceptions import TikTokAdapterError
+from .exceptions import PaginationError, TikTokAPIError
 
 logger = logging.getLogger(__name__)
 
@@ -19,33 +19,6 @@ QUERY_PATH = "/v2/video/query/"
 MAX_IDS_PER_QUERY = 20
 # Guards against a server that keeps saying has_more with fresh cursors forever.
 DEFAULT_MAX_PAGES = 10_000
-
-
-class TikTokAPIError(TikTokAdapterError):
-    """The API answered with an error envelope (or no envelope at all).
-
-    ``code`` is TikTok's error code ("invalid_params", "rate_limit_exceeded", ...) or
-    ``http_<status>`` when the body held none; ``response`` is the raw response.
-    """
-
-    def __init__(
-        self,
-        message: str,
-        *,
-        code: str,
-        log_id: str | None = None,
-        status_code: int | None = None,
-        response: requests.Response | None = None,
-    ) -> None:
-        super().__init__(message)
-        self.code = code
-        self.log_id = log_id
-        self.status_code = status_code
-        self.response = response
-
-
-class PaginationError(TikTokAdapterError):
-    """A paginated listing cannot go on safely (a repeated or missing cursor, too many pages)."""
 
 
 @dataclass(frozen=True)
