@@ -24,7 +24,7 @@ from ._retry import RetryPolicy, resend_is_safe
 from ._routes import Route, RouteTable
 from ._settings import Settings
 from ._stats import Stats, StatsRecorder
-from .exceptions import QuotaExhausted, RateLimitExceeded
+from .exceptions import QuotaExhausted, RateLimitExceeded, StorageUnavailable
 from .priority import PRIORITY_HEADER, Priority, current_priority
 
 if TYPE_CHECKING:
@@ -230,10 +230,18 @@ class TikTokAdapter(HTTPAdapter):
 
     def budget(self) -> Budget:
         """Each window's limit, remaining and reset, from the storage (the fleet's on Redis)."""
-        return take_budget(
-            self.store, self.routes.app_windows, self.routes.known_routes(),
-            dict(self._server_info), self.clock.now(),
-        )  # fmt: skip
+        try:
+            return take_budget(
+                self.store, self.routes.app_windows, self.routes.known_routes(),
+                dict(self._server_info), self.clock.now(),
+            )  # fmt: skip
+        except StorageError as exc:
+            raise StorageUnavailable(
+                f"rate-limit storage unavailable; cannot read the budget ({exc})",
+                retry_after=0.0,
+                endpoint="*",
+                limit="storage",
+            ) from None
 
     def add_hook(self, name: str, hook: Hook) -> None:
         """Register ``hook`` for "on_wait", "on_rate_limited" or "on_retry"."""
