@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import importlib.util
 import math
-from collections.abc import Mapping
+import re
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field, fields, replace
+from os import PathLike
 from types import MappingProxyType
 from typing import Any, TypedDict
 
 from ._endpoints import get_preset
-from ._limiter import parse_rates, validate_storage_uri
+from ._limiter import REDIS_SCHEMES, parse_rates, storage_scheme, validate_storage_uri
 from .exceptions import ConfigurationError
 
 ON_LIMIT = ("sleep", "raise")
@@ -23,6 +27,31 @@ DEFAULT_PRIORITY_SHARES: Mapping[str, float] = MappingProxyType(
 # admission stamp and the server's arrival stamp stayed below 20 ms; 50 ms also covers
 # clocks a few tens of ms apart when the shared store's clock is not used.
 DEFAULT_SAFETY_MARGIN = 0.05
+ENV_PREFIX = "TIKTOK_ADAPTER_"
+_PASSWORD = re.compile(r"(://[^:/@]*:)[^@/]*@")
+
+
+class FieldError(ConfigurationError):
+    """A ConfigurationError that knows which field it is about, so loaders can name the source."""
+
+    def __init__(self, message: str, field: str) -> None:
+        super().__init__(message)
+        self.field = field
+
+
+@contextmanager
+def _about(name: str) -> Iterator[None]:
+    try:
+        yield
+    except FieldError:
+        raise
+    except ConfigurationError as exc:
+        raise FieldError(str(exc), name) from None
+
+
+def redact(uri: object) -> object:
+    """``uri`` with any password replaced by ***, for messages and reprs."""
+    return _PASSWORD.sub(r"\1***@", uri) if isinstance(uri, str) else uri
 
 
 @dataclass(frozen=True)
@@ -30,11 +59,14 @@ class Settings:
     """The adapter's configuration; constructing one validates every field.
 
     Defaults follow the user's guide: its limit table, 1,000 requests an hour for the
-    app, three retries with a backoff base of two seconds.
+    app, three retries with a backoff base of two seconds. Build one in code, or with
+    :meth:`from_mapping`, :meth:`from_env`, :meth:`from_file`, or :meth:`load`, which
+    layers code over environment over file over defaults.
     """
 
     limits: Mapping[str, str] = field(default_factory=dict)
     preset: str = "seed"
+    tier: str | None = None
     app_limit: str | None = PRESET_APP_LIMIT
     storage_uri: str = "memory://"
     key_prefix: str = "tiktok_adapter"
@@ -54,49 +86,70 @@ class Settings:
     cache_expire_after: float = 1800.0
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "limits", MappingProxyType(dict(self.limits or {})))
-        self._check_priorities()
-        _non_negative(self.cache_expire_after, "cache_expire_after")
-        codes = self.rate_limit_codes
-        if isinstance(codes, (str, bytes)) or not all(
-            isinstance(c, int) and not isinstance(c, bool) for c in codes
+        # Each check runs under _about(name) so a loader can tell which of its keys failed.
+        with _about("limits"):
+            if not isinstance(self.limits, Mapping):
+                raise ConfigurationError(
+                    f"limits={self.limits!r} must be a mapping of endpoint path to limit "
+                    "string, such as {'/video/query/': '10/minute;100/hour'}"
+                )
+            object.__setattr__(self, "limits", MappingProxyType(dict(self.limits)))
+            for path, spec in self.limits.items():
+                parse_rates(spec, f"limits[{path!r}]")
+        with _about("priority_shares"):
+            self._check_priorities()
+        for name in (
+            "cache_expire_after",
+            "backoff_base",
+            "backoff_max",
+            "safety_margin",
+            "max_wait",
         ):
-            raise ConfigurationError(
-                f"rate_limit_codes={codes!r} must be a set of whole numbers such as {{40100}}"
-            )
-        object.__setattr__(self, "rate_limit_codes", frozenset(codes))
-        get_preset(_text(self.preset, "preset"))
-        for path, spec in self.limits.items():
-            parse_rates(spec, f"limits[{path!r}]")
-        if self.app_limit is not None and self.app_limit != PRESET_APP_LIMIT:
-            parse_rates(self.app_limit, "app_limit")
-        validate_storage_uri(self.storage_uri)
-        _choice(self.on_limit, "on_limit", ON_LIMIT)
-        _choice(self.on_storage_error, "on_storage_error", ON_STORAGE_ERROR)
-        if not _text(self.key_prefix, "key_prefix") or "{" in self.key_prefix:
-            raise ConfigurationError(
-                f"key_prefix={self.key_prefix!r} must be a non-empty string without braces"
-            )
-        if self.max_wait is not None:
-            _non_negative(self.max_wait, "max_wait")
-        _non_negative(self.backoff_base, "backoff_base")
-        _non_negative(self.backoff_max, "backoff_max")
-        _non_negative(self.safety_margin, "safety_margin")
-        if isinstance(self.max_retries, bool) or not isinstance(self.max_retries, int):
-            raise ConfigurationError(
-                f"max_retries={self.max_retries!r} must be a whole number of 0 or more"
-            )
-        if self.max_retries < 0:
-            raise ConfigurationError(
-                f"max_retries={self.max_retries!r} must be a whole number of 0 or more"
-            )
-        if not isinstance(self.storage_time, bool):
-            raise ConfigurationError(f"storage_time={self.storage_time!r} must be true or false")
+            with _about(name):
+                if getattr(self, name) is not None or name != "max_wait":
+                    _non_negative(getattr(self, name), name)
+        with _about("rate_limit_codes"):
+            self._check_codes()
+        with _about("preset"):
+            get_preset(_text(self.preset, "preset"))
+        with _about("tier" if self.tier is not None else "preset"):
+            if self.tier is not None:
+                get_preset(self.preset, _text(self.tier, "tier"))
+        with _about("app_limit"):
+            if self.app_limit is not None and self.app_limit != PRESET_APP_LIMIT:
+                parse_rates(self.app_limit, "app_limit")
+        with _about("storage_uri"):
+            self._check_storage()
+        for name, valid in (("on_limit", ON_LIMIT), ("on_storage_error", ON_STORAGE_ERROR)):
+            with _about(name):
+                _choice(getattr(self, name), name, valid)
+        with _about("key_prefix"):
+            if not _text(self.key_prefix, "key_prefix") or "{" in self.key_prefix:
+                raise ConfigurationError(
+                    f"key_prefix={self.key_prefix!r} must be a non-empty string without braces"
+                )
+        with _about("max_retries"):
+            retries = self.max_retries
+            if isinstance(retries, bool) or not isinstance(retries, int) or retries < 0:
+                raise ConfigurationError(
+                    f"max_retries={retries!r} must be a whole number of 0 or more"
+                )
+        with _about("storage_time"):
+            if not isinstance(self.storage_time, bool):
+                raise ConfigurationError(
+                    f"storage_time={self.storage_time!r} must be true or false"
+                )
 
     def _check_priorities(self) -> None:
-        if isinstance(self.default_priority, str):
-            object.__setattr__(self, "default_priority", self.default_priority.lower())
-        _choice(self.default_priority, "default_priority", PRIORITY_NAMES)
+        with _about("default_priority"):
+            if isinstance(self.default_priority, str):
+                object.__setattr__(self, "default_priority", self.default_priority.lower())
+            _choice(self.default_priority, "default_priority", PRIORITY_NAMES)
+        if not isinstance(self.priority_shares or {}, Mapping):
+            raise ConfigurationError(
+                f"priority_shares={self.priority_shares!r} must be a mapping such as "
+                "{'low': 0.5, 'medium': 0.8}"
+            )
         shares = dict(DEFAULT_PRIORITY_SHARES)
         for name, share in dict(self.priority_shares or {}).items():
             key = name.lower() if isinstance(name, str) else name
@@ -108,23 +161,62 @@ class Settings:
             shares[key] = float(share)
         object.__setattr__(self, "priority_shares", MappingProxyType(shares))
 
+    def _check_codes(self) -> None:
+        codes = self.rate_limit_codes
+        if (
+            isinstance(codes, (str, bytes))
+            or not isinstance(codes, Iterable)
+            or not all(isinstance(c, int) and not isinstance(c, bool) for c in codes)
+        ):
+            raise ConfigurationError(
+                f"rate_limit_codes={codes!r} must be a set of whole numbers such as {{40100}}"
+            )
+        object.__setattr__(self, "rate_limit_codes", frozenset(codes))
+
+    def _check_storage(self) -> None:
+        try:
+            validate_storage_uri(self.storage_uri)
+        except ConfigurationError as exc:  # never echo a password back into logs
+            raise ConfigurationError(
+                str(exc).replace(str(self.storage_uri), str(redact(self.storage_uri)))
+            ) from None
+        scheme = storage_scheme(self.storage_uri)
+        if scheme in REDIS_SCHEMES:
+            # Fail at construction, not at the first request, and say which extra to install.
+            module, hint = (
+                ("valkey", "pip install valkey")
+                if scheme.startswith("valkey")
+                else ("redis", "pip install 'tiktok-adapter[redis]'")
+            )
+            if importlib.util.find_spec(module) is None:
+                raise ConfigurationError(
+                    f"storage_uri={redact(self.storage_uri)!r} needs the {module} client, "
+                    f"which is not installed: {hint}"
+                )
+
+    def __repr__(self) -> str:
+        parts = ", ".join(
+            f"{f.name}={redact(getattr(self, f.name))!r}"
+            if f.name == "storage_uri"
+            else f"{f.name}={_plain(getattr(self, f.name))!r}"
+            for f in fields(self)
+        )
+        return f"Settings({parts})"
+
     def __getstate__(self) -> dict[str, Any]:
         # mappingproxy does not pickle; plain dicts do, and __setstate__ re-freezes them.
-        return {
-            f.name: dict(v) if isinstance(v, MappingProxyType) else v
-            for f in fields(self)
-            for v in (getattr(self, f.name),)
-        }
+        return {f.name: _plain(getattr(self, f.name)) for f in fields(self)}
 
     def __setstate__(self, state: dict[str, Any]) -> None:
-        for name, value in state.items():
+        # Pickles made before a field existed get that field's default.
+        for name, value in {**_defaults(), **state}.items():
             object.__setattr__(self, name, value)
         self.__post_init__()
 
     @property
     def effective_app_limit(self) -> str | None:
         if self.app_limit == PRESET_APP_LIMIT:
-            return get_preset(self.preset).app_limit
+            return get_preset(self.preset, self.tier).app_limit
         return self.app_limit
 
     def replace(self, **changes: Any) -> Settings:
@@ -136,8 +228,53 @@ class Settings:
             )
         return replace(self, **changes)
 
+    # -- loaders (tiktok_adapter/_loaders.py) ---------------------------------------------
+
+    @classmethod
+    def from_mapping(cls, data: Mapping[str, Any], *, source: str = "mapping") -> Settings:
+        """Settings from a dict (JSON, YAML, the guide's RATE_LIMIT_CONFIG); see the README."""
+        return _loader("from_mapping")(data, source=source)
+
+    @classmethod
+    def from_env(
+        cls, prefix: str = ENV_PREFIX, environ: Mapping[str, str] | None = None
+    ) -> Settings:
+        """Settings from ``TIKTOK_ADAPTER_*`` variables (``environ`` defaults to os.environ)."""
+        return _loader("from_env")(prefix=prefix, environ=environ)
+
+    @classmethod
+    def from_file(cls, path: str | PathLike[str], section: str | None = None) -> Settings:
+        """Settings from an INI file's [tiktok_adapter] or pyproject's [tool.tiktok_adapter]."""
+        return _loader("from_file")(path, section=section)
+
+    @classmethod
+    def load(
+        cls,
+        file: str | PathLike[str] | None = None,
+        *,
+        env: bool | Mapping[str, str] = True,
+        prefix: str = ENV_PREFIX,
+        **code: Any,
+    ) -> Settings:
+        """Layer keywords over environment over ``file`` over defaults, then validate once."""
+        return _loader("load")(file, env=env, prefix=prefix, code=code)
+
 
 FIELD_NAMES = frozenset(f.name for f in fields(Settings))
+
+
+def _loader(name: str) -> Callable[..., Settings]:
+    # The loaders import this module, so they are imported on first use.
+    loader: Callable[..., Settings] = getattr(importlib.import_module(".._loaders", __name__), name)
+    return loader
+
+
+def _defaults() -> dict[str, Any]:
+    return {f.name: _plain(getattr(Settings(), f.name)) for f in fields(Settings)}
+
+
+def _plain(value: object) -> object:
+    return dict(value) if isinstance(value, MappingProxyType) else value
 
 
 def _text(value: object, name: str) -> str:
@@ -168,6 +305,7 @@ class SettingsKwargs(TypedDict, total=False):
 
     limits: Mapping[str, str]
     preset: str
+    tier: str | None
     app_limit: str | None
     storage_uri: str
     key_prefix: str

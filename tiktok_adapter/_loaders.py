@@ -1,0 +1,357 @@
+"""Settings from mappings, environment variables and files, all through one validation."""
+
+from __future__ import annotations
+
+import configparser
+import difflib
+import json
+import logging
+import os
+import re
+import sys
+from collections.abc import Iterable, Mapping
+from os import PathLike
+from pathlib import Path
+from typing import Any, NamedTuple
+
+from ._endpoints import get_preset, normalize_path
+from ._limiter import parse_rates
+from ._settings import ENV_PREFIX, FIELD_NAMES, FieldError, Settings, redact
+from .exceptions import ConfigurationError
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - exercised on 3.10 only
+    import tomli as tomllib  # type: ignore[import-not-found, unused-ignore]
+
+logger = logging.getLogger(__name__)
+
+# The guide's RATE_LIMIT_CONFIG keys. requests_per_minute is not a field: it becomes a
+# per-minute ceiling on every endpoint of the table once the final preset is known.
+PER_MINUTE = "requests_per_minute"
+ALIASES: Mapping[str, str] = {
+    "requests_per_hour": "app_limit",
+    "backoff_base_delay": "backoff_base",
+    "cache_duration_minutes": "cache_expire_after",
+    PER_MINUTE: PER_MINUTE,
+}
+KEYS = frozenset(FIELD_NAMES | set(ALIASES))
+RESERVED_ENV = "TEST_"  # TIKTOK_ADAPTER_TEST_* belongs to the test suite
+_INTS = {"max_retries"}
+_FLOATS = {"backoff_base", "backoff_max", "safety_margin", "cache_expire_after", "max_wait"}
+_OPTIONAL = {"max_wait", "app_limit", "tier", PER_MINUTE}
+_NONE = {"none", "null"}
+_TRUE, _FALSE = {"1", "true", "yes", "on"}, {"0", "false", "no", "off"}
+
+
+class Entry(NamedTuple):
+    """One setting as a source gave it; ``label`` names the source, the key and the raw value."""
+
+    value: Any
+    label: str
+
+
+Layer = dict[str, Entry]
+
+
+def from_mapping(data: Mapping[str, Any], *, source: str = "mapping") -> Settings:
+    return build([mapping_layer(data, source)])
+
+
+def from_env(prefix: str = ENV_PREFIX, environ: Mapping[str, str] | None = None) -> Settings:
+    return build([env_layer(prefix, environ)])
+
+
+def from_file(path: str | PathLike[str], *, section: str | None = None) -> Settings:
+    return build([file_layer(path, section)])
+
+
+def load(
+    file: str | PathLike[str] | None,
+    *,
+    env: bool | Mapping[str, str],
+    prefix: str,
+    code: Mapping[str, Any],
+) -> Settings:
+    layers = [file_layer(file, None)] if file is not None else []
+    if env is not False:
+        layers.append(env_layer(prefix, None if env is True else env))
+    layers.append(mapping_layer(code, "keyword argument", typed=True))
+    return build(layers)
+
+
+def build(layers: Iterable[Layer]) -> Settings:
+    """Merge ``layers`` (lowest precedence first), expand the aliases, validate once."""
+    merged: Layer = {}
+    for layer in layers:
+        merged.update(layer)
+    for name, given in sorted(merged.items()):
+        logger.debug("setting %s from %s", name, given.label.split("=", 1)[0])
+    values = {name: e.value for name, e in merged.items() if name in FIELD_NAMES}
+    cap = merged.get(PER_MINUTE)
+    if cap is not None and cap.value is not None:
+        values["limits"] = _with_ceiling(values, cap.value)
+    try:
+        return Settings(**values)
+    except FieldError as exc:
+        entry = merged.get(exc.field)
+        if entry is None:
+            raise ConfigurationError(str(exc)) from None
+        raise ConfigurationError(f"{entry.label}: {exc}") from None
+
+
+def _with_ceiling(values: Mapping[str, Any], per_minute: int) -> dict[str, str]:
+    """Every table endpoint that ``limits`` does not name, capped at ``per_minute``."""
+    limits = dict(values.get("limits") or {})
+    try:
+        preset = get_preset(values.get("preset", "seed"), values.get("tier"))
+    except (ConfigurationError, TypeError):
+        return limits  # Settings reports the bad preset or tier with its source
+    named = {normalize_path(p) for p in limits if isinstance(p, str)}
+    for endpoint in preset.endpoints:
+        if normalize_path(endpoint.path) in named:
+            continue
+        parts, capped = [], False
+        for rate in parse_rates(endpoint.limits, endpoint.path):
+            if rate.scope == "app" and not rate.calendar and rate.period == 60:
+                capped = True
+                parts.append(f"{per_minute}/minute" if rate.amount > per_minute else rate.text)
+            else:
+                parts.append(rate.text)
+        if not capped:
+            parts.append(f"{per_minute}/minute")
+        limits[endpoint.path] = ";".join(parts)
+    return limits
+
+
+# -- sources ----------------------------------------------------------------------------
+
+
+def mapping_layer(data: Mapping[str, Any], source: str, *, typed: bool = False) -> Layer:
+    if not isinstance(data, Mapping):
+        raise ConfigurationError(f"{source}: expected a mapping of settings, got {data!r}")
+    items = []
+    for key, value in data.items():
+        if key not in KEYS:
+            raise ConfigurationError(f"{source}: unknown key {key!r}; {_valid(key)}")
+        shown = _shown(key, value)
+        label = f"{source} {key}={shown}" if typed else f"{source} key {key!r}={shown}"
+        items.append((key, value, label))
+    return make_layer(items)
+
+
+def env_layer(prefix: str, environ: Mapping[str, str] | None) -> Layer:
+    env = os.environ if environ is None else environ
+    items = []
+    for var in sorted(env):
+        if not var.upper().startswith(prefix.upper()):
+            continue
+        key = var[len(prefix) :].lower()
+        if key.startswith(RESERVED_ENV.lower()) or not env[var].strip():
+            continue  # reserved for the test suite; an empty variable counts as unset
+        if key not in KEYS:
+            valid = ", ".join(prefix + k.upper() for k in sorted(KEYS))
+            hint = _close(key)
+            raise ConfigurationError(
+                f"environment variable {var} is not a tiktok_adapter setting"
+                f"{' (did you mean ' + prefix + hint.upper() + '?)' if hint else ''}; "
+                f"valid variables: {valid}; {prefix}{RESERVED_ENV}* is reserved for tests"
+            )
+        items.append((key, env[var], f"environment variable {var}={_shown(key, env[var])}"))
+    return make_layer(items)
+
+
+def file_layer(path: str | PathLike[str], section: str | None) -> Layer:
+    file = Path(path)
+    if not file.is_file():
+        raise ConfigurationError(f"settings file {str(file)!r} does not exist")
+    text = file.read_text(encoding="utf-8")
+    if file.suffix == ".toml":
+        return _toml_layer(file, text, section)
+    return _ini_layer(file, text, section or "tiktok_adapter")
+
+
+def _toml_layer(file: Path, text: str, section: str | None) -> Layer:
+    try:
+        data: Any = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigurationError(f"{file}: not valid TOML: {exc}") from None
+    candidates = [section] if section else ["tool.tiktok_adapter", "tiktok_adapter"]
+    for name in candidates:
+        table: Any = data
+        for part in name.split("."):
+            table = table.get(part) if isinstance(table, dict) else None
+        if isinstance(table, dict):
+            where = f"{file} [{name}]"
+            items = []
+            for key, value in table.items():
+                if key not in KEYS:
+                    raise ConfigurationError(f"{where}: unknown key {key!r}; {_valid(key)}")
+                label = (
+                    f"{file} [{name}.{key}]"
+                    if isinstance(value, dict)
+                    else f"{where} key {key!r}={_shown(key, value)}"
+                )
+                items.append((key, value, label))
+            return make_layer(items)
+    raise ConfigurationError(f"{file} has no [{candidates[0]}] table of tiktok_adapter settings")
+
+
+def _ini_layer(file: Path, text: str, section: str) -> Layer:
+    # A real [DEFAULT] would leak its keys into our section, so no section is special.
+    parser = configparser.ConfigParser(interpolation=None, default_section="\0")
+    parser.optionxform = str  # type: ignore[assignment,method-assign]
+    try:
+        parser.read_string(text, source=str(file))
+    except configparser.Error as exc:
+        raise ConfigurationError(f"{file}: not a valid INI file: {exc}") from None
+    if not parser.has_section(section):
+        raise ConfigurationError(f"{file} has no [{section}] section of tiktok_adapter settings")
+    items: list[tuple[str, Any, str]] = []
+    for key, value in parser.items(section):
+        name = key.strip().lower().replace("-", "_")
+        if name not in KEYS:
+            raise ConfigurationError(f"{file} [{section}]: unknown key {key!r}; {_valid(name)}")
+        items.append((name, value, f"{file} [{section}] key {key!r}={_shown(name, value)}"))
+    for sub in parser.sections():
+        if not sub.startswith(section + "."):
+            continue
+        name = sub[len(section) + 1 :]
+        if name not in ("limits", "priority_shares"):
+            raise ConfigurationError(
+                f"{file}: section [{sub}] is not known; valid sections: [{section}], "
+                f"[{section}.limits], [{section}.priority_shares]"
+            )
+        table = dict(parser.items(sub))
+        items.append((name, table, f"{file} [{sub}]"))
+    return make_layer(items)
+
+
+# -- turning one source's keys into fields ----------------------------------------------
+
+
+def make_layer(items: Iterable[tuple[str, Any, str]]) -> Layer:
+    layer: Layer = {}
+    for key, raw, label in items:
+        name = ALIASES.get(key, key)
+        if name in layer:
+            raise ConfigurationError(
+                f"{layer[name].label} and {label} both set {name}; give only one of them"
+            )
+        layer[name] = Entry(_convert(key, name, raw, label), label)
+    return layer
+
+
+def _convert(key: str, name: str, raw: Any, label: str) -> Any:
+    def bad(what: str) -> ConfigurationError:
+        return ConfigurationError(f"{label}: {key} must be {what}")
+
+    value = raw.strip() if isinstance(raw, str) else raw
+    if isinstance(value, str) and name in _OPTIONAL and value.lower() in _NONE:
+        return None
+    if key in ("requests_per_hour", PER_MINUTE):
+        amount = _number(value, int)
+        if amount is None or amount < 1:
+            raise bad("a whole number of requests, 1 or more")
+        return amount if key == PER_MINUTE else f"{amount}/hour"
+    if key == "cache_duration_minutes":
+        minutes = _number(value, float)
+        if minutes is None:
+            raise bad("a number of minutes such as 30")
+        return minutes * 60
+    if not isinstance(value, str):
+        if name == "rate_limit_codes" and isinstance(value, int) and not isinstance(value, bool):
+            return frozenset({value})
+        if name == "limits" and isinstance(value, Mapping):
+            _check_limits(value, label)
+        if name == "priority_shares" and isinstance(value, Mapping):
+            return _shares(value, bad)
+        return value
+    if name in _INTS or name in _FLOATS:
+        number = _number(value, int if name in _INTS else float)
+        if number is None:
+            raise bad("a whole number such as 3" if name in _INTS else "a number such as 2.5")
+        return number
+    if name == "storage_time":
+        if value.lower() not in _TRUE | _FALSE:
+            raise bad("true or false (also 1/0, yes/no, on/off)")
+        return value.lower() in _TRUE
+    if name == "limits":
+        limits = _pairs(value, bad, "'/video/query/=10/minute;100/hour,/user/info/=5/minute'")
+        _check_limits(limits, label)
+        return limits
+    if name == "priority_shares":
+        return _shares(_pairs(value, bad, "'low=0.5,medium=0.8' or a JSON object"), bad)
+    if name == "rate_limit_codes":
+        try:
+            parts = json.loads(value) if value.startswith("[") else re.split(r"[\s,;]+", value)
+        except ValueError:
+            parts = [None]
+        codes = [_number(p, int) for p in parts if p != ""] if isinstance(parts, list) else []
+        if not codes or any(c is None for c in codes):
+            raise bad("whole numbers such as '40100,40101' or a JSON list")
+        return frozenset(codes)
+    return value
+
+
+def _shares(shares: Mapping[str, Any], bad: Any) -> dict[str, Any]:
+    converted = {k: _number(v, float) if isinstance(v, str) else v for k, v in shares.items()}
+    if any(v is None for v in converted.values()):
+        raise bad("fractions in (0, 1], such as 'low=0.5,medium=0.8'")
+    return converted
+
+
+def _check_limits(limits: Mapping[Any, Any], label: str) -> None:
+    for path, spec in limits.items():
+        try:
+            parse_rates(spec, f"limits[{path!r}]")
+        except ConfigurationError as exc:
+            raise ConfigurationError(f"{label}: {exc}") from None
+
+
+def _pairs(value: str, bad: Any, example: str) -> dict[str, Any]:
+    """'a=1,b=2' (commas or new lines) or a JSON object; a part without '=' continues the last."""
+    if value.startswith("{"):
+        try:
+            loaded = json.loads(value)
+        except ValueError as exc:
+            raise bad(f"a JSON object ({exc}) or pairs like {example}") from None
+        if not isinstance(loaded, dict):
+            raise bad(f"a JSON object or pairs like {example}")
+        return loaded
+    pairs: dict[str, Any] = {}
+    last = None
+    for part in (p.strip() for p in re.split(r"[,\n]", value)):
+        if "=" in part:
+            last, spec = (x.strip() for x in part.split("=", 1))
+            pairs[last] = spec
+        elif part and last is not None:
+            pairs[last] += ";" + part
+        elif part:
+            raise bad(f"pairs like {example}; {part!r} has no '='")
+    return pairs
+
+
+def _number(value: Any, kind: type[int] | type[float]) -> Any:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, (int, float)) and (kind is float or float(value).is_integer()):
+        return kind(value)
+    try:
+        return kind(value) if isinstance(value, str) else None
+    except ValueError:
+        return None
+
+
+def _shown(key: str, value: Any) -> str:
+    return repr(redact(value) if key == "storage_uri" else value)
+
+
+def _close(key: str) -> str | None:
+    match = difflib.get_close_matches(key, sorted(KEYS), n=1)
+    return match[0] if match else None
+
+
+def _valid(key: str) -> str:
+    guess = f"did you mean {_close(key)!r}? " if _close(key) else ""
+    return guess + "valid keys: " + ", ".join(sorted(KEYS))
