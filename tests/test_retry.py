@@ -50,3 +50,23 @@ def test_retry_budget() -> None:
 )
 def test_resend_is_safe(method: str, read_only: bool, body: object, safe: bool) -> None:
     assert resend_is_safe(method, read_only, body) is safe
+
+
+MIDNIGHT = 1_700_006_400.0  # a 00:00 UTC
+
+
+@pytest.mark.parametrize(
+    ("server_moment", "quota", "rand", "expected"),
+    [
+        (MIDNIGHT - 100 + 30, False, 0.9, MIDNIGHT - 100 + 30),  # the server's word wins
+        (None, True, 0.9, MIDNIGHT),  # a spent daily quota rests until 00:00 UTC
+        (None, False, 0.5, MIDNIGHT - 100 + 1.0),  # otherwise a jittered backoff
+        (MIDNIGHT + 10 * 86_400, False, 0.5, MIDNIGHT - 100 + 86_400),  # at most a day
+        (MIDNIGHT - 500, False, 0.5, MIDNIGHT - 100),  # a moment in the past: go now
+    ],
+)
+def test_pause_until(
+    server_moment: float | None, quota: bool, rand: float, expected: float
+) -> None:
+    now = MIDNIGHT - 100
+    assert RetryPolicy().pause_until(now, server_moment, quota, rand) == pytest.approx(expected)

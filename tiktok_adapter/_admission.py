@@ -2,19 +2,19 @@
 
 from __future__ import annotations
 
-import datetime
 import logging
 from collections import defaultdict
 from typing import Any
 
 from ._clock import Clock
+from ._errors import refused, utc
 from ._events import Event, Hooks
 from ._gate import Gate
 from ._limiter import Admission, StorageError, Store, Window
 from ._routes import Route
 from ._settings import Settings
 from ._stats import StatsRecorder
-from .exceptions import QuotaExhausted, RateLimitExceeded, StorageUnavailable
+from .exceptions import StorageUnavailable
 from .priority import Priority
 
 logger = logging.getLogger("tiktok_adapter")
@@ -133,30 +133,3 @@ class Admitter:
                 limit="storage",
                 request=request,
             ) from None
-
-
-def refused(request: Any, route: Route, verdict: Admission, now: float) -> RateLimitExceeded:
-    """The error for a request our own limiter (or a known server block) refused."""
-    reset_at = utc(now + verdict.wait)
-    if verdict.calendar:
-        return QuotaExhausted(
-            f"{route.name}: the quota {verdict.limit} is spent; it comes back at "
-            f"{reset_at.isoformat(timespec='seconds')}",
-            retry_after=verdict.wait,
-            endpoint=route.name,
-            limit=verdict.limit,
-            request=request,
-            reset_at=reset_at,
-        )
-    return RateLimitExceeded(
-        f"{route.name}: limit {verdict.limit} reached; retry in {verdict.wait:.2f} s",
-        retry_after=verdict.wait,
-        endpoint=route.name,
-        limit=verdict.limit,
-        request=request,
-        reset_at=reset_at,
-    )
-
-
-def utc(timestamp: float) -> datetime.datetime:
-    return datetime.datetime.fromtimestamp(timestamp, tz=datetime.timezone.utc)

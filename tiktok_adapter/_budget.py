@@ -7,8 +7,9 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from ._headers import RateInfo
-from ._limiter import Store, Window
+from ._limiter import StorageError, Store, Window
 from ._routes import Route
+from .exceptions import StorageUnavailable
 
 
 @dataclass(frozen=True)
@@ -55,6 +56,25 @@ def window_budget(store: Store, window: Window, now: float) -> WindowBudget:
 
 
 def take_budget(
+    store: Store,
+    app_windows: tuple[Window, ...],
+    routes: list[Route],
+    server_info: Mapping[str, RateInfo],
+    now: float,
+) -> Budget:
+    """Read every window; a store that cannot be reached raises StorageUnavailable."""
+    try:
+        return _read(store, app_windows, routes, server_info, now)
+    except StorageError as exc:
+        raise StorageUnavailable(
+            f"rate-limit storage unavailable; cannot read the budget ({exc})",
+            retry_after=0.0,
+            endpoint="*",
+            limit="storage",
+        ) from None
+
+
+def _read(
     store: Store,
     app_windows: tuple[Window, ...],
     routes: list[Route],

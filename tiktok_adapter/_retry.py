@@ -33,6 +33,19 @@ class RetryPolicy:
         """A server-named wait, held to [0, max_server_wait] so garbage cannot park us."""
         return min(max(seconds, 0.0), self.max_server_wait)
 
+    def pause_until(
+        self, now: float, server_moment: float | None, quota: bool, rand: float
+    ) -> float:
+        """Until when a refused endpoint rests: the server's moment, else the next 00:00
+        UTC for a spent daily quota, else a full-jitter backoff; never beyond a day."""
+        if server_moment is not None:
+            until = server_moment
+        elif quota:
+            until = (now // 86_400 + 1) * 86_400
+        else:
+            until = now + self.backoff_time(1, rand)
+        return now + self.clamp_server_wait(until - now)
+
     def may_retry(self, attempt: int) -> bool:
         """Whether one more re-send is allowed after ``attempt`` re-sends so far."""
         return attempt < self.max_retries

@@ -5,15 +5,17 @@ from __future__ import annotations
 import logging
 import random
 from collections.abc import Mapping
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 import requests
 from requests.adapters import HTTPAdapter
 
-from ._admission import Admitter, utc
+from ._admission import Admitter
 from ._budget import Budget, take_budget
 from ._clock import SYSTEM_CLOCK, Clock
 from ._endpoints import EndpointTable, get_preset
+from ._errors import server_refused
 from ._events import Event, Hook, Hooks
 from ._fallback import FallbackStore
 from ._headers import RateInfo, parse_rate_headers
@@ -24,7 +26,6 @@ from ._retry import RetryPolicy, resend_is_safe
 from ._routes import Route, RouteTable
 from ._settings import Settings
 from ._stats import Stats, StatsRecorder
-from .exceptions import QuotaExhausted, RateLimitExceeded, StorageUnavailable
 from .priority import PRIORITY_HEADER, Priority, current_priority
 
 if TYPE_CHECKING:
@@ -156,7 +157,7 @@ class TikTokAdapter(HTTPAdapter):
             self._stats.add(route.name, "rate_limited")
             if self.settings.on_limit == "raise":
                 self._stats.add(route.name, "refusals")
-                raise self._server_refused(request, route, response, refusal)
+                raise server_refused(request, route, response, refusal, self.clock.now())
             if not self.should_resend_after_refusal(request, refusal, attempt):
                 # After the last retry the caller gets the final refusal itself, as plain
                 # requests would give it: a response, never None.
@@ -200,10 +201,11 @@ class TikTokAdapter(HTTPAdapter):
             self._server_info[route.name] = info
         refusal = self.refusal_policy.classify(response, info, may_read_body=not stream)
         if refusal is not None:
-            self._block_for_refusal(route, refusal, now)
-        elif info is not None and info.remaining == 0 and info.reset_at is not None:
-            self._block(route, info.reset_at, now)
-        return refusal
+            return self._pause(route, refusal, now)
+        if info is not None and info.remaining == 0 and info.reset_at is not None:
+            wait = self.retry_policy.clamp_server_wait(info.reset_at - now)
+            self._block(route, now + wait, now)
+        return None
 
     def should_resend_after_error(
         self, request: requests.PreparedRequest, route: Route, exc: Exception, attempt: int
@@ -230,18 +232,10 @@ class TikTokAdapter(HTTPAdapter):
 
     def budget(self) -> Budget:
         """Each window's limit, remaining and reset, from the storage (the fleet's on Redis)."""
-        try:
-            return take_budget(
-                self.store, self.routes.app_windows, self.routes.known_routes(),
-                dict(self._server_info), self.clock.now(),
-            )  # fmt: skip
-        except StorageError as exc:
-            raise StorageUnavailable(
-                f"rate-limit storage unavailable; cannot read the budget ({exc})",
-                retry_after=0.0,
-                endpoint="*",
-                limit="storage",
-            ) from None
+        return take_budget(
+            self.store, self.routes.app_windows, self.routes.known_routes(),
+            dict(self._server_info), self.clock.now(),
+        )  # fmt: skip
 
     def add_hook(self, name: str, hook: Hook) -> None:
         """Register ``hook`` for "on_wait", "on_rate_limited" or "on_retry"."""
@@ -267,20 +261,17 @@ class TikTokAdapter(HTTPAdapter):
             self.clock.sleep(seconds)
 
     def _block(self, route: Route, until: float, now: float) -> None:
-        until = now + self.retry_policy.clamp_server_wait(until - now)
         try:
             self.store.block(route.blocks[0], until, now)
         except StorageError as exc:
             logger.warning("could not share the block of %s: %s", route.name, exc)
 
-    def _block_for_refusal(self, route: Route, refusal: Refusal, now: float) -> None:
-        if refusal.retry_at is not None:
-            until = refusal.retry_at
-        elif refusal.kind == QUOTA:
-            until = (now // 86400 + 1) * 86400  # the next 00:00 UTC
-        else:
-            until = now + self._backoff(1)
-        seconds = max(until - now, 0.0)
+    def _pause(self, route: Route, refusal: Refusal, now: float) -> Refusal:
+        """Block the endpoint for as long as the refusal says; returns it with that moment."""
+        until = self.retry_policy.pause_until(
+            now, refusal.retry_at, refusal.kind == QUOTA, self._random.random()
+        )
+        seconds = until - now
         logger.warning(
             "%s refused by the server (%s); pausing it for %.1f s",
             route.name, refusal.code, seconds,
@@ -290,26 +281,7 @@ class TikTokAdapter(HTTPAdapter):
             "on_rate_limited", Event("rate_limited", route.name, level, seconds, refusal.code)
         )
         self._block(route, until, now)
-
-    def _server_refused(
-        self,
-        request: requests.PreparedRequest,
-        route: Route,
-        response: requests.Response,
-        refusal: Refusal,
-    ) -> RateLimitExceeded:
-        now = self.clock.now()
-        wait = max(self.store.blocked_until(route.blocks[0], now) - now, 0.0)
-        cls = QuotaExhausted if refusal.kind == QUOTA else RateLimitExceeded
-        return cls(
-            f"{route.name}: refused by the server ({refusal.code}); retry in {wait:.2f} s",
-            retry_after=wait,
-            endpoint=route.name,
-            limit="server",
-            request=request,
-            response=response,
-            reset_at=utc(now + wait),
-        )
+        return replace(refusal, retry_at=until)
 
 
 def mount(
