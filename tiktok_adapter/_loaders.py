@@ -2,27 +2,19 @@
 
 from __future__ import annotations
 
-import configparser
 import difflib
 import json
 import logging
 import os
 import re
-import sys
 from collections.abc import Iterable, Mapping
 from os import PathLike
-from pathlib import Path
 from typing import Any, NamedTuple
 
 from ._endpoints import get_preset, normalize_path
 from ._limiter import parse_rates
 from ._settings import ENV_PREFIX, FIELD_NAMES, FieldError, Settings, redact
 from .exceptions import ConfigurationError
-
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover - exercised on 3.10 only
-    import tomli as tomllib  # type: ignore[import-not-found, unused-ignore]
 
 logger = logging.getLogger(__name__)
 
@@ -63,6 +55,8 @@ def from_env(prefix: str = ENV_PREFIX, environ: Mapping[str, str] | None = None)
 
 
 def from_file(path: str | PathLike[str], *, section: str | None = None) -> Settings:
+    from ._config_files import file_layer
+
     return build([file_layer(path, section)])
 
 
@@ -73,6 +67,8 @@ def load(
     prefix: str,
     code: Mapping[str, Any],
 ) -> Settings:
+    from ._config_files import file_layer  # it builds on this module's layers
+
     layers = [file_layer(file, None)] if file is not None else []
     if env is not False:
         layers.append(env_layer(prefix, None if env is True else env))
@@ -133,9 +129,9 @@ def mapping_layer(data: Mapping[str, Any], source: str, *, typed: bool = False) 
     items = []
     for key, value in data.items():
         if key not in KEYS:
-            raise ConfigurationError(f"{source}: unknown key {key!r}; {_valid(key)}")
-        shown = _shown(key, value)
-        label = f"{source} {key}={shown}" if typed else f"{source} key {key!r}={shown}"
+            raise ConfigurationError(f"{source}: unknown key {key!r}; {valid_keys(key)}")
+        text = shown(key, value)
+        label = f"{source} {key}={text}" if typed else f"{source} key {key!r}={text}"
         items.append((key, value, label))
     return make_layer(items)
 
@@ -157,73 +153,7 @@ def env_layer(prefix: str, environ: Mapping[str, str] | None) -> Layer:
                 f"{' (did you mean ' + prefix + hint.upper() + '?)' if hint else ''}; "
                 f"valid variables: {valid}; {prefix}{RESERVED_ENV}* is reserved for tests"
             )
-        items.append((key, env[var], f"environment variable {var}={_shown(key, env[var])}"))
-    return make_layer(items)
-
-
-def file_layer(path: str | PathLike[str], section: str | None) -> Layer:
-    file = Path(path)
-    if not file.is_file():
-        raise ConfigurationError(f"settings file {str(file)!r} does not exist")
-    text = file.read_text(encoding="utf-8")
-    if file.suffix == ".toml":
-        return _toml_layer(file, text, section)
-    return _ini_layer(file, text, section or "tiktok_adapter")
-
-
-def _toml_layer(file: Path, text: str, section: str | None) -> Layer:
-    try:
-        data: Any = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigurationError(f"{file}: not valid TOML: {exc}") from None
-    candidates = [section] if section else ["tool.tiktok_adapter", "tiktok_adapter"]
-    for name in candidates:
-        table: Any = data
-        for part in name.split("."):
-            table = table.get(part) if isinstance(table, dict) else None
-        if isinstance(table, dict):
-            where = f"{file} [{name}]"
-            items = []
-            for key, value in table.items():
-                if key not in KEYS:
-                    raise ConfigurationError(f"{where}: unknown key {key!r}; {_valid(key)}")
-                label = (
-                    f"{file} [{name}.{key}]"
-                    if isinstance(value, dict)
-                    else f"{where} key {key!r}={_shown(key, value)}"
-                )
-                items.append((key, value, label))
-            return make_layer(items)
-    raise ConfigurationError(f"{file} has no [{candidates[0]}] table of tiktok_adapter settings")
-
-
-def _ini_layer(file: Path, text: str, section: str) -> Layer:
-    # A real [DEFAULT] would leak its keys into our section, so no section is special.
-    parser = configparser.ConfigParser(interpolation=None, default_section="\0")
-    parser.optionxform = str  # type: ignore[assignment,method-assign]
-    try:
-        parser.read_string(text, source=str(file))
-    except configparser.Error as exc:
-        raise ConfigurationError(f"{file}: not a valid INI file: {exc}") from None
-    if not parser.has_section(section):
-        raise ConfigurationError(f"{file} has no [{section}] section of tiktok_adapter settings")
-    items: list[tuple[str, Any, str]] = []
-    for key, value in parser.items(section):
-        name = key.strip().lower().replace("-", "_")
-        if name not in KEYS:
-            raise ConfigurationError(f"{file} [{section}]: unknown key {key!r}; {_valid(name)}")
-        items.append((name, value, f"{file} [{section}] key {key!r}={_shown(name, value)}"))
-    for sub in parser.sections():
-        if not sub.startswith(section + "."):
-            continue
-        name = sub[len(section) + 1 :]
-        if name not in ("limits", "priority_shares"):
-            raise ConfigurationError(
-                f"{file}: section [{sub}] is not known; valid sections: [{section}], "
-                f"[{section}.limits], [{section}.priority_shares]"
-            )
-        table = dict(parser.items(sub))
-        items.append((name, table, f"{file} [{sub}]"))
+        items.append((key, env[var], f"environment variable {var}={shown(key, env[var])}"))
     return make_layer(items)
 
 
@@ -343,7 +273,7 @@ def _number(value: Any, kind: type[int] | type[float]) -> Any:
         return None
 
 
-def _shown(key: str, value: Any) -> str:
+def shown(key: str, value: Any) -> str:
     return repr(redact(value) if key == "storage_uri" else value)
 
 
@@ -352,6 +282,6 @@ def _close(key: str) -> str | None:
     return match[0] if match else None
 
 
-def _valid(key: str) -> str:
+def valid_keys(key: str) -> str:
     guess = f"did you mean {_close(key)!r}? " if _close(key) else ""
     return guess + "valid keys: " + ", ".join(sorted(KEYS))

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import importlib.util
-import math
 import re
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
@@ -12,6 +11,7 @@ from os import PathLike
 from types import MappingProxyType
 from typing import Any, TypedDict
 
+from ._checks import check_choice, check_non_negative, check_text
 from ._endpoints import get_preset
 from ._limiter import REDIS_SCHEMES, parse_rates, storage_scheme, validate_storage_uri
 from .exceptions import ConfigurationError
@@ -107,14 +107,14 @@ class Settings:
         ):
             with _about(name):
                 if getattr(self, name) is not None or name != "max_wait":
-                    _non_negative(getattr(self, name), name)
+                    check_non_negative(getattr(self, name), name)
         with _about("rate_limit_codes"):
             self._check_codes()
         with _about("preset"):
-            get_preset(_text(self.preset, "preset"))
+            get_preset(check_text(self.preset, "preset"))
         with _about("tier" if self.tier is not None else "preset"):
             if self.tier is not None:
-                get_preset(self.preset, _text(self.tier, "tier"))
+                get_preset(self.preset, check_text(self.tier, "tier"))
         with _about("app_limit"):
             if self.app_limit is not None and self.app_limit != PRESET_APP_LIMIT:
                 parse_rates(self.app_limit, "app_limit")
@@ -122,9 +122,9 @@ class Settings:
             self._check_storage()
         for name, valid in (("on_limit", ON_LIMIT), ("on_storage_error", ON_STORAGE_ERROR)):
             with _about(name):
-                _choice(getattr(self, name), name, valid)
+                check_choice(getattr(self, name), name, valid)
         with _about("key_prefix"):
-            if not _text(self.key_prefix, "key_prefix") or "{" in self.key_prefix:
+            if not check_text(self.key_prefix, "key_prefix") or "{" in self.key_prefix:
                 raise ConfigurationError(
                     f"key_prefix={self.key_prefix!r} must be a non-empty string without braces"
                 )
@@ -144,7 +144,7 @@ class Settings:
         with _about("default_priority"):
             if isinstance(self.default_priority, str):
                 object.__setattr__(self, "default_priority", self.default_priority.lower())
-            _choice(self.default_priority, "default_priority", PRIORITY_NAMES)
+            check_choice(self.default_priority, "default_priority", PRIORITY_NAMES)
         if not isinstance(self.priority_shares or {}, Mapping):
             raise ConfigurationError(
                 f"priority_shares={self.priority_shares!r} must be a mapping such as "
@@ -153,7 +153,7 @@ class Settings:
         shares = dict(DEFAULT_PRIORITY_SHARES)
         for name, share in dict(self.priority_shares or {}).items():
             key = name.lower() if isinstance(name, str) else name
-            _choice(key, "priority_shares key", PRIORITY_NAMES)
+            check_choice(key, "priority_shares key", PRIORITY_NAMES)
             if isinstance(share, bool) or not isinstance(share, (int, float)) or not 0 < share <= 1:
                 raise ConfigurationError(
                     f"priority_shares[{name!r}]={share!r} must be a fraction in (0, 1]"
@@ -275,29 +275,6 @@ def _defaults() -> dict[str, Any]:
 
 def _plain(value: object) -> object:
     return dict(value) if isinstance(value, MappingProxyType) else value
-
-
-def _text(value: object, name: str) -> str:
-    if not isinstance(value, str):
-        raise ConfigurationError(f"{name}={value!r} must be a string")
-    return value
-
-
-def _choice(value: object, name: str, valid: tuple[str, ...]) -> None:
-    if value not in valid:
-        raise ConfigurationError(
-            f"{name}={value!r} is not valid; use one of: " + ", ".join(map(repr, valid))
-        )
-
-
-def _non_negative(value: object, name: str) -> None:
-    if (
-        isinstance(value, bool)
-        or not isinstance(value, (int, float))
-        or not math.isfinite(value)
-        or value < 0
-    ):
-        raise ConfigurationError(f"{name}={value!r} must be a finite number of seconds, 0 or more")
 
 
 class SettingsKwargs(TypedDict, total=False):
