@@ -63,8 +63,19 @@ def take_budget(
     now: float,
 ) -> Budget:
     """Read every window; a store that cannot be reached raises StorageUnavailable."""
+    app_keys = {w.key for w in app_windows}
     try:
-        return _read(store, app_windows, routes, server_info, now)
+        endpoints = {
+            route.name: EndpointBudget(
+                route.name,
+                tuple(window_budget(store, w, now) for w in route.windows
+                      if w.key not in app_keys),
+                store.blocked_until(route.blocks[0], now) or None,
+                server_info.get(route.name),
+            )
+            for route in routes
+        }  # fmt: skip
+        app = tuple(window_budget(store, w, now) for w in app_windows)
     except StorageError as exc:
         raise StorageUnavailable(
             f"rate-limit storage unavailable; cannot read the budget ({exc})",
@@ -72,22 +83,4 @@ def take_budget(
             endpoint="*",
             limit="storage",
         ) from None
-
-
-def _read(
-    store: Store,
-    app_windows: tuple[Window, ...],
-    routes: list[Route],
-    server_info: Mapping[str, RateInfo],
-    now: float,
-) -> Budget:
-    app_keys = {w.key for w in app_windows}
-    endpoints = {}
-    for route in routes:
-        own = tuple(window_budget(store, w, now) for w in route.windows if w.key not in app_keys)
-        until = store.blocked_until(route.blocks[0], now)
-        endpoints[route.name] = EndpointBudget(
-            route.name, own, until or None, server_info.get(route.name)
-        )
-    app = tuple(window_budget(store, w, now) for w in app_windows)
     return Budget(app, endpoints, now)

@@ -15,23 +15,15 @@ def refused(request: Any, route: Route, verdict: Admission, now: float) -> RateL
     """A request our own limiter (or a server block it knows of) refused; nothing was sent."""
     reset_at = utc(now + verdict.wait)
     if verdict.calendar:
-        return QuotaExhausted(
+        message = (
             f"{route.name}: the quota {verdict.limit} is spent; it comes back at "
-            f"{reset_at.isoformat(timespec='seconds')}",
-            retry_after=verdict.wait,
-            endpoint=route.name,
-            limit=verdict.limit,
-            request=request,
-            reset_at=reset_at,
+            f"{reset_at.isoformat(timespec='seconds')}"
         )
-    return RateLimitExceeded(
-        f"{route.name}: limit {verdict.limit} reached; retry in {verdict.wait:.2f} s",
-        retry_after=verdict.wait,
-        endpoint=route.name,
-        limit=verdict.limit,
-        request=request,
-        reset_at=reset_at,
-    )
+    else:
+        message = f"{route.name}: limit {verdict.limit} reached; retry in {verdict.wait:.2f} s"
+    cls = QuotaExhausted if verdict.calendar else RateLimitExceeded
+    return cls(message, retry_after=verdict.wait, endpoint=route.name, limit=verdict.limit,
+               request=request, reset_at=reset_at)  # fmt: skip
 
 
 def server_refused(
@@ -40,26 +32,17 @@ def server_refused(
     """The server refused the request; ``refusal.retry_at`` is when the endpoint reopens."""
     wait = max((refusal.retry_at or now) - now, 0.0)
     reset_at = utc(now + wait)
-    if refusal.kind == QUOTA:
-        return QuotaExhausted(
+    quota = refusal.kind == QUOTA
+    if quota:
+        message = (
             f"{route.name}: the daily quota is spent ({refusal.code}); it comes back at "
-            f"{reset_at.isoformat(timespec='seconds')}",
-            retry_after=wait,
-            endpoint=route.name,
-            limit="server",
-            request=request,
-            response=response,
-            reset_at=reset_at,
+            f"{reset_at.isoformat(timespec='seconds')}"
         )
-    return RateLimitExceeded(
-        f"{route.name}: refused by the server ({refusal.code}); retry in {wait:.2f} s",
-        retry_after=wait,
-        endpoint=route.name,
-        limit="server",
-        request=request,
-        response=response,
-        reset_at=reset_at,
-    )
+    else:
+        message = f"{route.name}: refused by the server ({refusal.code}); retry in {wait:.2f} s"
+    cls = QuotaExhausted if quota else RateLimitExceeded
+    return cls(message, retry_after=wait, endpoint=route.name, limit="server",
+               request=request, response=response, reset_at=reset_at)  # fmt: skip
 
 
 def utc(timestamp: float) -> datetime.datetime:

@@ -7,6 +7,16 @@ from typing import Any
 
 from ._limiter import ADMITTED, Admission, StorageError, Usage, Window
 
+# Every script takes ``now`` as ARGV[1]; an empty one means Redis's own clock, which is
+# the same for every worker whatever their machines' clocks say.
+_NOW = """
+local now = tonumber(ARGV[1])
+if not now then
+  local t = redis.call('TIME')
+  now = tonumber(t[1]) + tonumber(t[2]) / 1000000
+end
+"""
+
 # Why one script of our own rather than `limits`' per-item scripts: those check and
 # charge one window each, so a request refused by the hour window after the minute
 # window's script has run would leave the minute window charged, and two workers can
@@ -14,12 +24,9 @@ from ._limiter import ADMITTED, Admission, StorageError, Usage, Window
 # window and block before charging any makes admission exact and all-or-nothing across
 # every process that shares the server. All keys share one hash tag, which keeps them
 # on one slot for Redis Cluster.
-_ACQUIRE = """
-local now = tonumber(ARGV[1])
-if not now then
-  local t = redis.call('TIME')
-  now = tonumber(t[1]) + tonumber(t[2]) / 1000000
-end
+_ACQUIRE = (
+    _NOW
+    + """
 local margin = tonumber(ARGV[2])
 local share = tonumber(ARGV[3])
 local nb = tonumber(ARGV[4])
@@ -74,15 +81,13 @@ for i = nb + 1, #KEYS do
 end
 return {1, '0', 0}
 """
+)
 
 # Blocks are written as a span, not a moment, and turned into a moment on the
 # store's clock, so a worker whose clock is off still blocks for the right time.
-_BLOCK = """
-local now = tonumber(ARGV[1])
-if not now then
-  local t = redis.call('TIME')
-  now = tonumber(t[1]) + tonumber(t[2]) / 1000000
-end
+_BLOCK = (
+    _NOW
+    + """
 local span = tonumber(ARGV[2])
 local untilv = now + span
 local cur = tonumber(redis.call('GET', KEYS[1]))
@@ -91,14 +96,12 @@ if (not cur) or cur < untilv then
 end
 return 1
 """
+)
 
 # Returns spans relative to the store's clock, for the same reason.
-_USAGE = """
-local now = tonumber(ARGV[1])
-if not now then
-  local t = redis.call('TIME')
-  now = tonumber(t[1]) + tonumber(t[2]) / 1000000
-end
+_USAGE = (
+    _NOW
+    + """
 local amount, period, margin = tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4])
 if ARGV[5] == '1' then
   local bucket = math.floor(now / period)
@@ -119,6 +122,7 @@ end
 if oldest then return {used, string.format('%.6f', oldest + period + margin - now)} end
 return {0, '0'}
 """
+)
 
 
 class RedisStore:
