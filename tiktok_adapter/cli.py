@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import ipaddress
 import json
 import signal
@@ -22,6 +23,7 @@ if TYPE_CHECKING:
 
 PROG = "tiktok-adapter"
 HEADER_NAMES = ("limit", "remaining", "reset", "retry-after", "date")
+SIMULATED_APIS = ("v2", "business")
 
 
 def _positive(text: str) -> float:
@@ -103,8 +105,10 @@ def _yes(flag: bool) -> str:
 def add_simulate(subparsers: Any) -> None:
     parser = subparsers.add_parser(
         "simulate", help="serve a simulated TikTok API on loopback",
-        description="Serve the TikTok API simulator over HTTP, enforcing a limit table "
-        "(the seed's unless --limits names a JSON file) and answering 429 past it.",
+        description="Serve the TikTok API simulator over HTTP, enforcing a preset's limit "
+        "table (the seed's unless --preset or --limits says otherwise) and refusing past it "
+        "the way the API family does: 429 for v2 and Research, a 200 with code 40100 for "
+        "the API for Business (--api business).",
     )  # fmt: skip
     parser.add_argument("--port", type=int, default=8080, help="port (0 picks a free one)")
     parser.add_argument("--host", default="127.0.0.1", help="loopback address to bind")
@@ -112,6 +116,12 @@ def add_simulate(subparsers: Any) -> None:
         "--time-scale", type=_positive, default=1.0,
         help="simulated seconds per real second (60: a minute lasts a second)",
     )  # fmt: skip
+    parser.add_argument("--preset", choices=sorted(PRESETS), default=None,
+                        help="the limit table and API family (default: seed, or business "
+                        "with --api business)")  # fmt: skip
+    parser.add_argument("--tier", default=None, help="Business API tier (with the business preset)")
+    parser.add_argument("--api", choices=SIMULATED_APIS, default=None,
+                        help="the API family that answers (default: the preset's)")  # fmt: skip
     parser.add_argument(
         "--limits", metavar="FILE",
         help='JSON: {"limits": {path: "10/minute"}, "app_limit": "1000/hour"}',
@@ -126,32 +136,40 @@ def add_simulate(subparsers: Any) -> None:
 def run_simulate(args: argparse.Namespace) -> int:
     from rich.console import Console
 
-    from .testing._app import RateHeaders, TikTokApp
+    from .testing._app import PRESET, TikTokApp
+    from .testing._modes import resolve_mode
     from .testing.clock import ScaledClock
     from .testing.server import SimulatorServer, load_limits
 
     console = Console(stderr=True)
+    # A bad --preset/--tier/--api is a usage error (exit 2), raised before anything binds.
+    mode = resolve_mode(args.preset, args.tier, args.api)
     if not _is_loopback(args.host):
         console.print(f"[yellow]warning: {args.host} is not a loopback address[/]")
-    limits, app_limit = None, get_preset("seed").app_limit
+    limits: dict[str, str] | None = None
+    app_limit: str | None = PRESET
     if args.limits:
         try:
             limits, app_limit = load_limits(args.limits)
         except (OSError, ValueError) as exc:
             console.print(f"[red]{PROG} simulate: cannot use --limits {args.limits}: {exc}[/]")
             return 1
+    headers = mode.family.default_headers
     off = {name.replace("-", "_"): False for name in args.no_header}
     try:
         app = TikTokApp(limits=limits, app_limit=app_limit, clock=ScaledClock(args.time_scale),
-                        seed=args.seed, videos=args.videos, headers=RateHeaders(**off))  # fmt: skip
+                        seed=args.seed, videos=args.videos, preset=mode.preset_name,
+                        tier=mode.tier, api=mode.api,
+                        headers=dataclasses.replace(headers, **off))  # fmt: skip
         server = SimulatorServer(app, args.host, args.port)
     except (OSError, ValueError) as exc:
         console.print(f"[red]{PROG} simulate: {exc}[/]")
         return 1
     console.print(f"TikTok simulator on [bold]{server.url}[/] (time x{args.time_scale:g}, "
-                  f"app limit {app_limit or 'none'}); Ctrl-C stops it")  # fmt: skip
+                  f"{mode.api} API, preset {mode.preset.name}, "
+                  f"app limit {app.app_limit or 'none'}); Ctrl-C stops it")  # fmt: skip
     for path, spec in app.limits.items():
-        console.print(f"  {path:<26} {spec}")
+        console.print(f"  {path:<34} {spec}")
     _stop_on_sigterm()
     try:
         server.serve_forever()
@@ -159,7 +177,9 @@ def run_simulate(args: argparse.Namespace) -> int:
         pass
     finally:
         server.close()
-    console.print(f"served {len(app.requests)} requests, {app.count(status=429)} answered 429")
+    refused = app.count(refused=True)
+    label = mode.family.refusal_label
+    console.print(f"served {len(app.requests)} requests, {refused} answered {label}")
     return 0
 
 

@@ -7,21 +7,25 @@ import itertools
 import json
 import logging
 import threading
-import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 from .._clock import SYSTEM_CLOCK, Clock
-from .._endpoints import DEFAULT_LIMITS, SEED, Endpoint, EndpointTable, normalize_path
+from .._endpoints import EndpointTable, normalize_path
 from ._data import ApiError, World
+from ._family import Body, RateHeaders, request_id
+from ._modes import resolve_mode
+from ._v2 import RATE_LIMITED
 from ._windows import ServerRate, SlidingLog, Verdict, ceil_seconds, parse_limits
 
 logger = logging.getLogger(__name__)
 
 APP = "app"
-RATE_LIMITED = "rate_limit_exceeded"
+# app_limit's default: the preset's own app-wide limit.
+PRESET = "preset"
+__all__ = ["RATE_LIMITED", "RateHeaders", "RecordedRequest", "Reply", "TikTokApp"]
 
 
 @dataclass(frozen=True)
@@ -48,47 +52,47 @@ class RecordedRequest:
     status: int
     endpoint: str | None
     headers: Mapping[str, str]
-
-
-@dataclass(frozen=True)
-class RateHeaders:
-    """Which rate headers the simulator sends; the real API does not always send them all."""
-
-    limit: bool = True
-    remaining: bool = True
-    reset: bool = True
-    retry_after: bool = True
-    date: bool = True
+    refused: bool = False
 
 
 class TikTokApp:
-    """Answers like TikTok's v2 API and enforces a limit table on arrival times.
+    """Answers like one TikTok API family and enforces a limit table on arrival times.
 
-    ``limits`` is the whole table ({path: "10/minute;100/hour"}) and defaults to the
-    seed's; ``app_limit`` counts every request of the app. Requests refused with a 429
-    do not count; every other arrival does, even one the API then rejects as invalid.
+    ``preset`` (and ``tier``) pick the table, the app-wide limit and the family that
+    answers (``api``: "v2" or "business"); the seed's v2 API unless told. ``limits``
+    replaces the whole table ({path: "10/minute;100/hour"}) and ``app_limit`` the
+    app-wide limit. Refused requests do not count; every other arrival does, even one
+    the API then rejects as invalid. Per-token windows count each access token, and
+    per-account windows each ``business_id``, on their own.
     """
 
     def __init__(
         self,
         *,
         limits: Mapping[str, str] | None = None,
-        app_limit: str | None = SEED.app_limit,
+        app_limit: str | None = PRESET,
         clock: Clock | None = None,
         seed: int = 0,
         videos: int = 60,
         headers: RateHeaders | None = None,
         require_auth: bool = False,
+        preset: str | None = None,
+        tier: str | None = None,
+        api: str | None = None,
     ) -> None:
+        self.mode = resolve_mode(preset, tier, api)
+        self.family = self.mode.family
         self.clock: Clock = clock if clock is not None else SYSTEM_CLOCK
-        self.limits = dict(DEFAULT_LIMITS if limits is None else limits)
-        self.app_limit = app_limit
-        self.table = EndpointTable(Endpoint(path, spec) for path, spec in self.limits.items())
+        rows = self.mode.endpoints(limits)
+        self.limits = {e.path: e.limits for e in rows}
+        self.app_limit = self.mode.preset.app_limit if app_limit == PRESET else app_limit
+        self.table = EndpointTable(rows)
         self._rates = {e.path: parse_limits(e.limits) for e in self.table}
-        self._app_rates = parse_limits(app_limit) if app_limit else ()
-        self.rate_headers = headers or RateHeaders()
+        self._app_rates = parse_limits(self.app_limit) if self.app_limit else ()
+        self.rate_headers = headers or self.family.default_headers
         self.require_auth = require_auth
         self.world = World(seed=seed, videos_count=videos, now=self.clock.now())
+        self.routes = self.family.routes(self.world)
         self.requests: list[RecordedRequest] = []
         self._logs: dict[tuple[str, ServerRate, str], SlidingLog] = {}
         self._lock = threading.Lock()
@@ -106,10 +110,12 @@ class TikTokApp:
             now = self.clock.now()
             endpoint = self.table.match(parts.path)
             name = endpoint.path if endpoint else None
-            reply = self._answer(method.upper(), parts.path, name, query, headers, payload, now)
+            reply, refused = self._answer(
+                method.upper(), parts.path, name, query, headers, payload, now
+            )
             self.requests.append(
                 RecordedRequest(method.upper(), parts.path, query, now, payload, reply.status,
-                                name, headers)
+                                name, headers, refused)
             )  # fmt: skip
         logger.debug("%s %s -> %d", method, parts.path, reply.status)
         return reply
@@ -123,22 +129,23 @@ class TikTokApp:
         headers: Mapping[str, str],
         payload: Any,
         now: float,
-    ) -> Reply:
-        logs = self._windows_for(name, headers, payload)
+    ) -> tuple[Reply, bool]:
+        logs = self._windows_for(name, query, headers, payload)
         verdicts = [log.check(now) for log in logs]
         full = [v for v in verdicts if v.remaining <= 0]
         if full:
-            return self._refuse(full, now)
+            return self._refuse(full, now), True
         for log in logs:
             log.charge(now)
         # The binding window is the one with the fewest slots left after this request.
         tightest = min(verdicts, key=lambda v: v.remaining, default=None)
         rate_headers = self._rate_headers(tightest, now)
+        rid = self._request_id(now)
         try:
             data = self._dispatch(method, path, name, query, headers, payload, now)
         except ApiError as exc:
-            return self._envelope(exc.status, {}, exc.code, exc.message, now, rate_headers)
-        return self._envelope(200, data, "ok", "", now, rate_headers)
+            return self._reply(*self.family.error(exc, rid), rate_headers), False
+        return self._reply(*self.family.success(data, rid), rate_headers), False
 
     def _dispatch(
         self,
@@ -150,37 +157,40 @@ class TikTokApp:
         payload: Any,
         now: float,
     ) -> Any:
-        if self.require_auth and not headers.get("Authorization", "").startswith("Bearer "):
+        if self.require_auth and not self.family.authorized(headers):
             raise ApiError(401, "access_token_invalid", "The access token is invalid or not found")
-        key = name or normalize_path(path)
-        try:
-            handler = self.world.handler(key)
-        except KeyError:
+        # The path itself first: a prefixed path may match a shorter row of the table.
+        key = normalize_path(path)
+        route = self.routes.get(key)
+        if route is None and name is not None:
+            key, route = name, self.routes.get(name)
+        if route is None:
             if name is None:
-                raise ApiError(404, "not_found", f"{path} is not an endpoint") from None
+                raise ApiError(404, "not_found", f"{path} is not an endpoint")
             return {}  # a row of the table without fake data: limits only
-        allowed = ("GET", "POST") if key == "/user/info/" else ("POST",)
-        if method not in allowed:
-            raise ApiError(405, "invalid_params", f"{key} takes {' or '.join(allowed)}")
+        if method not in route.methods:
+            raise ApiError(405, "invalid_params", f"{key} takes {' or '.join(route.methods)}")
         if method == "POST" and not isinstance(payload, dict):
-            if key != "/user/info/":
+            if route.body_required:
                 raise ApiError(400, "invalid_params", "the body must be a JSON object")
             payload = {}
-        return handler(query, payload if isinstance(payload, dict) else {}, now)
+        return route.handler(query, payload if isinstance(payload, dict) else {}, now)
 
     def _windows_for(
-        self, name: str | None, headers: Mapping[str, str], payload: Any
+        self, name: str | None, query: Mapping[str, str], headers: Mapping[str, str], payload: Any
     ) -> list[SlidingLog]:
-        rows: list[tuple[str, ServerRate]] = [(APP, r) for r in self._app_rates]
+        endpoint = self.table.match(name) if name is not None else None
+        in_app = endpoint is None or endpoint.counts_toward_app
+        rows: list[tuple[str, ServerRate]] = [(APP, r) for r in self._app_rates] if in_app else []
         if name is not None:
             rows += [(name, r) for r in self._rates[name]]
         logs = []
         for owner, rate in rows:
             who = ""
             if rate.scope == "token":
-                who = headers.get("Authorization", "")
-            elif rate.scope == "account" and isinstance(payload, dict):
-                who = str(payload.get("business_id", ""))
+                who = _token(query, headers)
+            elif rate.scope == "account":
+                who = _account(query, payload)
             key = (owner, rate, who)
             log = self._logs.get(key)
             if log is None:
@@ -192,8 +202,9 @@ class TikTokApp:
         retry_at = max(v.resets_at for v in full)
         binding = max(full, key=lambda v: v.resets_at)
         headers = self._rate_headers(binding, now, retry_at=retry_at)
-        message = f"Too many requests: the limit {binding.rate.text} is reached. Retry later."
-        return self._envelope(429, {}, RATE_LIMITED, message, now, headers)
+        spent = [v.rate for v in sorted(full, key=lambda v: v.resets_at, reverse=True)]
+        status, body = self.family.refusal(spent, self._request_id(now))
+        return self._reply(status, body, headers)
 
     def _rate_headers(
         self, verdict: Verdict | None, now: float, retry_at: float | None = None
@@ -214,19 +225,23 @@ class TikTokApp:
             out["Date"] = email.utils.formatdate(now, usegmt=True)
         return out
 
-    def _envelope(
-        self, status: int, data: Any, code: str, message: str, now: float, headers: dict[str, str]
-    ) -> Reply:
-        stamp = time.strftime("%Y%m%d%H%M%S", time.gmtime(now))
-        log_id = f"{stamp}{next(self._log_ids):012X}"
-        body = {"data": data, "error": {"code": code, "message": message, "log_id": log_id}}
+    def _request_id(self, now: float) -> str:
+        return request_id(now, next(self._log_ids))
+
+    def _reply(self, status: int, body: Body, headers: dict[str, str]) -> Reply:
         out = {"Content-Type": "application/json; charset=UTF-8", **headers}
         return Reply(status, out, json.dumps(body).encode())
 
     # -- what tests look at -------------------------------------------------------------
 
-    def count(self, path: str | None = None, status: int | None = None) -> int:
-        """How many recorded requests match ``path`` (any form of it) and ``status``."""
+    def count(
+        self, path: str | None = None, status: int | None = None, *, refused: bool | None = None
+    ) -> int:
+        """How many recorded requests match ``path`` (any form of it), ``status`` and ``refused``.
+
+        ``refused=True`` counts rate-limit refusals in any family's shape (a 429, or
+        a Business API 200 with code 40100).
+        """
         want = normalize_path(path) if path is not None else None
         with self._lock:
             return sum(
@@ -234,6 +249,7 @@ class TikTokApp:
                 for r in self.requests
                 if (want is None or (r.endpoint or normalize_path(r.path)) == want)
                 and (status is None or r.status == status)
+                and (refused is None or r.refused == refused)
             )
 
     def reset(self) -> None:
@@ -241,6 +257,20 @@ class TikTokApp:
         with self._lock:
             self._logs.clear()
             self.requests.clear()
+
+
+def _token(query: Mapping[str, str], headers: Mapping[str, str]) -> str:
+    # The identity that a per-token window counts, wherever the client put its token.
+    found = headers.get("Authorization") or headers.get("Access-Token")
+    return found or query.get("access_token", "")
+
+
+def _account(query: Mapping[str, str], payload: Any) -> str:
+    if query.get("business_id"):
+        return query["business_id"]
+    if isinstance(payload, dict) and payload.get("business_id") is not None:
+        return str(payload["business_id"])
+    return ""
 
 
 def _json_body(body: bytes | str | None) -> Any:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import random
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -60,6 +60,8 @@ class Comment:
     parent_comment_id: str | None = None
     pinned: bool = False
     deleted: bool = False
+    hidden: bool = False
+    liked: bool = False
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -72,7 +74,7 @@ class Comment:
 
 @dataclass(frozen=True)
 class ModerationAction:
-    """A comment created, deleted, pinned or unpinned through the API."""
+    """A comment created, deleted, pinned, hidden or liked (or undone) through the API."""
 
     action: str
     comment_id: str
@@ -114,7 +116,7 @@ class World:
             self.videos.append(self._video(created))
         for video in self.videos:
             for _ in range(rng.randrange(0, 13)):
-                self._add_comment(video["id"], self._comment_text(), video["create_time"])
+                self.add_comment(video["id"], self._comment_text(), video["create_time"])
 
     def _video(self, created: int) -> dict[str, Any]:
         rng = self._rng
@@ -137,7 +139,7 @@ class World:
             return rng.choice(_SPAM).format(n=rng.randrange(100, 999))
         return rng.choice(_FRIENDLY)
 
-    def _add_comment(
+    def add_comment(
         self, video_id: str, text: str, after: int, parent: str | None = None
     ) -> Comment:
         rng = self._rng
@@ -151,18 +153,6 @@ class World:
         return comment
 
     # -- the API ------------------------------------------------------------------------
-
-    def handler(self, path: str) -> Callable[[Mapping[str, str], dict[str, Any], float], Any]:
-        """The handler for a normalized endpoint path; KeyError when the world has none."""
-        return {
-            "/user/info/": self.user_info,
-            "/video/list/": self.video_list,
-            "/video/query/": self.video_query,
-            "/video/comment/list/": self.comment_list,
-            "/video/comment/create/": self.comment_create,
-            "/video/comment/delete/": self.comment_delete,
-            "/video/comment/pin/": self.comment_pin,
-        }[path]
 
     def user_info(self, query: Mapping[str, str], body: dict[str, Any], now: float) -> Any:
         names = _fields(query, USER_FIELDS, DEFAULT_USER_FIELDS)
@@ -197,7 +187,7 @@ class World:
         return {"videos": [self._video_json(v, names) for v in self.videos if v["id"] in wanted]}
 
     def comment_list(self, query: Mapping[str, str], body: dict[str, Any], now: float) -> Any:
-        video = self._find_video(body)
+        video = self.find_video(body)
         count = _int(body, "max_count", 20, 1, MAX_COMMENT_COUNT)
         offset = _int(body, "cursor", 0, 0, None)
         live = sorted(self.live_comments(video), key=lambda c: (not c.pinned, -c.create_time))
@@ -209,7 +199,7 @@ class World:
         }
 
     def comment_create(self, query: Mapping[str, str], body: dict[str, Any], now: float) -> Any:
-        video = self._find_video(body)
+        video = self.find_video(body)
         text = body.get("text")
         if not isinstance(text, str) or not 0 < len(text) <= MAX_COMMENT_LENGTH:
             raise ApiError(
@@ -217,21 +207,21 @@ class World:
             )
         parent = body.get("parent_comment_id")
         if parent is not None:
-            self._find_comment({"comment_id": parent})
-        comment = self._add_comment(video, text, int(now), parent)
+            self.find_comment({"comment_id": parent})
+        comment = self.add_comment(video, text, int(now), parent)
         comment.create_time = int(now)
         comment.username, comment.like_count = self.user["username"], 0
-        self._act("create", comment, now)
+        self.act("create", comment, now)
         return {"comment": comment.as_json()}
 
     def comment_delete(self, query: Mapping[str, str], body: dict[str, Any], now: float) -> Any:
-        comment = self._find_comment(body)
+        comment = self.find_comment(body)
         comment.deleted, comment.pinned = True, False
-        self._act("delete", comment, now)
+        self.act("delete", comment, now)
         return {"comment_id": comment.id, "deleted": True}
 
     def comment_pin(self, query: Mapping[str, str], body: dict[str, Any], now: float) -> Any:
-        comment = self._find_comment(body)
+        comment = self.find_comment(body)
         action = str(body.get("action", "PIN")).upper()
         if action not in ("PIN", "UNPIN"):
             raise ApiError(400, "invalid_params", "action must be PIN or UNPIN")
@@ -242,7 +232,7 @@ class World:
             for other in self.live_comments(comment.video_id):
                 other.pinned = False
         comment.pinned = action == "PIN"
-        self._act(action.lower(), comment, now)
+        self.act(action.lower(), comment, now)
         return {"comment": comment.as_json()}
 
     # -- helpers ------------------------------------------------------------------------
@@ -254,13 +244,13 @@ class World:
         live = len(self.live_comments(video["id"])) if "comment_count" in names else 0
         return {k: (live if k == "comment_count" else video[k]) for k in names}
 
-    def _find_video(self, body: dict[str, Any]) -> str:
+    def find_video(self, body: dict[str, Any]) -> str:
         vid = body.get("video_id")
         if not any(v["id"] == vid for v in self.videos):
             raise ApiError(404, "not_found", f"video_id {vid!r} does not exist")
         return str(vid)
 
-    def _find_comment(self, body: dict[str, Any]) -> Comment:
+    def find_comment(self, body: dict[str, Any]) -> Comment:
         comment = self.comments.get(str(body.get("comment_id")))
         if comment is None or comment.deleted:
             raise ApiError(
@@ -268,7 +258,7 @@ class World:
             )
         return comment
 
-    def _act(self, action: str, comment: Comment, now: float) -> None:
+    def act(self, action: str, comment: Comment, now: float) -> None:
         self.actions.append(ModerationAction(action, comment.id, comment.video_id, now))
 
 

@@ -9,8 +9,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from .._clock import Clock, FakeClock
-from .._endpoints import SEED
-from ._app import RateHeaders, RecordedRequest, TikTokApp
+from ._app import PRESET, RateHeaders, RecordedRequest, TikTokApp
 from ._data import Comment, ModerationAction
 
 if TYPE_CHECKING:
@@ -22,7 +21,7 @@ _METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
 
 
 class FakeTikTok:
-    """A simulated TikTok API under ``base_url``: real limits, 429s, envelopes and data.
+    """A simulated TikTok API under ``base_url``: real limits, refusals, envelopes and data.
 
     It counts arrivals on its own ``clock`` (a :class:`FakeClock` unless given), so
     share that clock with the adapter to run hours of windows in milliseconds::
@@ -33,26 +32,36 @@ class FakeTikTok:
 
     Pass ``mock`` to register on a :class:`responses.RequestsMock` you already run;
     otherwise the fake starts one of its own. ``rate_headers`` switches headers off.
+
+    ``preset`` (with ``tier``) runs another limit table and answers in its family's
+    shape: ``FakeTikTok(preset="business")`` serves the TikTok API for Business under
+    ``https://business-api.tiktok.com/open_api/v1.3/business/`` and refuses with
+    code 40100; ``api`` names the family outright ("v2" or "business").
     """
 
     def __init__(
         self,
         *,
         limits: Mapping[str, str] | None = None,
-        app_limit: str | None = SEED.app_limit,
+        app_limit: str | None = PRESET,
         clock: Clock | None = None,
-        base_url: str = DEFAULT_BASE_URL,
+        base_url: str | None = None,
         seed: int = 0,
         videos: int = 60,
         rate_headers: RateHeaders | None = None,
         require_auth: bool = False,
         mock: responses.RequestsMock | None = None,
+        preset: str | None = None,
+        tier: str | None = None,
+        api: str | None = None,
     ) -> None:
         self.clock: Clock = clock if clock is not None else FakeClock()
         self.app = TikTokApp(
             limits=limits, app_limit=app_limit, clock=self.clock, seed=seed, videos=videos,
-            headers=rate_headers, require_auth=require_auth,
+            headers=rate_headers, require_auth=require_auth, preset=preset, tier=tier, api=api,
         )  # fmt: skip
+        if base_url is None:
+            base_url = self.app.mode.preset.base_url.rstrip("/")
         parts = urlsplit(base_url)
         if parts.scheme not in ("http", "https") or not parts.netloc:
             raise ValueError(
@@ -121,14 +130,16 @@ class FakeTikTok:
         """Every request received, in arrival order, with status and time on the clock."""
         return list(self.app.requests)
 
-    def count(self, path: str | None = None, status: int | None = None) -> int:
-        """Requests received, for one endpoint (``"/video/query/"``) and/or one status."""
-        return self.app.count(path, status)
+    def count(
+        self, path: str | None = None, status: int | None = None, *, refused: bool | None = None
+    ) -> int:
+        """Requests received, for one endpoint (``"/video/query/"``), one status, or refused."""
+        return self.app.count(path, status, refused=refused)
 
     @property
     def rate_limited(self) -> int:
-        """How many requests were answered 429."""
-        return self.app.count(status=429)
+        """How many requests were refused by a limit (a 429, or a 200 with code 40100)."""
+        return self.app.count(refused=True)
 
     @property
     def videos(self) -> list[dict[str, Any]]:
@@ -151,17 +162,22 @@ class FakeTikTok:
 
     @property
     def actions(self) -> list[ModerationAction]:
-        """Comments created, deleted, pinned and unpinned through the API, in order."""
+        """Comments created, deleted, pinned, hidden, liked (and undone) through the API."""
         return list(self.app.world.actions)
 
     def adapter_options(self) -> dict[str, Any]:
         """Keywords for ``mount``/``TikTokAdapter`` that match this fake's table and clock."""
-        return {
+        mode = self.app.mode
+        options: dict[str, Any] = {
             "base_url": self.base_url + "/",
             "clock": self.clock,
+            "preset": mode.preset_name,
             "limits": dict(self.app.limits),
             "app_limit": self.app.app_limit,
         }
+        if mode.tier is not None:
+            options["tier"] = mode.tier
+        return options
 
     def reset(self) -> None:
         """Forget the windows and recorded requests (the data stays)."""

@@ -1,0 +1,77 @@
+"""The Business API family: its routes, its ``{"code": 0, ...}`` envelope and its 40100s."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from types import MappingProxyType
+from typing import Any
+
+from ._business_data import BusinessData
+from ._data import ApiError, World
+from ._family import NO_RATE_HEADERS, Body, Route
+from ._windows import ServerRate
+
+QPS_LIMITED = 40100
+TOKEN_INVALID = 40105
+# The Business API answers every error with HTTP 200 and a numeric code in the body.
+ERROR_CODES: Mapping[str, int] = MappingProxyType(
+    {"invalid_params": 40002, "not_found": 40002, "access_token_invalid": TOKEN_INVALID}
+)
+OTHER_ERROR = 40000
+
+
+class BusinessFamily:
+    """Answers as business-api.tiktok.com does under ``/open_api/v1.3/business/``.
+
+    Success is ``{"code": 0, "message": "OK", "request_id": ..., "data": {...}}``;
+    past a limit the answer is still HTTP 200, with code 40100 and no rate headers.
+    """
+
+    name = "business"
+    refusal_label = f"code {QPS_LIMITED}"
+    default_headers = NO_RATE_HEADERS
+
+    def routes(self, world: World) -> Mapping[str, Route]:
+        data = BusinessData(world)
+        get, post = ("GET",), ("POST",)
+        return {
+            "/business/get/": Route(get, data.account),
+            "/business/video/list/": Route(get, data.videos),
+            "/business/comment/list/": Route(get, data.comments),
+            "/business/comment/reply/list/": Route(get, data.replies),
+            "/business/comment/create/": Route(post, data.create),
+            "/business/comment/reply/create/": Route(post, data.reply),
+            "/business/comment/like/": Route(post, data.like),
+            "/business/comment/pin/": Route(post, data.pin),
+            "/business/comment/hide/": Route(post, data.hide),
+            "/business/comment/delete/": Route(post, data.delete),
+        }
+
+    def authorized(self, headers: Mapping[str, str]) -> bool:
+        return bool(headers.get("Access-Token", "").strip())
+
+    def success(self, data: Any, request_id: str) -> tuple[int, Body]:
+        return 200, _envelope(0, "OK", request_id, data)
+
+    def error(self, error: ApiError, request_id: str) -> tuple[int, Body]:
+        code = ERROR_CODES.get(error.code, OTHER_ERROR)
+        message = error.message
+        if code == TOKEN_INVALID:
+            message = "Access token is incorrect or has been revoked."
+        return 200, _envelope(code, message, request_id, {})
+
+    def refusal(self, full: Sequence[ServerRate], request_id: str) -> tuple[int, Body]:
+        # A spent per-second window is what TikTok reports, even when a longer one is spent too.
+        qps = next((r for r in full if r.period == 1.0 and r.scope == "app"), None)
+        if qps is not None:
+            message = f"App reaches the QPS limit {qps.amount}, current QPS is {qps.amount + 1}"
+        else:
+            message = f"App reaches the request limit {full[0].text}; please retry later"
+        return 200, _envelope(QPS_LIMITED, message, request_id, {})
+
+
+def _envelope(code: int, message: str, request_id: str, data: Any) -> Body:
+    return {"code": code, "message": message, "request_id": request_id, "data": data}
+
+
+BUSINESS_API = BusinessFamily()

@@ -1,0 +1,114 @@
+"""Plausible Research API data: public videos by query, user profiles, followers and following."""
+
+from __future__ import annotations
+
+import datetime
+import hashlib
+import itertools
+from collections.abc import Mapping
+from typing import Any
+
+from ._data import World
+from ._family import invalid, whole
+
+MAX_RESEARCH_COUNT = 100
+MAX_SPAN_DAYS = 30
+_REGIONS = ("US", "GB", "DE", "FR", "JP", "BR", "IN", "CA")
+
+
+class Research:
+    """The Research API over the world's videos, with search ids that pin a result set."""
+
+    def __init__(self, world: World) -> None:
+        self.world = world
+        self._searches: set[str] = set()
+        self._ids = itertools.count(1)
+
+    def video_query(self, query: Mapping[str, str], body: dict[str, Any], now: float) -> Any:
+        if not isinstance(body.get("query"), dict):
+            raise invalid("query must be an object such as {'and': [...]}")
+        start = _date(body, "start_date")
+        end = _date(body, "end_date")
+        if not 0 <= (end - start).days <= MAX_SPAN_DAYS:
+            raise invalid(f"end_date must be 0 to {MAX_SPAN_DAYS} days after start_date")
+        count = whole(body.get("max_count"), "max_count", 20, 1, MAX_RESEARCH_COUNT)
+        cursor = whole(body.get("cursor"), "cursor", 0, 0, None)
+        search_id = body.get("search_id")
+        if cursor and search_id not in self._searches:
+            raise invalid("a cursor past 0 needs the search_id of the first page")
+        if not search_id:
+            search_id = f"{7_300_000_000_000_000_000 + next(self._ids)}"
+            self._searches.add(search_id)
+        videos = self.world.videos
+        page = videos[cursor : cursor + count]
+        return {
+            "videos": [_research_video(v, i) for i, v in enumerate(page, start=cursor)],
+            "cursor": cursor + len(page),
+            "has_more": cursor + len(page) < len(videos),
+            "search_id": search_id,
+        }
+
+    def user_info(self, query: Mapping[str, str], body: dict[str, Any], now: float) -> Any:
+        name = _username(body)
+        n = _digest(name)
+        return {
+            "display_name": name.replace(".", " ").title(), "bio_description": "simulated",
+            "avatar_url": f"https://p16-sign.tiktokcdn.com/avatar/{n % 10**9}.jpeg",
+            "is_verified": n % 7 == 0, "follower_count": self._followers(name),
+            "following_count": self._following(name), "likes_count": n % 10**6,
+            "video_count": n % 400,
+        }  # fmt: skip
+
+    def followers(self, query: Mapping[str, str], body: dict[str, Any], now: float) -> Any:
+        name = _username(body)
+        return self._page(body, "user_followers", "follower", self._followers(name))
+
+    def following(self, query: Mapping[str, str], body: dict[str, Any], now: float) -> Any:
+        name = _username(body)
+        return self._page(body, "user_following", "followed", self._following(name))
+
+    def _page(self, body: dict[str, Any], key: str, kind: str, total: int) -> Any:
+        count = whole(body.get("max_count"), "max_count", 20, 1, MAX_RESEARCH_COUNT)
+        cursor = whole(body.get("cursor"), "cursor", 0, 0, None)
+        end = min(cursor + count, total)
+        users = [
+            {"display_name": f"Simulated {kind} {i}", "username": f"{kind}.{i}"}
+            for i in range(cursor, end)
+        ]
+        return {key: users, "cursor": end, "has_more": end < total}
+
+    def _followers(self, name: str) -> int:
+        return 50 + _digest(name) % 250
+
+    def _following(self, name: str) -> int:
+        return 10 + _digest("following:" + name) % 120
+
+
+def _research_video(video: Mapping[str, Any], n: int) -> dict[str, Any]:
+    return {
+        "id": video["id"], "create_time": video["create_time"],
+        "username": "simulated.creator", "region_code": _REGIONS[n % len(_REGIONS)],
+        "video_description": video["video_description"], "like_count": video["like_count"],
+        "comment_count": 0, "share_count": video["share_count"],
+        "view_count": video["view_count"], "hashtag_names": video["title"].split()[:2],
+    }  # fmt: skip
+
+
+def _date(body: Mapping[str, Any], name: str) -> datetime.date:
+    raw = body.get(name)
+    try:
+        return datetime.datetime.strptime(str(raw), "%Y%m%d").date()
+    except ValueError:
+        raise invalid(f"{name} must be a date such as '20240131'") from None
+
+
+def _username(body: Mapping[str, Any]) -> str:
+    name = body.get("username")
+    if not isinstance(name, str) or not name.strip():
+        raise invalid("username is required")
+    return name.strip()
+
+
+def _digest(text: str) -> int:
+    # A stable number per username, so a user looks the same across runs.
+    return int.from_bytes(hashlib.sha256(text.encode()).digest()[:8], "big")

@@ -1,0 +1,76 @@
+"""The v2 family (Display, Research, Content Posting): its routes, envelope and 429s."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from ._data import ApiError, World
+from ._family import Body, RateHeaders, Route
+from ._posting import Publishing
+from ._research import Research
+from ._windows import ServerRate
+
+RATE_LIMITED = "rate_limit_exceeded"
+QUOTA_SPENT = "daily_quota_limit_exceeded"
+_DAY = 86400.0
+
+
+class V2Family:
+    """Answers as open.tiktokapis.com does: ``{"data": ..., "error": {code, message, log_id}}``.
+
+    Past a limit it answers 429 with ``rate_limit_exceeded``, or with
+    ``daily_quota_limit_exceeded`` when the full window is a whole UTC day.
+    """
+
+    name = "v2"
+    refusal_label = "429"
+    default_headers = RateHeaders()
+
+    def routes(self, world: World) -> Mapping[str, Route]:
+        research, posting = Research(world), Publishing(world)
+        post = ("POST",)
+        return {
+            # user/info is the one endpoint TikTok also takes by GET, without a body.
+            "/user/info/": Route(("GET", "POST"), world.user_info, body_required=False),
+            "/video/list/": Route(post, world.video_list),
+            "/video/query/": Route(post, world.video_query),
+            "/video/comment/list/": Route(post, world.comment_list),
+            "/video/comment/create/": Route(post, world.comment_create),
+            "/video/comment/delete/": Route(post, world.comment_delete),
+            "/video/comment/pin/": Route(post, world.comment_pin),
+            "/research/video/query/": Route(post, research.video_query),
+            "/research/user/info/": Route(post, research.user_info),
+            "/research/user/followers/": Route(post, research.followers),
+            "/research/user/following/": Route(post, research.following),
+            "/post/publish/creator_info/query/": Route(
+                post, posting.creator_info, body_required=False
+            ),
+            "/post/publish/video/init/": Route(post, posting.video_init),
+            "/post/publish/inbox/video/init/": Route(post, posting.inbox_init),
+            "/post/publish/status/fetch/": Route(post, posting.status),
+        }
+
+    def authorized(self, headers: Mapping[str, str]) -> bool:
+        return headers.get("Authorization", "").startswith("Bearer ")
+
+    def success(self, data: Any, request_id: str) -> tuple[int, Body]:
+        return 200, _envelope(data, "ok", "", request_id)
+
+    def error(self, error: ApiError, request_id: str) -> tuple[int, Body]:
+        return error.status, _envelope({}, error.code, error.message, request_id)
+
+    def refusal(self, full: Sequence[ServerRate], request_id: str) -> tuple[int, Body]:
+        rate = full[0]
+        if rate.calendar and rate.period >= _DAY:
+            message = f"The daily quota {rate.text} is spent; it resets at 00:00 UTC."
+            return 429, _envelope({}, QUOTA_SPENT, message, request_id)
+        message = f"Too many requests: the limit {rate.text} is reached. Retry later."
+        return 429, _envelope({}, RATE_LIMITED, message, request_id)
+
+
+def _envelope(data: Any, code: str, message: str, log_id: str) -> Body:
+    return {"data": data, "error": {"code": code, "message": message, "log_id": log_id}}
+
+
+V2 = V2Family()
