@@ -242,7 +242,7 @@ def test_daily_quota_code_blocks_until_midnight(
         session.post(RESEARCH)
     midnight = utc_midnight_after(clock.now())
     assert info.value.retry_after == pytest.approx(midnight - clock.now())
-    assert adapter.store.blocked_until("ep:/research/video/query/", clock.now()) == midnight
+    assert adapter.store.blocked_until("q:/research/video/query/", clock.now()) == midnight
 
 
 def test_rate_limit_code_backs_off_briefly(
@@ -262,3 +262,44 @@ def test_presets_combine_with_overrides() -> None:
     rows = {e.path: e.limits for e in adapter.table}
     assert rows["/video/query/"] == "100/minute" and rows["/user/info/"] == "600/minute"
     assert json.dumps(rows)
+
+
+def test_quota_code_in_sleep_mode_raises_instead_of_sleeping_hours(
+    session: requests.Session, clock: FakeClock, mocked: responses.RequestsMock
+) -> None:
+    body = {"data": {}, "error": {"code": "daily_quota_limit_exceeded", "message": "spent"}}
+    mocked.post(RESEARCH, json=body, status=429)
+    mount(session, preset="research", clock=clock)  # sleep mode, max_wait unset
+    with pytest.raises(QuotaExhausted) as info:
+        session.post(RESEARCH)
+    assert info.value.response is not None and info.value.response.status_code == 429
+    assert clock.sleeps == []
+    with pytest.raises(QuotaExhausted, match="quota is spent") as again:
+        session.post(RESEARCH)  # the block holds, and is known to be a quota
+    assert again.value.response is None and len(mocked.calls) == 1
+
+
+def test_remaining_zero_on_a_daily_window_is_a_quota(
+    session: requests.Session, clock: FakeClock, mocked: responses.RequestsMock
+) -> None:
+    reset = utc_midnight_after(clock.now())
+    mocked.post(RESEARCH, json={}, headers={"X-RateLimit-Remaining": "0",
+                                           "X-RateLimit-Reset": str(int(reset))})  # fmt: skip
+    mount(session, preset="research", clock=clock)
+    session.post(RESEARCH)
+    with pytest.raises(QuotaExhausted) as info:
+        session.post(RESEARCH)
+    assert info.value.retry_after == pytest.approx(reset - clock.now())
+    assert clock.sleeps == []
+
+
+def test_remaining_zero_on_a_short_window_is_slept_off(
+    session: requests.Session, clock: FakeClock, mocked: responses.RequestsMock
+) -> None:
+    reset = clock.now() + 1800
+    mocked.post(RESEARCH, json={}, headers={"X-RateLimit-Remaining": "0",
+                                           "X-RateLimit-Reset": str(int(reset))})  # fmt: skip
+    mount(session, preset="research", clock=clock)
+    session.post(RESEARCH)
+    session.post(RESEARCH)
+    assert clock.sleeps == [pytest.approx(1800)]

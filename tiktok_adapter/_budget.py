@@ -70,7 +70,7 @@ def take_budget(
                 route.name,
                 tuple(window_budget(store, w, now) for w in route.windows
                       if w.key not in app_keys),
-                store.blocked_until(route.blocks[0], now) or None,
+                max(store.blocked_until(key, now) for key in route.blocks) or None,
                 server_info.get(route.name),
             )
             for route in routes

@@ -15,8 +15,9 @@ def refused(request: Any, route: Route, verdict: Admission, now: float) -> RateL
     """A request our own limiter (or a server block it knows of) refused; nothing was sent."""
     reset_at = utc(now + verdict.wait)
     if verdict.calendar:
+        which = "the server's quota" if verdict.limit == "server" else f"the quota {verdict.limit}"
         message = (
-            f"{route.name}: the quota {verdict.limit} is spent; it comes back at "
+            f"{route.name}: {which} is spent; it comes back at "
             f"{reset_at.isoformat(timespec='seconds')}"
         )
     else:

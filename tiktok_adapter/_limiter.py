@@ -82,6 +82,11 @@ class Admission:
 ADMITTED = Admission(True)
 
 
+# A block whose key starts so marks a spent quota (the server said so, or a window that
+# resets hours away is full), so waiting for it is held to the quota cap, not slept off.
+QUOTA_BLOCK = "q:"
+
+
 class StorageError(Exception):
     """The store could not be reached; the adapter decides between fallback and raise."""
 

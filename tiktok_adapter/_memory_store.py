@@ -6,7 +6,7 @@ import threading
 from collections import deque
 from collections.abc import Sequence
 
-from ._limiter import ADMITTED, Admission, Usage, Window, cap_for
+from ._limiter import ADMITTED, QUOTA_BLOCK, Admission, Usage, Window, cap_for
 
 # Idle windows (a per-token scope with many users) are swept this often, so memory
 # stays bounded by the users active within the longest window.
@@ -71,7 +71,7 @@ class MemoryStore:
         for key in blocks:
             until = self._blocks.get(key, 0.0)
             if until > now and until - now > wait:
-                wait, limit = until - now, "server"
+                wait, limit, calendar = until - now, "server", key.startswith(QUOTA_BLOCK)
         for window in windows:
             rate = window.rate
             cap = cap_for(rate, share)

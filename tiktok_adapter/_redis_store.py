@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from ._limiter import ADMITTED, Admission, StorageError, Usage, Window
+from ._limiter import ADMITTED, QUOTA_BLOCK, Admission, StorageError, Usage, Window
 
 # Every script takes ``now`` as ARGV[1]; an empty one means Redis's own clock, which is
 # the same for every worker whatever their machines' clocks say.
@@ -177,7 +177,8 @@ class RedisStore:
             return ADMITTED
         binding = int(binding)
         if binding <= len(blocks):
-            return Admission(False, float(wait), "server", False)
+            quota = blocks[binding - 1].startswith(QUOTA_BLOCK)
+            return Admission(False, float(wait), "server", quota)
         rate = windows[binding - len(blocks) - 1].rate
         return Admission(False, float(wait), rate.text, rate.calendar)
 

@@ -10,7 +10,7 @@ from requests import PreparedRequest
 
 from ._endpoints import EndpointTable, normalize_path
 from ._identity import scope_id
-from ._limiter import Rate, Window, parse_rates
+from ._limiter import QUOTA_BLOCK, Rate, Window, parse_rates
 
 _CACHE_SIZE = 4096
 APP = "app"
@@ -68,7 +68,7 @@ class RouteTable:
             name=name,
             read_only=endpoint.read_only if endpoint else False,
             windows=tuple(windows),
-            blocks=("ep:" + name,),
+            blocks=("ep:" + name, QUOTA_BLOCK + name),
             scoped=tuple(scoped),
         )
 

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 import requests
 from requests.adapters import HTTPAdapter
 
-from ._admission import Admitter
+from ._admission import QUOTA_WAIT_CAP, Admitter
 from ._budget import Budget, take_budget
 from ._clock import SYSTEM_CLOCK, Clock
 from ._endpoints import EndpointTable, get_preset
@@ -155,7 +155,7 @@ class TikTokAdapter(HTTPAdapter):
             if refusal is None:
                 return response
             self._stats.add(route.name, "rate_limited")
-            if self.settings.on_limit == "raise":
+            if self.settings.on_limit == "raise" or self._quota_wait_too_long(refusal):
                 self._stats.add(route.name, "refusals")
                 raise server_refused(request, route, response, refusal, self.clock.now())
             if not self.should_resend_after_refusal(request, refusal, attempt):
@@ -204,7 +204,8 @@ class TikTokAdapter(HTTPAdapter):
             return self._pause(route, refusal, now)
         if info is not None and info.remaining == 0 and info.reset_at is not None:
             wait = self.retry_policy.clamp_server_wait(info.reset_at - now)
-            self._block(route, now + wait, now)
+            # A window that resets hours away is a daily quota, not a pause to sleep off.
+            self._block(route, now + wait, now, quota=wait > QUOTA_WAIT_CAP)
         return None
 
     def should_resend_after_error(
@@ -254,15 +255,22 @@ class TikTokAdapter(HTTPAdapter):
     def _backoff(self, attempt: int) -> float:
         return self.retry_policy.backoff_time(attempt, self._random.random())
 
+    def _quota_wait_too_long(self, refusal: Refusal) -> bool:
+        """A spent quota is not slept off for hours: past the cap the caller hears of it."""
+        if refusal.kind != QUOTA or refusal.retry_at is None:
+            return False
+        cap = self.settings.max_wait if self.settings.max_wait is not None else QUOTA_WAIT_CAP
+        return refusal.retry_at - self.clock.now() > cap
+
     def _retrying(self, route: Route, level: Priority, seconds: float, why: str) -> None:
         self._stats.add(route.name, "retries")
         self.hooks.emit("on_retry", Event("retry", route.name, level, seconds, why))
         if seconds > 0:
             self.clock.sleep(seconds)
 
-    def _block(self, route: Route, until: float, now: float) -> None:
+    def _block(self, route: Route, until: float, now: float, *, quota: bool = False) -> None:
         try:
-            self.store.block(route.blocks[0], until, now)
+            self.store.block(route.blocks[1 if quota else 0], until, now)
         except StorageError as exc:
             logger.warning("could not share the block of %s: %s", route.name, exc)
 
@@ -280,7 +288,7 @@ class TikTokAdapter(HTTPAdapter):
         self.hooks.emit(
             "on_rate_limited", Event("rate_limited", route.name, level, seconds, refusal.code)
         )
-        self._block(route, until, now)
+        self._block(route, until, now, quota=refusal.kind == QUOTA)
         return replace(refusal, retry_at=until)
 
 
