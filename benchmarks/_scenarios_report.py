@@ -1,0 +1,282 @@
+"""The goals, judged on the measured numbers, and the markdown report."""
+
+from __future__ import annotations
+
+from importlib import metadata
+from typing import Any
+
+ADAPTER_MEMORY = "tiktok_adapter (memory)"
+ADAPTER_REDIS = "tiktok_adapter (redis)"
+PASS, FAIL, NOT_RUN = "PASS", "FAIL", "NOT RUN"
+
+
+def versions() -> dict[str, str]:
+    found = {}
+    for name in (
+        "tiktok-adapter",
+        "requests",
+        "urllib3",
+        "redis",
+        "requests-ratelimiter",
+        "pyrate-limiter",
+        "limits",
+    ):
+        try:
+            found[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            found[name] = "not installed"
+    return found
+
+
+def _row(rows: list[dict[str, Any]], **match: Any) -> dict[str, Any] | None:
+    return next((r for r in rows if all(r.get(k) == v for k, v in match.items())), None)
+
+
+def _goal(goal: str, measured: str, ok: bool | None) -> dict[str, str]:
+    return {
+        "goal": goal,
+        "measured": measured,
+        "verdict": NOT_RUN if ok is None else PASS if ok else FAIL,
+    }
+
+
+def _burst_goal(label: str, row: dict[str, Any] | None, ratio_cap: float | None) -> dict[str, str]:
+    cap = f", makespan <= {ratio_cap:.2f}x ideal" if ratio_cap else ""
+    goal = f"{label}: 0 lost, <= 1% 429s{cap}"
+    if row is None:
+        return _goal(goal, "not run", None)
+    ratio = row["makespan_over_ideal"]
+    measured = f"lost {row['lost']}, 429s {row['share_429']:.1%}" + (
+        f", makespan {ratio:.3f}x" if ratio is not None else ""
+    )
+    ok = row["lost"] == 0 and row["share_429"] <= 0.01
+    if ratio_cap is not None and ratio is not None:
+        ok = ok and ratio <= ratio_cap
+    return _goal(goal, measured, ok)
+
+
+def goals(r: dict[str, Any]) -> list[dict[str, str]]:
+    out = []
+    ov = r["overhead"]["rows"]
+    ours, peer = _row(ov, contender=ADAPTER_MEMORY), _row(ov, contender="requests-ratelimiter")
+    assert ours is not None
+    text = f"{ours['ratio_to_plain']:.3f}" + (f" vs {peer['ratio_to_plain']:.3f}" if peer else "")
+    ok = ours["ratio_to_plain"] <= 1.05 and (
+        peer is None or ours["ratio_to_plain"] < peer["ratio_to_plain"]
+    )
+    out.append(
+        _goal(
+            "overhead ratio to plain <= 1.05 and below requests-ratelimiter's",
+            text + ("" if peer else " (peer not installed)"),
+            ok,
+        )
+    )
+    rows = r["compliance"]["rows"]
+    for threads, cap in ((1, 1.05), (8, 1.10)):
+        row = _row(rows, contender=ADAPTER_MEMORY, threads=threads)
+        out.append(_burst_goal(f"compliance, {threads} thread(s)", row, cap))
+    fl = r["fleet"]["rows"]
+    out.append(_burst_goal("fleet on Redis", _row(fl, contender=ADAPTER_REDIS), 1.10))
+    mg = r["margin"]
+    row = _row(mg["rows"], safety_margin=mg["default_margin"])
+    out.append(
+        _goal(
+            f"{mg['rows'][0]['threads']} threads, {mg['rows'][0]['requests']} requests at "
+            f"{mg['limit']}/s, default safety_margin: <= 1 429",
+            f"{row['http_429']} 429s" if row else "not run",
+            row["http_429"] <= 1 if row else None,
+        )
+    )
+    cache = r["cache"]
+    res = cache.get("result") if isinstance(cache.get("result"), dict) else {}
+    sent = res.get("server_arrivals", res.get("server_requests"))
+    distinct = res.get("distinct_queries")
+    if cache["status"] != "run" or sent is None or distinct is None:
+        out.append(_goal("cache: exactly one request per distinct query", cache["status"], None))
+    else:
+        out.append(
+            _goal(
+                "cache: exactly one request per distinct query",
+                f"{sent} requests for {distinct} distinct queries",
+                sent == distinct,
+            )
+        )
+    delta = r["overhead"].get("redis_minus_memory_ms")
+    out.append(
+        _goal(
+            "Redis adds <= 0.5 ms per request vs memory",
+            f"{delta:.3f} ms" if delta is not None else "not run",
+            delta <= 0.5 if delta is not None else None,
+        )
+    )
+    return out
+
+
+def _table(head: list[str], rows: list[list[Any]]) -> list[str]:
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    lines += ["| " + " | ".join(str(c).replace("|", "\\|") for c in row) + " |" for row in rows]
+    return [*lines, ""]
+
+
+def _notes(section: dict[str, Any]) -> list[str]:
+    return [f"- {n}" for n in section.get("notes", [])] + ([""] if section.get("notes") else [])
+
+
+def _ratio(x: float | None) -> str:
+    return f"{x:.3f}x" if x is not None else "n/a"
+
+
+def _burst_rows(rows: list[dict[str, Any]], threads: bool) -> list[list[Any]]:
+    return [
+        ([r["threads"]] if threads else [])
+        + [
+            r["contender"],
+            f"`{r['config']}`",
+            r["sent"],
+            f"{r['http_429']} ({r['share_429']:.1%})",
+            r["lost"],
+            f"{r['makespan_s']:.2f} s",
+            f"{r['ideal_s']:g} s",
+            _ratio(r["makespan_over_ideal"]),
+            r["peak_sent_per_window"],
+            r["note"],
+        ]
+        for r in rows
+    ]
+
+
+def markdown(r: dict[str, Any]) -> str:
+    lines = [
+        "# Benchmark results",
+        "",
+        f"{r['machine']}; {r['date']}; `{r['command']}` ({r['mode']} sizes, "
+        f"{r.get('seconds', 0):.0f} s).",
+        "Versions: " + ", ".join(f"{k} {v}" for k, v in r["versions"].items()) + ".",
+        "The loopback server runs in a process of its own and counts each request on arrival.",
+        "",
+        "## Goals",
+        "",
+    ]
+    lines += _table(
+        ["goal", "measured", "verdict"],
+        [[g["goal"], g["measured"], f"**{g['verdict']}**"] for g in r["goals"]],
+    )
+    ov = r["overhead"]
+    lines += [
+        "## Overhead",
+        "",
+        f"Sequential GETs to a fast loopback endpoint, {ov['rounds']} rounds of "
+        f"{ov['per_round']} per contender, interleaved. Ratio: the median over rounds of "
+        "(median request time / plain's); ratio of mean times: the same with each round's "
+        "mean, which also counts requests that lost the CPU to another process.",
+        "",
+    ]
+    lines += _table(
+        ["contender", "configuration", "µs per request", "ratio to plain", "ratio of mean times"],
+        [
+            [
+                x["contender"],
+                f"`{x['config']}`",
+                f"{x['us_per_request']:.0f}",
+                f"{x['ratio_to_plain']:.3f}",
+                f"{x['ratio_of_means']:.3f}",
+            ]
+            for x in ov["rows"]
+        ],
+    )
+    if "redis_minus_memory_ms" in ov:
+        lines += [f"Redis minus memory, per request: {ov['redis_minus_memory_ms']:.3f} ms.", ""]
+    lines += _notes(ov)
+    head = [
+        "contender",
+        "configuration",
+        "sent",
+        "429s",
+        "lost",
+        "makespan",
+        "ideal",
+        "makespan/ideal",
+        "peak sent per window",
+        "note",
+    ]
+    co = r["compliance"]
+    lines += [
+        "## Compliance",
+        "",
+        f"{co['requests']} requests to one endpoint at once; server: {co['server']}. "
+        "Ideal: the first burst at once, then the limit again every window.",
+        "",
+    ]
+    lines += _table(["threads", *head], _burst_rows(co["rows"], True)) + _notes(co)
+    fl = r["fleet"]
+    lines += [
+        "## Fleet",
+        "",
+        f"{fl['processes']} processes x {fl['threads']} threads, {fl['requests']} requests "
+        f"in total, {fl['limit']} per {fl['window_s']:g} s enforced by the server.",
+        "",
+    ]
+    lines += _table(head, _burst_rows(fl["rows"], False)) + _notes(fl)
+    mg = r["margin"]
+    lines += [
+        "## Safety margin",
+        "",
+        mg["config"] + ". Gap: server arrival minus our admission.",
+        "",
+    ]
+    lines += _table(
+        ["safety_margin", "429s", "lost", "gap p50", "gap p99", "gap max", "margin needed"],
+        [
+            [
+                x["safety_margin"],
+                x["http_429"],
+                x["lost"],
+                f"{x['gap_ms_p50']:.2f} ms",
+                f"{x['gap_ms_p99']:.2f} ms",
+                f"{x['gap_ms_max']:.2f} ms",
+                f"{x['margin_needed_ms']:.2f} ms",
+            ]
+            for x in mg["rows"]
+        ],
+    )
+    cp = r["cpu"]
+    lines += [
+        "## CPU per admission",
+        "",
+        f"{cp['admissions']} admissions that never bind, timed directly.",
+        "",
+    ]
+    lines += _table(
+        [
+            "store",
+            "store.acquire wall",
+            "store.acquire CPU",
+            "adapter.admit wall",
+            "adapter.admit CPU",
+        ],
+        [
+            [
+                x["store"],
+                f"{x['acquire_us']:.1f} µs",
+                f"{x['acquire_cpu_us']:.1f} µs",
+                f"{x['admit_us']:.1f} µs",
+                f"{x['admit_cpu_us']:.1f} µs",
+            ]
+            for x in cp["rows"]
+        ],
+    )
+    if "redis_commands_per_admission" in cp:
+        per = ", ".join(f"{k} {v:g}" for k, v in cp["redis_commands_per_admission"].items())
+        lines += [
+            f"Redis per admission: {cp['redis_round_trips_per_admission']:g} round trip; "
+            f"{cp['redis_commands_total_per_admission']:g} commands counted by INFO "
+            f"commandstats ({per}).",
+            "",
+        ]
+    lines += _notes(cp)
+    ca = r["cache"]
+    lines += ["## Cache", "", f"Status: {ca['status']}.", ""]
+    if isinstance(ca.get("result"), dict):
+        lines += _table(["key", "value"], [[k, v] for k, v in ca["result"].items()])
+    lines += _notes(ca)
+    return "\n".join(lines).rstrip() + "\n"
