@@ -172,8 +172,9 @@ class TikTokAdapter(HTTPAdapter):
 
     def request_priority(self, request: requests.PreparedRequest) -> Priority:
         """The header (removed before sending), else the context, else the default."""
-        header = request.headers.pop(PRIORITY_HEADER, None)
-        if header is not None:
+        # A membership test first: popping a missing key costs a KeyError on every request.
+        if PRIORITY_HEADER in request.headers:
+            header = request.headers.pop(PRIORITY_HEADER)
             try:
                 return Priority.coerce(header, PRIORITY_HEADER)
             except ValueError:
