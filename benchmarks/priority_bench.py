@@ -5,46 +5,21 @@ from __future__ import annotations
 import argparse
 import json
 import statistics
-import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+import _server
 import requests
 
 from tiktok_adapter import Priority, mount, priority
 
 
-class _Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-
-    def _answer(self) -> None:
-        length = int(self.headers.get("Content-Length") or 0)
-        if length:
-            self.rfile.read(length)
-        body = b'{"data": {}, "error": {"code": "ok"}}'
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    do_GET = do_POST = _answer
-
-    def log_message(self, *args: object) -> None:
-        pass
-
-
-def _serve() -> tuple[ThreadingHTTPServer, str]:
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    return server, f"http://127.0.0.1:{server.server_address[1]}/"
-
-
 def latency_under_saturation(seconds: float, rate: int) -> dict[str, Any]:
     """8 LOW threads saturate the endpoint; CRITICAL requests arrive now and then."""
-    server, base = _serve()
+    server = _server.start()
+    server.reset(None, record=False)
+    base = server.base_url
     session = requests.Session()
     mount(session, base_url=base, limits={"/bench/": f"{rate}/second"}, app_limit=None)
     url = base + "v2/bench/"
@@ -69,7 +44,7 @@ def latency_under_saturation(seconds: float, rate: int) -> dict[str, Any]:
                 session.get(url)
                 crits.append(time.perf_counter() - t)
             time.sleep(0.25)
-    server.shutdown()
+    server.close()
 
     def pct(values: list[float], q: float) -> float:
         return statistics.quantiles(values, n=100)[q - 1] * 1000 if len(values) > 1 else 0.0
@@ -87,7 +62,9 @@ def latency_under_saturation(seconds: float, rate: int) -> dict[str, Any]:
 
 def overhead(rounds: int, per_round: int) -> dict[str, Any]:
     """Plain requests vs the adapter with stats and priorities on, limits never binding."""
-    server, base = _serve()
+    server = _server.start()
+    server.reset(None, record=False)
+    base = server.base_url
     plain = requests.Session()
     adapted = requests.Session()
     mount(adapted, base_url=base, limits={"/bench/": "1000000/second"}, app_limit=None)
@@ -102,7 +79,7 @@ def overhead(rounds: int, per_round: int) -> dict[str, Any]:
                     session.get(url)
             timings[name] = time.perf_counter() - t
         ratios.append(timings["adapter"] / timings["plain"])
-    server.shutdown()
+    server.close()
     return {"rounds": rounds, "per_round": per_round, "ratio_median": statistics.median(ratios)}
 
 
