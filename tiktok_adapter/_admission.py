@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections import defaultdict
+import threading
 from typing import Any
 
 from ._clock import Clock
@@ -45,7 +45,8 @@ class Admitter:
         self.max_wait = settings.max_wait
         self.shares = {p: settings.priority_shares[p.name.lower()] for p in Priority}
         self.pass_now = pass_now
-        self.gates: defaultdict[str, Gate] = defaultdict(Gate)
+        self.gates: dict[str, Gate] = {}
+        self._gates_lock = threading.Lock()
 
     def admit(
         self,
@@ -56,17 +57,24 @@ class Admitter:
         queue: str,
     ) -> float:
         """Block until every window admits the request; returns the seconds waited."""
-        gate = self.gates[queue]
-        if not gate.busy:
+        gate = self.gates.get(queue)
+        if gate is None or not gate.busy:
             verdict = self._acquire(request, route, windows, level)
             if verdict.admitted:
                 self.stats.add(route.name, "admitted_at_once")
                 return 0.0
-        ticket = gate.join(level)
+        # Gates exist only while someone waits, so per-token queues of many users do
+        # not pile up: the last waiter to leave removes its gate.
+        with self._gates_lock:
+            gate = self.gates.setdefault(queue, Gate())
+            ticket = gate.join(level)
         try:
             waited = self._wait(request, route, windows, level, gate, ticket)
         finally:
-            gate.leave(ticket)
+            with self._gates_lock:
+                gate.leave(ticket)
+                if not gate.busy:
+                    self.gates.pop(queue, None)
         if waited > 0:
             self.stats.add(route.name, "waited")
             self.stats.add(route.name, "wait_seconds", waited)
