@@ -14,6 +14,7 @@ import requests
 import responses
 
 from tiktok_adapter import FakeClock
+from tiktok_adapter.testing import FakeTikTok
 
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 
@@ -113,6 +114,23 @@ def key_prefix(request: pytest.FixtureRequest) -> str:
 @pytest.fixture
 def clock() -> FakeClock:
     return FakeClock()
+
+
+@pytest.fixture
+def fake(clock: FakeClock) -> Iterator[FakeTikTok]:
+    """The simulator on the seed's table, counting on the test's ``clock``."""
+    with FakeTikTok(clock=clock) as started:
+        yield started
+
+
+def stop_process(process: subprocess.Popen[str] | subprocess.Popen[bytes]) -> None:
+    """SIGTERM a simulator subprocess and give it up to 10 s to exit by itself."""
+    process.terminate()
+    try:
+        process.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait(timeout=5)
 
 
 @pytest.fixture

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
 import requests
+from conftest import stop_process
 
 import tiktok_adapter.demo as demo
 from tiktok_adapter.cli import main
@@ -122,10 +121,7 @@ def test_simulate_serves_until_terminated(tmp_path: Path) -> None:
         assert first.status_code == 200 and second.status_code == 429
         assert "Date" not in second.headers
     finally:
-        process.send_signal(signal.SIGTERM)
-        deadline = time.monotonic() + 10
-        while process.poll() is None and time.monotonic() < deadline:
-            time.sleep(0.02)
+        stop_process(process)
     assert process.returncode == 0
     assert process.stderr is not None
     assert "served 2 requests, 1 answered 429" in process.stderr.read()

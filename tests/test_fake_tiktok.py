@@ -6,7 +6,6 @@ import json
 import subprocess
 import sys
 import threading
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -23,12 +22,6 @@ LIST = f"{BASE}/v2/video/list/"
 QUERY = f"{BASE}/v2/video/query/"
 INFO = f"{BASE}/v2/user/info/"
 COMMENTS = f"{BASE}/v2/video/comment"
-
-
-@pytest.fixture
-def fake(clock: FakeClock) -> Iterator[FakeTikTok]:
-    with FakeTikTok(clock=clock) as started:
-        yield started
 
 
 def _ok(response: requests.Response) -> dict[str, Any]:

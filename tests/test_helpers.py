@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 import requests
 import responses
 
-from tiktok_adapter import FakeClock, TikTokAdapterError, mount
+from tiktok_adapter import TikTokAdapterError, mount
 from tiktok_adapter.helpers import (
     PaginationError,
     TikTokAPIError,
@@ -24,12 +23,6 @@ from tiktok_adapter.testing import FakeTikTok
 BASE = "https://open.tiktokapis.com"
 QUERY = f"{BASE}/v2/video/query/"
 RESEARCH = f"{BASE}/v2/research/video/query/"
-
-
-@pytest.fixture
-def fake(clock: FakeClock) -> Iterator[FakeTikTok]:
-    with FakeTikTok(clock=clock) as started:
-        yield started
 
 
 def _page(data: dict[str, Any], code: str = "ok") -> dict[str, Any]:

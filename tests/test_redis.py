@@ -20,6 +20,7 @@ from conftest import RedisServer
 
 from tiktok_adapter import (
     FakeClock,
+    QuotaExhausted,
     RateLimitExceeded,
     StorageUnavailable,
     TikTokAdapter,
@@ -267,3 +268,20 @@ def test_raise_mode_when_redis_is_down(
     assert len(mocked.calls) == 0
     server.start()
     assert session.get(INFO).status_code == 200
+
+
+def test_a_spent_quota_seen_by_one_worker_is_a_quota_for_all(
+    redis_url: str, key_prefix: str, clock: FakeClock, mocked: responses.RequestsMock
+) -> None:
+    url = "https://open.tiktokapis.com/v2/research/video/query/"
+    body = {"data": {}, "error": {"code": "daily_quota_limit_exceeded", "message": "spent"}}
+    mocked.post(url, json=body, status=429)
+    one, two = requests.Session(), requests.Session()
+    mount(one, adapter_for(redis_url, key_prefix, clock, preset="research"))
+    mount(two, adapter_for(redis_url, key_prefix, clock, preset="research"))
+    with pytest.raises(QuotaExhausted):
+        one.post(url)  # sleep mode: a quota is not slept off for hours
+    with pytest.raises(QuotaExhausted, match="quota is spent") as info:
+        two.post(url)
+    assert info.value.response is None and len(mocked.calls) == 1
+    assert clock.sleeps == []

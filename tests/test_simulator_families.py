@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 import os
-import signal
 import subprocess
 import sys
-import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
 import requests
+from conftest import stop_process
 
 from tiktok_adapter import FakeClock, QuotaExhausted, mount
 from tiktok_adapter.cli import main
@@ -429,10 +428,7 @@ def test_simulate_serves_the_business_api() -> None:
                         headers=TOKEN, timeout=5)  # fmt: skip
         assert got.status_code == 200 and got.json()["code"] == 0
     finally:
-        process.send_signal(signal.SIGTERM)
-        deadline = time.monotonic() + 10
-        while process.poll() is None and time.monotonic() < deadline:
-            time.sleep(0.02)
+        stop_process(process)
     assert process.returncode == 0
     assert process.stderr is not None
     assert "served 1 requests, 0 answered code 40100" in process.stderr.read()
