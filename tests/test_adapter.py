@@ -145,7 +145,7 @@ def test_admission_is_all_or_nothing(
 def test_unknown_paths_count_against_the_app_limit_only(
     session: requests.Session, clock: FakeClock, mocked: responses.RequestsMock
 ) -> None:
-    url = f"{BASE}/v2/oauth/token/"
+    url = f"{BASE}/v2/some/new/endpoint/"
     mocked.post(url, json={})
     mount(session, clock=clock, default_priority="critical", on_limit="raise", app_limit="4/hour")
     for _ in range(4):
@@ -221,12 +221,24 @@ def test_429_without_headers_backs_off_with_jitter(
     session: requests.Session, clock: FakeClock, mocked: responses.RequestsMock
 ) -> None:
     mocked.get(INFO, status=429)
-    mount(session, clock=clock, default_priority="critical", max_retries=3, backoff_base=2.0)
+    mount(session, clock=clock, max_retries=3, backoff_base=2.0, random_source=lambda: 0.5)
     response = session.get(INFO)
     # After the last retry the final 429 comes back as the response.
     assert response.status_code == 429
     assert len(mocked.calls) == 4
-    assert len(clock.sleeps) <= 3 and all(0 <= s <= 2.0 for s in clock.sleeps)
+    # Half of a ceiling that doubles per refusal: 2, 4, 8 s.
+    assert clock.sleeps == pytest.approx([1.0, 2.0, 4.0])
+
+
+def test_backoff_ceiling_doubles_per_refusal_up_to_backoff_max(
+    session: requests.Session, clock: FakeClock, mocked: responses.RequestsMock
+) -> None:
+    mocked.get(INFO, status=429)
+    mount(session, clock=clock, max_retries=6, backoff_base=0.5, backoff_max=5.0,
+          random_source=lambda: 0.999)  # fmt: skip
+    session.get(INFO)
+    ceilings = [0.5, 1.0, 2.0, 4.0, 5.0, 5.0]
+    assert clock.sleeps == pytest.approx([c * 0.999 for c in ceilings])
 
 
 def test_rate_limit_body_inside_200_counts_as_refusal(
@@ -403,11 +415,27 @@ def test_session_with_adapter_pickles(session: requests.Session) -> None:
     copy.close()
 
 
-def test_close_closes_pools_and_store(clock: FakeClock) -> None:
+def test_close_releases_pools_and_keeps_the_windows(clock: FakeClock) -> None:
     adapter = TikTokAdapter(clock=clock)
     adapter.poolmanager.connection_from_url(INFO)
     route = adapter.resolve(requests.Request("GET", INFO).prepare())
     adapter.store.acquire(route.windows, route.blocks, clock.now())
     adapter.close()
+    adapter.close()  # any number of times
     assert len(adapter.poolmanager.pools) == 0
-    assert adapter.store.usage(route.windows[0], clock.now()).used == 0
+    assert adapter.store.usage(route.windows[0], clock.now()).used == 1
+
+
+def test_one_adapter_on_short_lived_sessions_keeps_one_set_of_windows(
+    clock: FakeClock, mocked: responses.RequestsMock
+) -> None:
+    mocked.get(INFO, json={})
+    adapter = TikTokAdapter(clock=clock, on_limit="raise", limits={"/user/info/": "5/10 seconds"})
+    for _ in range(5):
+        with requests.Session() as short:  # Session.close() closes every mounted adapter
+            mount(short, adapter)
+            short.get(INFO)
+    with requests.Session() as short, pytest.raises(RateLimitExceeded, match="5/10 seconds"):
+        mount(short, adapter)
+        short.get(INFO)
+    assert len(mocked.calls) == 5

@@ -42,7 +42,7 @@ def test_context_priority_is_per_task() -> None:
 
 @pytest.mark.parametrize(
     ("level", "allowed"),
-    [("low", 5), ("medium", 8), ("high", 9), ("critical", 10)],
+    [("low", 5), ("medium", 10), ("high", 10), ("critical", 10)],
 )
 def test_each_level_uses_only_its_share(
     clock: FakeClock, mocked: responses.RequestsMock, level: str, allowed: int
@@ -62,13 +62,58 @@ def test_each_level_uses_only_its_share(
             session.post(URL)
 
 
+def test_untagged_traffic_uses_the_whole_limit(
+    clock: FakeClock, mocked: responses.RequestsMock
+) -> None:
+    # "2/minute admits 1" was the old default's headroom tax; a limit is the limit.
+    mocked.post(URL, json={})
+    session = requests.Session()
+    mount(session, clock=clock, on_limit="raise", limits={"/video/query/": "2/minute"})
+    session.post(URL)
+    session.post(URL)
+    with pytest.raises(RateLimitExceeded, match="limit 2/minute reached"):
+        session.post(URL)
+
+
+def test_a_share_refusal_names_the_share_not_the_limit(
+    clock: FakeClock, mocked: responses.RequestsMock
+) -> None:
+    mocked.post(URL, json={})
+    session = requests.Session()
+    mount(session, clock=clock, on_limit="raise", limits={"/video/query/": "10/minute"})
+    with priority("low"):
+        for _ in range(5):
+            session.post(URL)
+        with pytest.raises(RateLimitExceeded, match="LOW may use 5 of 10/minute") as info:
+            session.post(URL)
+    assert "reached" not in str(info.value)
+
+
+def test_shares_reserve_headroom_when_asked(
+    clock: FakeClock, mocked: responses.RequestsMock
+) -> None:
+    mocked.post(URL, json={})
+    session = requests.Session()
+    mount(session, clock=clock, on_limit="raise", limits={"/video/query/": "10/minute"},
+          priority_shares={"medium": 0.8})  # fmt: skip
+    for _ in range(8):
+        session.post(URL)
+    with pytest.raises(RateLimitExceeded, match="MEDIUM may use 8 of 10/minute"):
+        session.post(URL)
+    with priority("high"):
+        session.post(URL)
+        session.post(URL)
+
+
 def test_header_sets_priority_and_is_removed(
     clock: FakeClock, mocked: responses.RequestsMock
 ) -> None:
     mocked.post(URL, json={})
     session = requests.Session()
     mount(session, clock=clock, on_limit="raise", limits={"/video/query/": "2/minute"})
-    session.post(URL)  # MEDIUM may use 1 of 2
+    session.post(URL, headers={PRIORITY_HEADER: "low"})  # LOW may use 1 of 2
+    with pytest.raises(RateLimitExceeded, match="LOW may use 1 of 2/minute"):
+        session.post(URL, headers={PRIORITY_HEADER: "low"})
     session.post(URL, headers={PRIORITY_HEADER: "critical"})
     assert all(PRIORITY_HEADER not in c.request.headers for c in mocked.calls)
     with pytest.raises(RateLimitExceeded):

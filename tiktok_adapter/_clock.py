@@ -8,21 +8,35 @@ from typing import Protocol
 
 
 class Clock(Protocol):
-    """What the package needs of time: a wall-clock reading and a way to wait."""
+    """What the package needs of time: a steady reading and a way to wait.
+
+    ``now()`` is in seconds since the epoch but must never jump: moving windows,
+    blocks and waits are measured on it. A clock may also offer ``wall()``, the
+    calendar time (``time.time()``), which only calendar windows (``@utc``) read;
+    without it they read ``now()`` (see :func:`wall_time`).
+    """
 
     def now(self) -> float:
-        """Seconds since the epoch (UTC), like ``time.time()``."""
+        """Seconds since the epoch (UTC), advancing steadily."""
 
     def sleep(self, seconds: float) -> None:
         """Block the calling thread for ``seconds``."""
 
 
 class SystemClock:
-    """The real clock."""
+    """The real clock: ``now()`` is monotonic, ``wall()`` is the calendar.
+
+    ``now()`` starts at the wall-clock time of the first reading and then follows
+    ``time.monotonic()``, so an NTP step or a hand-set date neither lets a moving
+    window through early nor parks it for an hour.
+    """
 
     __slots__ = ()
 
     def now(self) -> float:
+        return _ANCHOR_WALL + (time.monotonic() - _ANCHOR_MONO)
+
+    def wall(self) -> float:
         return time.time()
 
     def sleep(self, seconds: float) -> None:
@@ -31,6 +45,16 @@ class SystemClock:
 
     def __repr__(self) -> str:
         return "SystemClock()"
+
+
+_ANCHOR_MONO = time.monotonic()
+_ANCHOR_WALL = time.time()
+
+
+def wall_time(clock: Clock) -> float:
+    """The calendar time of ``clock``: its ``wall()`` where it has one, else ``now()``."""
+    wall = getattr(clock, "wall", None)
+    return float(wall()) if wall is not None else clock.now()
 
 
 class FakeClock:
@@ -42,11 +66,22 @@ class FakeClock:
 
     def __init__(self, start: float = 1_700_000_000.0) -> None:
         self._now = float(start)
+        self._wall_offset = 0.0
         self._lock = threading.Lock()
         self.sleeps: list[float] = []
 
     def now(self) -> float:
         return self._now
+
+    def wall(self) -> float:
+        """The calendar time: ``now()`` unless :meth:`step_wall` moved it."""
+        return self._now + self._wall_offset
+
+    def step_wall(self, seconds: float) -> None:
+        """Step the calendar by ``seconds`` (either way), as an NTP correction does;
+        ``now()`` does not move."""
+        with self._lock:
+            self._wall_offset += seconds
 
     def sleep(self, seconds: float) -> None:
         with self._lock:

@@ -32,9 +32,20 @@ class Endpoint:
     counts_toward_app: bool = True
 
 
+# TikTok does not count OAuth calls (token, refresh, revoke; the Business API's oauth2)
+# against any API family's quota, so no preset's app limit covers them.
+OAUTH_PATHS = ("/oauth/", "/oauth2/")
+
+
 @dataclass(frozen=True)
 class Preset:
-    """A named limit table with its app-wide budget, where it is mounted, and its sources."""
+    """A named limit table with its app-wide budget, where it is mounted, and its sources.
+
+    ``app_covers`` lists the canonical path prefixes that the app limit counts ("/" for
+    every path), and ``app_exempt`` those it never counts, so that each family's quota
+    counts only what TikTok counts. A prefix matches at any segment boundary, so a
+    proxy or sandbox prefix in front of the path changes nothing.
+    """
 
     name: str
     endpoints: tuple[Endpoint, ...]
@@ -42,6 +53,23 @@ class Preset:
     description: str
     base_url: str = "https://open.tiktokapis.com/"
     source: str = ""
+    app_covers: tuple[str, ...] = ("/",)
+    app_exempt: tuple[str, ...] = OAUTH_PATHS
+
+    def app_counts(self, path: str) -> bool:
+        """Whether a request to ``path`` spends the app limit (before any row's own say)."""
+        canonical = normalize_path(path)
+        if any(prefix in canonical for prefix in self.app_exempt):
+            return False
+        return any(prefix in canonical for prefix in self.app_covers)
+
+    @property
+    def app_coverage(self) -> str:
+        """What the app limit covers, in words, for `tiktok-adapter limits`."""
+        covers = "every path" if self.app_covers == ("/",) else ", ".join(self.app_covers)
+        if not self.app_exempt:
+            return covers
+        return f"{covers} except {', '.join(self.app_exempt)}"
 
 
 def normalize_path(path: str) -> str:
@@ -88,6 +116,9 @@ RESEARCH = Preset(
         "20,000 per UTC day of their own."
     ),
     source="TikTok Research API documentation (daily quota, reset at 00:00 UTC).",
+    # The daily 1,000 counts Research calls only: an OAuth token or a Display API call
+    # made with the same client key spends none of it.
+    app_covers=("/research/",),
     endpoints=(
         Endpoint("/research/video/query/", "1000/day@utc", read_only=True),
         Endpoint("/research/video/comment/list/", "1000/day@utc", read_only=True),
@@ -119,6 +150,7 @@ CONTENT_POSTING = Preset(
         Endpoint("/post/publish/creator_info/query/", "20/minute@token", read_only=True),
         Endpoint("/post/publish/video/init/", "6/minute@token"),
         Endpoint("/post/publish/inbox/video/init/", "6/minute@token"),
+        Endpoint("/post/publish/content/init/", "6/minute@token"),
         Endpoint("/post/publish/status/fetch/", "30/minute@token", read_only=True),
     ),
 )

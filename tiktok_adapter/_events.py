@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+import pickle
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from .priority import Priority
@@ -41,6 +42,33 @@ class Hooks:
         if name not in self._hooks:
             raise ValueError(f"unknown hook {name!r}; valid hooks: {', '.join(HOOK_NAMES)}")
         self._hooks[name] = (*self._hooks[name], hook)
+
+    def picklable(self) -> dict[str, tuple[Hook, ...]]:
+        """The hooks that survive pickling (module-level functions and the like).
+
+        A closure or a bound method of an unpicklable object cannot travel to another
+        process; in this process an unpickled adapter shares the original's hooks.
+        """
+        kept: dict[str, tuple[Hook, ...]] = {}
+        for name, hooks in self._hooks.items():
+            good = []
+            for hook in hooks:
+                try:
+                    pickle.dumps(hook)
+                except Exception:
+                    logger.debug("%s hook %r cannot be pickled; it stays behind", name, hook)
+                else:
+                    good.append(hook)
+            kept[name] = tuple(good)
+        return kept
+
+    @classmethod
+    def restore(cls, saved: Mapping[str, tuple[Hook, ...]]) -> Hooks:
+        hooks = cls()
+        for name, callbacks in saved.items():
+            for hook in callbacks:
+                hooks.add(name, hook)
+        return hooks
 
     def emit(self, name: str, event: Event) -> None:
         for hook in self._hooks[name]:

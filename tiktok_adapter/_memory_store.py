@@ -6,6 +6,8 @@ import threading
 from collections import deque
 from collections.abc import Sequence
 
+from ._clock import Clock, wall_time
+from ._forksafe import after_fork_in_child
 from ._limiter import ADMITTED, QUOTA_BLOCK, Admission, Usage, Window, cap_for
 
 # Idle windows (a per-token scope with many users) are swept this often, so memory
@@ -21,11 +23,18 @@ class MemoryStore:
     refusal by the hour window cannot un-charge the minute window. Checking and
     charging every window of a request under one lock makes admission exact and
     all-or-nothing.
+
+    Moving windows count on the caller's ``now`` (a monotonic reading); calendar
+    windows (``@utc``) read ``clock``'s calendar, so that they reset at midnight UTC
+    whatever the steady clock has drifted to.
     """
 
-    def __init__(self, margin: float = 0.0) -> None:
+    def __init__(self, margin: float = 0.0, clock: Clock | None = None) -> None:
         self.margin = margin
+        self.clock = clock
         self._lock = threading.Lock()
+        # A child forked while another thread held the lock would deadlock on it.
+        after_fork_in_child(self, "_lock")
         self._moving: dict[str, deque[float]] = {}
         self._calendar: dict[str, tuple[int, int]] = {}
         self._spans: dict[str, float] = {}
@@ -42,13 +51,14 @@ class MemoryStore:
         with self._lock:
             if now is None:
                 raise ValueError("MemoryStore needs the caller's clock reading")
-            refusal = self._refusal(windows, blocks, now, share)
+            wall = self._wall(now)
+            refusal = self._refusal(windows, blocks, now, wall, share)
             if refusal is not None:
                 return refusal
             for window in windows:
                 rate = window.rate
                 if rate.calendar:
-                    bucket = int(now // rate.period)
+                    bucket = int(wall // rate.period)
                     held = self._calendar.get(window.key)
                     count = held[1] if held and held[0] == bucket else 0
                     self._calendar[window.key] = (bucket, count + 1)
@@ -61,27 +71,35 @@ class MemoryStore:
                     times.append(now)
             self._ops += 1
             if self._ops % _SWEEP_EVERY == 0:
-                self._sweep(now)
+                self._sweep(now, wall)
             return ADMITTED
 
+    def _wall(self, now: float) -> float:
+        return wall_time(self.clock) if self.clock is not None else now
+
     def _refusal(
-        self, windows: Sequence[Window], blocks: Sequence[str], now: float, share: float
+        self,
+        windows: Sequence[Window],
+        blocks: Sequence[str],
+        now: float,
+        wall: float,
+        share: float,
     ) -> Admission | None:
-        wait, limit, calendar = 0.0, "", False
+        wait, binding, calendar = 0.0, None, False
         for key in blocks:
             until = self._blocks.get(key, 0.0)
             if until > now and until - now > wait:
-                wait, limit, calendar = until - now, "server", key.startswith(QUOTA_BLOCK)
+                wait, calendar = until - now, key.startswith(QUOTA_BLOCK)
         for window in windows:
             rate = window.rate
             cap = cap_for(rate, share)
             if rate.calendar:
-                bucket = int(now // rate.period)
+                bucket = int(wall // rate.period)
                 held = self._calendar.get(window.key)
                 if held and held[0] == bucket and held[1] >= cap:
-                    w = (bucket + 1) * rate.period + self.margin - now
+                    w = (bucket + 1) * rate.period + self.margin - wall
                     if w > wait:
-                        wait, limit, calendar = w, rate.text, True
+                        wait, binding, calendar = w, window, True
                 continue
             times = self._moving.get(window.key)
             if times is None or len(times) < cap:
@@ -89,10 +107,31 @@ class MemoryStore:
             # The cap-th newest admission must leave the window before one more fits.
             w = times[-cap] + rate.period + self.margin - now
             if w > wait:
-                wait, limit, calendar = w, rate.text, False
+                wait, binding, calendar = w, window, False
         if wait <= 0.0:
             return None
-        return Admission(False, wait, limit, calendar)
+        if binding is None:
+            return Admission(False, wait, "server", calendar)
+        return Admission(False, wait, binding.rate.text, calendar, binding.rate)
+
+    def release(self, windows: Sequence[Window], now: float) -> None:
+        """Take back one admission that :meth:`acquire` made at ``now``.
+
+        For a shadow of a shared store (see FallbackStore): the shared store refused,
+        or failed, after this one had admitted.
+        """
+        with self._lock:
+            wall = self._wall(now)
+            for window in windows:
+                rate = window.rate
+                if rate.calendar:
+                    held = self._calendar.get(window.key)
+                    if held and held[0] == int(wall // rate.period) and held[1] > 0:
+                        self._calendar[window.key] = (held[0], held[1] - 1)
+                    continue
+                times = self._moving.get(window.key)
+                if times is not None and now in times:
+                    times.remove(now)
 
     def block(self, key: str, until: float, now: float) -> None:
         with self._lock:
@@ -107,31 +146,30 @@ class MemoryStore:
         rate = window.rate
         with self._lock:
             if rate.calendar:
-                bucket = int(now // rate.period)
+                wall = self._wall(now)
+                bucket = int(wall // rate.period)
                 held = self._calendar.get(window.key)
                 used = held[1] if held and held[0] == bucket else 0
-                return Usage(used, (bucket + 1) * rate.period)
+                return Usage(used, now + (bucket + 1) * rate.period - wall)
             horizon = now - rate.period - self.margin
             live = [t for t in self._moving.get(window.key, ()) if t > horizon]
             resets = live[0] + rate.period + self.margin if live else now
             return Usage(len(live), resets)
 
-    def _sweep(self, now: float) -> None:
+    def _sweep(self, now: float, wall: float) -> None:
         for key, times in list(self._moving.items()):
             # A deque's last entry is its newest; once even that has left the
             # window, the key holds nothing that could refuse a request.
             if not times or times[-1] + self._spans[key] <= now:
                 del self._moving[key], self._spans[key]
         for key, (bucket, _count) in list(self._calendar.items()):
-            if (bucket + 1) * self._spans[key] <= now:
+            if (bucket + 1) * self._spans[key] <= wall:
                 del self._calendar[key], self._spans[key]
         for key, until in list(self._blocks.items()):
             if until <= now:
                 del self._blocks[key]
 
     def close(self) -> None:
-        with self._lock:
-            self._moving.clear()
-            self._calendar.clear()
-            self._blocks.clear()
-            self._spans.clear()
+        # The windows live as long as the store: requests' Session.close() closes every
+        # mounted adapter, and an adapter that outlives its session must keep counting.
+        pass

@@ -34,16 +34,17 @@ class RetryPolicy:
         return min(max(seconds, 0.0), self.max_server_wait)
 
     def pause_until(
-        self, now: float, server_moment: float | None, quota: bool, rand: float
+        self, now: float, server_moment: float | None, quota: bool, rand: float, attempt: int = 1
     ) -> float:
         """Until when a refused endpoint rests: the server's moment, else the next 00:00
-        UTC for a spent daily quota, else a full-jitter backoff; never beyond a day."""
+        UTC for a spent daily quota, else a full-jitter backoff for the ``attempt``-th
+        refusal in a row (from 1), so that its ceiling doubles; never beyond a day."""
         if server_moment is not None:
             until = server_moment
         elif quota:
             until = (now // 86_400 + 1) * 86_400
         else:
-            until = now + self.backoff_time(1, rand)
+            until = now + self.backoff_time(attempt, rand)
         return now + self.clamp_server_wait(until - now)
 
     def may_retry(self, attempt: int) -> bool:

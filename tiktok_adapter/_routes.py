@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
@@ -14,17 +15,30 @@ from ._limiter import QUOTA_BLOCK, Rate, Window, parse_rates
 
 _CACHE_SIZE = 4096
 APP = "app"
+# The one row that stats, hooks and metrics report every path outside the table under,
+# so that a crawler of a million distinct paths keeps one row, not a million.
+OTHER = "(other)"
 
 
 @dataclass(frozen=True)
 class Route:
-    """Everything admission needs to know about one URL path."""
+    """Everything admission needs to know about one URL path.
+
+    ``name`` is the table's path (or the request's own, for a path outside the table)
+    and names the endpoint in errors and logs; ``report`` is the row it is counted
+    under in stats, hooks and metrics.
+    """
 
     name: str
     read_only: bool
     windows: tuple[Window, ...]
     blocks: tuple[str, ...]
     scoped: tuple[Rate, ...] = ()
+    report: str = ""
+
+    def __post_init__(self) -> None:
+        if not self.report:
+            object.__setattr__(self, "report", self.name)
 
 
 def window_key(scope: str, rate: Rate) -> str:
@@ -34,9 +48,16 @@ def window_key(scope: str, rate: Rate) -> str:
 class RouteTable:
     """Maps request URLs to routes; the cache is keyed by the URL without its query."""
 
-    def __init__(self, table: EndpointTable, app_limit: str | None, secret: bytes) -> None:
+    def __init__(
+        self,
+        table: EndpointTable,
+        app_limit: str | None,
+        secret: bytes,
+        app_counts: Callable[[str], bool] = lambda path: True,
+    ) -> None:
         self.table = table
         self.secret = secret
+        self.app_counts = app_counts
         rates = parse_rates(app_limit, "app_limit") if app_limit else ()
         self.app_windows = tuple(Window(window_key(APP, r), r) for r in rates)
         self._cache: dict[str, Route] = {}
@@ -56,7 +77,8 @@ class RouteTable:
     def _build(self, path: str) -> Route:
         endpoint = self.table.match(path)
         name = endpoint.path if endpoint else normalize_path(path)
-        windows = list(self.app_windows) if not endpoint or endpoint.counts_toward_app else []
+        counts = endpoint.counts_toward_app if endpoint else True
+        windows = list(self.app_windows) if counts and self.app_counts(name) else []
         scoped: list[Rate] = []
         if endpoint is not None:
             for r in parse_rates(endpoint.limits, f"limits[{endpoint.path!r}]"):
@@ -70,6 +92,7 @@ class RouteTable:
             windows=tuple(windows),
             blocks=("ep:" + name, QUOTA_BLOCK + name),
             scoped=tuple(scoped),
+            report=name if endpoint else OTHER,
         )
 
     def windows_for(self, route: Route, request: PreparedRequest) -> tuple[tuple[Window, ...], str]:

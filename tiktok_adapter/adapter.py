@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import logging
 import random
-from collections.abc import Mapping
+import uuid
+import weakref
+from collections.abc import Callable, Mapping
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 import requests
 from requests.adapters import HTTPAdapter
 
-from ._admission import QUOTA_WAIT_CAP, Admitter
+from ._admission import QUOTA_HORIZON, Admitter
+from ._body import read_prefix, release
 from ._budget import Budget, take_budget
 from ._clock import SYSTEM_CLOCK, Clock
 from ._endpoints import EndpointTable, get_preset
@@ -23,9 +26,10 @@ from ._identity import derive_secret
 from ._limiter import StorageError, Store, open_store, storage_scheme
 from ._refusal import QUOTA, Refusal, RefusalPolicy, TikTokRefusals
 from ._retry import RetryPolicy, resend_is_safe
-from ._routes import Route, RouteTable
+from ._routes import OTHER, Route, RouteTable
 from ._settings import Settings
 from ._stats import Stats, StatsRecorder
+from .exceptions import ConfigurationError
 from .priority import PRIORITY_HEADER, Priority, current_priority
 
 if TYPE_CHECKING:
@@ -36,6 +40,13 @@ if TYPE_CHECKING:
 logger = logging.getLogger("tiktok_adapter")
 
 OPEN_API_BASE = "https://open.tiktokapis.com/"
+# Server rate information is kept per table row plus one row for every other path.
+_SERVER_INFO_SIZE = 256
+
+# Adapters alive in this process by id: a copy unpickled here (copy.deepcopy of a
+# session, a pickle round trip) shares the original's windows, stats and hooks, so two
+# copies never each allow the whole limit.
+_LIVE: weakref.WeakValueDictionary[str, TikTokAdapter] = weakref.WeakValueDictionary()
 
 
 class TikTokAdapter(HTTPAdapter):
@@ -46,9 +57,10 @@ class TikTokAdapter(HTTPAdapter):
     response, and decide whether to re-send. Settings come as keywords (see
     :class:`Settings`) or as a ``settings`` object; keywords win. Hooks
     (``on_wait``, ``on_rate_limited``, ``on_retry``) take an :class:`Event`.
+    ``random_source`` (a function returning a float in [0, 1)) draws the backoff jitter.
     """
 
-    __attrs__ = [*HTTPAdapter.__attrs__, "settings", "clock", "refusal_policy"]
+    __attrs__ = [*HTTPAdapter.__attrs__, "settings", "clock", "refusal_policy", "_id"]
 
     def __init__(
         self,
@@ -59,17 +71,24 @@ class TikTokAdapter(HTTPAdapter):
         on_wait: Hook | None = None,
         on_rate_limited: Hook | None = None,
         on_retry: Hook | None = None,
+        random_source: Callable[[], float] | None = None,
         pool_connections: int = 10,
         pool_maxsize: int = 10,
         pool_block: bool = False,
         **options: Unpack[SettingsKwargs],
     ) -> None:
+        if settings is not None and not isinstance(settings, Settings):
+            raise ConfigurationError(
+                f"TikTokAdapter(settings={settings!r}): the first argument must be a Settings "
+                "object or None; pass settings as keywords, such as on_limit='raise'"
+            )
         base = settings if settings is not None else Settings()
         self.settings = base.replace(**options) if options else base
         self.clock: Clock = clock if clock is not None else SYSTEM_CLOCK
         self.refusal_policy: RefusalPolicy = refusal_policy or TikTokRefusals(
             business_codes=self.settings.rate_limit_codes
         )
+        self._id = uuid.uuid4().hex
         # urllib3 must never re-send on its own: every attempt on the wire has to
         # pass admission, so its retries are off and ours run in send().
         super().__init__(
@@ -78,7 +97,7 @@ class TikTokAdapter(HTTPAdapter):
             max_retries=0,
             pool_block=pool_block,
         )
-        self._setup()
+        self._setup(Hooks(), random_source)
         for name, hook in (("on_wait", on_wait), ("on_rate_limited", on_rate_limited),
                            ("on_retry", on_retry)):  # fmt: skip
             if hook is not None:
@@ -88,18 +107,20 @@ class TikTokAdapter(HTTPAdapter):
     def from_settings(cls, settings: Settings, **kwargs: Any) -> TikTokAdapter:
         return cls(settings, **kwargs)
 
-    def _setup(self) -> None:
+    def _setup(self, hooks: Hooks, rand: Callable[[], float] | None = None) -> None:
         s = self.settings
         self.retry_policy = RetryPolicy(s.max_retries, s.backoff_base, s.backoff_max)
         self.preset = get_preset(s.preset, getattr(s, "tier", None))
         table = EndpointTable.build(self.preset, s.limits)
-        self.routes = RouteTable(table, s.effective_app_limit, derive_secret(s.key_prefix))
+        self.routes = RouteTable(
+            table, s.effective_app_limit, derive_secret(s.key_prefix), self.preset.app_counts
+        )
         self.table = table
         self.default_priority = Priority.coerce(s.default_priority, "default_priority")
-        self._random = random.Random()
+        self._rand: Callable[[], float] = rand or random.Random().random
         self._server_info: dict[str, RateInfo] = {}
         self._stats = StatsRecorder(self.clock.now())
-        self.hooks = Hooks()
+        self.hooks = hooks
         shared = storage_scheme(s.storage_uri) != "memory"
         store: Store = open_store(
             s.storage_uri,
@@ -112,16 +133,34 @@ class TikTokAdapter(HTTPAdapter):
                 store, self.clock, margin=s.safety_margin,
                 raise_errors=s.on_storage_error == "raise",
             )  # fmt: skip
+        elif hasattr(store, "clock"):
+            store.clock = self.clock  # calendar windows read this clock's calendar
         self.store = store
         self.admitter = Admitter(
             store, self.clock, s, self._stats, self.hooks,
             pass_now=not (shared and s.storage_time),
         )  # fmt: skip
+        _LIVE[self._id] = self
+
+    _SHARED = ("retry_policy", "preset", "routes", "table", "default_priority", "_rand",
+               "_server_info", "_stats", "hooks", "store", "admitter")  # fmt: skip
+
+    def __getstate__(self) -> dict[str, Any]:
+        state: dict[str, Any] = super().__getstate__()  # type: ignore[misc]
+        state["_hooks"] = self.hooks.picklable()
+        return state
 
     def __setstate__(self, state: dict[str, Any]) -> None:
-        # HTTPAdapter restores __attrs__ and its pools; we rebuild what derives from them.
+        # HTTPAdapter restores __attrs__ and its pools; we rebuild what derives from them,
+        # or share it with the adapter we are a copy of when it lives in this process.
+        hooks = state.pop("_hooks", {})
         super().__setstate__(state)  # type: ignore[misc]
-        self._setup()
+        original = _LIVE.get(self._id)
+        if original is not None:
+            for name in self._SHARED:
+                setattr(self, name, getattr(original, name))
+            return
+        self._setup(Hooks.restore(hooks))
 
     # -- the recipe ---------------------------------------------------------------------
 
@@ -136,9 +175,10 @@ class TikTokAdapter(HTTPAdapter):
     ) -> requests.Response:
         route = self.resolve(request)
         level = self.request_priority(request)
+        deadline = self.deadline()
         attempt = 0
         while True:
-            self.admit(request, route, level)
+            self.admit(request, route, level, deadline)
             try:
                 response = super().send(
                     request, stream=stream, timeout=timeout, verify=verify, cert=cert,
@@ -148,22 +188,25 @@ class TikTokAdapter(HTTPAdapter):
                 if not self.should_resend_after_error(request, route, exc, attempt):
                     raise
                 attempt += 1
-                self._retrying(route, level, self._backoff(attempt), type(exc).__name__)
+                pause = self._backoff(attempt)
+                if deadline is not None and self.clock.now() + pause > deadline:
+                    raise
+                self._retrying(route, level, pause, type(exc).__name__)
                 continue
-            self._stats.add(route.name, "sent")
-            refusal = self.observe(request, route, response, stream)
+            self._stats.add(route.report, "sent")
+            refusal = self.observe(request, route, response, stream, level, attempt + 1)
             if refusal is None:
                 return response
-            self._stats.add(route.name, "rate_limited")
-            if self.settings.on_limit == "raise" or self._quota_wait_too_long(refusal):
-                self._stats.add(route.name, "refusals")
+            self._stats.add(route.report, "rate_limited")
+            if self.should_raise_refusal(refusal, deadline):
+                self._stats.add(route.report, "refusals")
                 raise server_refused(request, route, response, refusal, self.clock.now())
             if not self.should_resend_after_refusal(request, refusal, attempt):
                 # After the last retry the caller gets the final refusal itself, as plain
                 # requests would give it: a response, never None.
                 return response
             attempt += 1
-            _discard(response)
+            release(response)
             self._retrying(route, level, 0.0, refusal.code)
 
     def resolve(self, request: requests.PreparedRequest) -> Route:
@@ -181,12 +224,22 @@ class TikTokAdapter(HTTPAdapter):
                 logger.debug("ignoring unknown %s value", PRIORITY_HEADER)
         return current_priority() or self.default_priority
 
+    def deadline(self) -> float | None:
+        """When a call started now must stop waiting (``max_wait``), or None."""
+        max_wait = self.settings.max_wait
+        return None if max_wait is None else self.clock.now() + max_wait
+
     def admit(
-        self, request: requests.PreparedRequest, route: Route, level: Priority | None = None
+        self,
+        request: requests.PreparedRequest,
+        route: Route,
+        level: Priority | None = None,
+        deadline: float | None = None,
     ) -> float:
         """Wait until every window admits the request, or raise; returns seconds waited."""
         windows, queue = self.routes.windows_for(route, request)
-        return self.admitter.admit(request, route, level or self.default_priority, windows, queue)
+        level = level or self.default_priority
+        return self.admitter.admit(request, route, level, windows, queue, deadline)
 
     def observe(
         self,
@@ -194,20 +247,30 @@ class TikTokAdapter(HTTPAdapter):
         route: Route,
         response: requests.Response,
         stream: bool,
+        level: Priority | None = None,
+        attempt: int = 1,
     ) -> Refusal | None:
         """Read the server's rate information; block the endpoint where it says so."""
         now = self.clock.now()
         info = parse_rate_headers(response.headers, now)
         if info is not None:
-            self._server_info[route.name] = info
+            self._remember(route, info)
+        if response.status_code == 429:
+            read_prefix(response)  # at most the cap, whether or not the caller streams
         refusal = self.refusal_policy.classify(response, info, may_read_body=not stream)
         if refusal is not None:
-            return self._pause(route, refusal, now)
+            return self._pause(route, refusal, now, level or self.default_priority, attempt)
         if info is not None and info.remaining == 0 and info.reset_at is not None:
             wait = self.retry_policy.clamp_server_wait(info.reset_at - now)
             # A window that resets hours away is a daily quota, not a pause to sleep off.
-            self._block(route, now + wait, now, quota=wait > QUOTA_WAIT_CAP)
+            self._block(route, now + wait, now, quota=wait > QUOTA_HORIZON)
         return None
+
+    def should_raise_refusal(self, refusal: Refusal, deadline: float | None) -> bool:
+        """Raise mode raises at once; sleep mode only when the pause outlasts ``max_wait``."""
+        if self.settings.on_limit == "raise":
+            return True
+        return deadline is not None and (refusal.retry_at or 0.0) > deadline
 
     def should_resend_after_error(
         self, request: requests.PreparedRequest, route: Route, exc: Exception, attempt: int
@@ -245,27 +308,33 @@ class TikTokAdapter(HTTPAdapter):
 
     def record_cache(self, request: requests.PreparedRequest, hit: bool) -> None:
         """Count a cache hit or miss for the request's endpoint (called by the cache layer)."""
-        self._stats.add(self.resolve(request).name, "cache_hits" if hit else "cache_misses")
+        self._stats.add(self.resolve(request).report, "cache_hits" if hit else "cache_misses")
 
     def close(self) -> None:
+        """Release connections; the windows, blocks and stats live as long as the adapter.
+
+        requests' ``Session.close()`` (and every ``with Session()`` block) closes each
+        mounted adapter, and one adapter may serve many sessions, so closing never
+        forgets what was admitted. Safe to call any number of times.
+        """
         super().close()
         self.store.close()
 
     # -- helpers --------------------------------------------------------------------------
 
     def _backoff(self, attempt: int) -> float:
-        return self.retry_policy.backoff_time(attempt, self._random.random())
+        return self.retry_policy.backoff_time(attempt, self._rand())
 
-    def _quota_wait_too_long(self, refusal: Refusal) -> bool:
-        """A spent quota is not slept off for hours: past the cap the caller hears of it."""
-        if refusal.kind != QUOTA or refusal.retry_at is None:
-            return False
-        cap = self.settings.max_wait if self.settings.max_wait is not None else QUOTA_WAIT_CAP
-        return refusal.retry_at - self.clock.now() > cap
+    def _remember(self, route: Route, info: RateInfo) -> None:
+        if route.report not in self._server_info and len(self._server_info) >= _SERVER_INFO_SIZE:
+            self._server_info.pop(OTHER, None)
+            if len(self._server_info) >= _SERVER_INFO_SIZE:
+                return
+        self._server_info[route.report] = info
 
     def _retrying(self, route: Route, level: Priority, seconds: float, why: str) -> None:
-        self._stats.add(route.name, "retries")
-        self.hooks.emit("on_retry", Event("retry", route.name, level, seconds, why))
+        self._stats.add(route.report, "retries")
+        self.hooks.emit("on_retry", Event("retry", route.report, level, seconds, why))
         if seconds > 0:
             self.clock.sleep(seconds)
 
@@ -275,54 +344,24 @@ class TikTokAdapter(HTTPAdapter):
         except StorageError as exc:
             logger.warning("could not share the block of %s: %s", route.name, exc)
 
-    def _pause(self, route: Route, refusal: Refusal, now: float) -> Refusal:
-        """Block the endpoint for as long as the refusal says; returns it with that moment."""
+    def _pause(
+        self, route: Route, refusal: Refusal, now: float, level: Priority, attempt: int
+    ) -> Refusal:
+        """Block the endpoint for as long as the refusal says; returns it with that moment.
+
+        ``attempt`` counts the refusals of this call so far, so that pauses the server
+        names no time for grow exponentially.
+        """
         until = self.retry_policy.pause_until(
-            now, refusal.retry_at, refusal.kind == QUOTA, self._random.random()
+            now, refusal.retry_at, refusal.kind == QUOTA, self._rand(), attempt
         )
         seconds = until - now
         logger.warning(
             "%s refused by the server (%s); pausing it for %.1f s",
             route.name, refusal.code, seconds,
         )  # fmt: skip
-        level = current_priority() or self.default_priority
         self.hooks.emit(
-            "on_rate_limited", Event("rate_limited", route.name, level, seconds, refusal.code)
+            "on_rate_limited", Event("rate_limited", route.report, level, seconds, refusal.code)
         )
         self._block(route, until, now, quota=refusal.kind == QUOTA)
         return replace(refusal, retry_at=until)
-
-
-def mount(
-    session: requests.Session,
-    adapter: TikTokAdapter | None = None,
-    *,
-    base_url: str | None = None,
-    **kwargs: Any,
-) -> TikTokAdapter:
-    """Mount ``adapter`` (or a new one built from ``kwargs``) on exactly ``base_url``.
-
-    ``base_url`` defaults to the preset's API host (``https://open.tiktokapis.com/``,
-    or ``https://business-api.tiktok.com/`` for ``preset="business"``). The trailing
-    slash matters: a prefix without it would also cover look-alike hosts such as
-    ``open.tiktokapis.com.evil.example``.
-    """
-    if adapter is None:
-        adapter = TikTokAdapter(**kwargs)
-    elif kwargs:
-        raise TypeError("pass either an adapter or settings for a new one, not both")
-    if base_url is None:
-        base_url = adapter.preset.base_url
-    if not base_url.endswith("/"):
-        base_url += "/"
-    session.mount(base_url, adapter)
-    return adapter
-
-
-def _discard(response: requests.Response) -> None:
-    """Release a refused response's connection before the next attempt."""
-    try:
-        response.content  # noqa: B018 - reading drains the body so the connection is reused
-    except (requests.RequestException, RuntimeError):
-        pass
-    response.close()
