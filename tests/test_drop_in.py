@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 import requests
 import responses
 
@@ -143,3 +144,23 @@ def test_uninstall_unmounts_the_sessions_made_meanwhile(clock: FakeClock) -> Non
         assert session.get_adapter(QUERY) is adapter
     assert not isinstance(session.get_adapter(QUERY), TikTokAdapter)
     assert not isinstance(session.adapters["https://"], tiktok_adapter.HostRouter)
+
+
+def test_a_typo_in_an_endpoint_key_warns_with_the_closest_match(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    with caplog.at_level("WARNING", logger="tiktok_adapter"):
+        TikTokAdapter(limits={"/video/qurey/": "3/minute"})
+    assert "did you mean '/video/query/'" in caplog.text
+    caplog.clear()
+    with caplog.at_level("WARNING", logger="tiktok_adapter"):
+        adapter = TikTokAdapter(limits={"/my/own/thing/": "3/minute"})
+    assert "custom endpoint" in caplog.text  # accepted all the same
+    assert any(e.path == "/my/own/thing/" for e in adapter.table)
+
+
+def test_a_positional_argument_in_the_wrong_place_names_the_parameter() -> None:
+    with pytest.raises(tiktok_adapter.ConfigurationError, match=r"adapter='raise'.*on_limit"):
+        mount(requests.Session(), "raise")  # type: ignore[arg-type]
+    with pytest.raises(tiktok_adapter.ConfigurationError, match=r"settings='raise'"):
+        TikTokAdapter("raise")  # type: ignore[arg-type]

@@ -98,6 +98,14 @@ class FakeClock:
         with self._lock:
             self._now = max(self._now, float(timestamp))
 
+    def __getstate__(self) -> dict[str, object]:
+        # The lock stays behind, so a session holding an adapter on a fake clock pickles.
+        return {"_now": self._now, "_wall_offset": self._wall_offset, "sleeps": self.sleeps}
+
+    def __setstate__(self, state: dict[str, object]) -> None:
+        self.__dict__.update(state)
+        self._lock = threading.Lock()
+
     def __repr__(self) -> str:
         return f"FakeClock(now={self._now!r})"
 

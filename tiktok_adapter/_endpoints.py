@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import difflib
+import logging
 import re
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, replace
 from types import MappingProxyType
 
 from .exceptions import ConfigurationError
+
+logger = logging.getLogger("tiktok_adapter")
 
 # "/v2", "/v1.3" and the Business API's "/open_api/v1.3" are transport details; the
 # seed's table is written without them, so they are stripped before matching.
@@ -242,6 +246,8 @@ class EndpointTable:
                 )
             path = normalize_path(raw_path)
             known = rows.get(path)
+            if known is None:
+                _warn_unknown(path, preset, rows)
             rows[path] = replace(known, limits=limits) if known else Endpoint(path, limits)
         return cls(rows.values())
 
@@ -276,3 +282,13 @@ class EndpointTable:
                 return row
             candidate = "/" + candidate.split("/", 2)[2]
         return None
+
+
+def _warn_unknown(path: str, preset: Preset, rows: Mapping[str, Endpoint]) -> None:
+    """A key no row of the preset has is fine (a custom endpoint) but is often a typo."""
+    close = difflib.get_close_matches(path, list(rows), n=1, cutoff=0.6)
+    hint = f"; did you mean {close[0]!r}?" if close else " (a custom endpoint of your own)"
+    logger.warning(
+        "limits: %r is not an endpoint of preset %r; it is added as a new row%s",
+        path, preset.name, hint,
+    )  # fmt: skip
