@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime
-import json
 import logging
 import threading
 
@@ -19,7 +18,7 @@ from tiktok_adapter import (
     TikTokAdapter,
     mount,
 )
-from tiktok_adapter._endpoints import BUSINESS_TIERS, get_preset
+from tiktok_adapter._endpoints import get_preset
 
 BIZ = "https://business-api.tiktok.com/open_api/v1.3/business/comment"
 INIT = "https://open.tiktokapis.com/v2/post/publish/video/init/"
@@ -100,9 +99,19 @@ def test_access_token_never_logged(
     assert caplog.records and all(secret not in r.getMessage() for r in caplog.records)
 
 
-@pytest.mark.parametrize(("tier", "limits"), sorted(BUSINESS_TIERS.items()))
+# TikTok API for Business app tiers: QPS, QPM and QPD (per UTC day), as documented.
+@pytest.mark.parametrize(
+    ("tier", "limits"),
+    [
+        ("basic", "10/second;600/minute;864000/day@utc"),
+        ("advanced", "20/second;1200/minute;1728000/day@utc"),
+        ("premium", "30/second;1800/minute;2592000/day@utc"),
+        ("ultimate", "50/second;3000/minute;4320000/day@utc"),
+    ],
+)
 def test_business_tiers(tier: str, limits: str) -> None:
     assert get_preset("business", tier).app_limit == limits
+    assert get_preset("business", tier).name == f"business ({tier})"
 
 
 def test_tier_errors() -> None:
@@ -220,15 +229,35 @@ def test_daily_quota_resets_at_utc_midnight(
         session.post(RESEARCH)
 
 
-def test_sleep_mode_will_not_sleep_hours_for_a_quota(
+def test_sleep_mode_sleeps_until_a_spent_quota_resets(
+    session: requests.Session, mocked: responses.RequestsMock, caplog: pytest.LogCaptureFixture
+) -> None:
+    mocked.post(RESEARCH, json={})
+    midnight = utc_midnight_after(1_700_000_000)
+    clock = FakeClock(midnight - 5 * 3600)
+    mount(session, preset="research", clock=clock, app_limit=None,
+          limits={"/research/video/query/": "1/day@utc"})  # fmt: skip
+    session.post(RESEARCH)
+    with caplog.at_level("WARNING", logger="tiktok_adapter"):
+        session.post(RESEARCH)  # a spent quota waits, it does not lose the call
+        session.post(RESEARCH)  # and the next day's quota is spent in turn
+    assert len(mocked.calls) == 3
+    assert clock.sleeps == [pytest.approx(5 * 3600, abs=1), pytest.approx(86_400, abs=1)]
+    warnings = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
+    assert len(warnings) == 2  # once per endpoint and reset
+    assert "/research/video/query/" in warnings[0] and "5 h 0 min" in warnings[0]
+    assert "T00:00:00+00:00" in warnings[0]
+
+
+def test_with_max_wait_a_spent_quota_raises_and_says_when_it_resets(
     session: requests.Session, mocked: responses.RequestsMock
 ) -> None:
     mocked.post(RESEARCH, json={})
     clock = FakeClock(utc_midnight_after(1_700_000_000) - 5 * 3600)
-    mount(session, preset="research", clock=clock, app_limit=None,
-          limits={"/research/video/query/": "1/day@utc"}, default_priority="critical")  # fmt: skip
+    mount(session, preset="research", clock=clock, app_limit=None, max_wait=3600,
+          limits={"/research/video/query/": "1/day@utc"})  # fmt: skip
     session.post(RESEARCH)
-    with pytest.raises(QuotaExhausted) as info:
+    with pytest.raises(QuotaExhausted, match=r"quota 1/day@utc is spent.*T00:00:00") as info:
         session.post(RESEARCH)
     assert info.value.retry_after == pytest.approx(5 * 3600, abs=1)
     assert clock.sleeps == []
@@ -261,17 +290,33 @@ def test_rate_limit_code_backs_off_briefly(
 
 def test_presets_combine_with_overrides() -> None:
     adapter = TikTokAdapter(preset="display-v2", limits={"/video/query/": "100/minute"})
-    rows = {e.path: e.limits for e in adapter.table}
-    assert rows["/video/query/"] == "100/minute" and rows["/user/info/"] == "600/minute"
-    assert json.dumps(rows)
+    assert {e.path: e.limits for e in adapter.table} == {
+        "/user/info/": "600/minute",
+        "/video/list/": "600/minute",
+        "/video/query/": "100/minute",
+    }
 
 
-def test_quota_code_in_sleep_mode_raises_instead_of_sleeping_hours(
+def test_quota_code_in_sleep_mode_sleeps_until_midnight_and_resends(
     session: requests.Session, clock: FakeClock, mocked: responses.RequestsMock
 ) -> None:
     body = {"data": {}, "error": {"code": "daily_quota_limit_exceeded", "message": "spent"}}
     mocked.post(RESEARCH, json=body, status=429)
+    mocked.post(RESEARCH, json={"data": {"videos": []}, "error": {"code": "ok"}})
     mount(session, preset="research", clock=clock)  # sleep mode, max_wait unset
+    midnight = utc_midnight_after(clock.now())
+    wait = midnight - clock.now()
+    response = session.post(RESEARCH)
+    assert response.status_code == 200 and len(mocked.calls) == 2
+    assert clock.sleeps == [pytest.approx(wait)]
+
+
+def test_quota_code_with_max_wait_raises(
+    session: requests.Session, clock: FakeClock, mocked: responses.RequestsMock
+) -> None:
+    body = {"data": {}, "error": {"code": "daily_quota_limit_exceeded", "message": "spent"}}
+    mocked.post(RESEARCH, json=body, status=429)
+    mount(session, preset="research", clock=clock, max_wait=60)
     with pytest.raises(QuotaExhausted) as info:
         session.post(RESEARCH)
     assert info.value.response is not None and info.value.response.status_code == 429
@@ -287,7 +332,7 @@ def test_remaining_zero_on_a_daily_window_is_a_quota(
     reset = utc_midnight_after(clock.now())
     mocked.post(RESEARCH, json={}, headers={"X-RateLimit-Remaining": "0",
                                            "X-RateLimit-Reset": str(int(reset))})  # fmt: skip
-    mount(session, preset="research", clock=clock)
+    mount(session, preset="research", clock=clock, on_limit="raise")
     session.post(RESEARCH)
     with pytest.raises(QuotaExhausted) as info:
         session.post(RESEARCH)
@@ -305,3 +350,151 @@ def test_remaining_zero_on_a_short_window_is_slept_off(
     session.post(RESEARCH)
     session.post(RESEARCH)
     assert clock.sleeps == [pytest.approx(1800)]
+
+
+# -- every preset's table, written out from TikTok's documentation -------------------------
+
+_BIZ_READ = "10/minute;100/hour;40/minute@account"
+_BIZ_WRITE = "5/minute;50/hour;40/minute@account"
+PRESET_TABLES: dict[str, tuple[str | None, dict[str, str]]] = {
+    # The user's guide: its endpoint table and 1,000 requests an hour for the app.
+    "seed": ("1000/hour", {
+        "/user/info/": "10/minute;100/hour",
+        "/video/list/": "5/minute;50/hour",
+        "/video/query/": "20/minute;200/hour",
+        "/video/comment/list/": "10/minute;100/hour",
+        "/video/comment/create/": "5/minute;50/hour",
+        "/video/comment/delete/": "10/minute;100/hour",
+        "/video/comment/pin/": "5/minute;50/hour",
+    }),
+    # API v2: 600 requests per endpoint per sliding minute.
+    "display-v2": (None, {
+        "/user/info/": "600/minute",
+        "/video/list/": "600/minute",
+        "/video/query/": "600/minute",
+    }),
+    # Research API: 1,000 a UTC day; followers and following 20,000 a UTC day of their own.
+    "research": ("1000/day@utc", {
+        "/research/video/query/": "1000/day@utc",
+        "/research/video/comment/list/": "1000/day@utc",
+        "/research/user/info/": "1000/day@utc",
+        "/research/user/liked_videos/": "1000/day@utc",
+        "/research/user/pinned_videos/": "1000/day@utc",
+        "/research/user/reposted_videos/": "1000/day@utc",
+        "/research/user/followers/": "20000/day@utc",
+        "/research/user/following/": "20000/day@utc",
+    }),
+    # Content Posting API: per user access token; photo posts (content/init) included.
+    "content-posting": (None, {
+        "/post/publish/creator_info/query/": "20/minute@token",
+        "/post/publish/video/init/": "6/minute@token",
+        "/post/publish/inbox/video/init/": "6/minute@token",
+        "/post/publish/content/init/": "6/minute@token",
+        "/post/publish/status/fetch/": "30/minute@token",
+    }),
+    # API for Business: app QPS plus the guide's hour; 40 a minute per account and endpoint.
+    "business": ("10/second;1000/hour", {
+        "/business/comment/list/": _BIZ_READ,
+        "/business/comment/reply/list/": _BIZ_READ,
+        "/business/comment/create/": _BIZ_WRITE,
+        "/business/comment/reply/create/": _BIZ_WRITE,
+        "/business/comment/delete/": _BIZ_READ,
+        "/business/comment/hide/": _BIZ_READ,
+        "/business/comment/pin/": _BIZ_WRITE,
+        "/business/comment/like/": _BIZ_WRITE,
+        "/business/video/list/": "5/minute;50/hour",
+        "/business/get/": "10/minute;100/hour",
+    }),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("name", sorted(PRESET_TABLES))
+def test_preset_tables(name: str) -> None:
+    app_limit, rows = PRESET_TABLES[name]
+    preset = get_preset(name)
+    assert preset.app_limit == app_limit
+    assert {e.path: e.limits for e in preset.endpoints} == rows
+
+
+@pytest.mark.parametrize(
+    ("name", "path", "counts"),
+    [
+        ("seed", "/v2/user/info/", True),
+        ("seed", "/v2/oauth/token/", False),  # OAuth never spends an app limit
+        ("seed", "/v2/oauth/revoke/", False),
+        ("seed", "/proxy/v2/oauth/token/", False),
+        ("research", "/v2/research/video/query/", True),
+        ("research", "/v2/oauth/token/", False),
+        ("research", "/v2/user/info/", False),  # the research quota counts /research/ only
+        ("business", "/open_api/v1.3/business/comment/list/", True),
+        ("business", "/open_api/v1.3/oauth2/access_token/", False),
+    ],
+)
+def test_what_each_app_limit_covers(name: str, path: str, counts: bool) -> None:
+    assert get_preset(name).app_counts(path) is counts
+
+
+OAUTH = "https://open.tiktokapis.com/v2/oauth/token/"
+INFO_V2 = "https://open.tiktokapis.com/v2/user/info/"
+
+
+def test_the_research_quota_counts_only_research_calls(
+    session: requests.Session, clock: FakeClock, mocked: responses.RequestsMock
+) -> None:
+    for url in (RESEARCH, OAUTH, INFO_V2):
+        mocked.add(responses.POST if url != INFO_V2 else responses.GET, url, json=OK)
+    mount(session, preset="research", clock=clock, on_limit="raise", app_limit="2/day@utc",
+          limits={"/research/video/query/": "100/day@utc"})  # fmt: skip
+    session.post(RESEARCH)
+    session.post(RESEARCH)
+    for _ in range(3):  # a token, and a Display API call on the same client, spend none of it
+        session.post(OAUTH, data={"grant_type": "client_credentials"})
+        session.get(INFO_V2)
+    with pytest.raises(QuotaExhausted, match="2/day@utc"):
+        session.post(RESEARCH)
+    assert len(mocked.calls) == 8
+
+
+def test_oauth_calls_never_spend_the_app_limit(
+    session: requests.Session, clock: FakeClock, mocked: responses.RequestsMock
+) -> None:
+    mocked.post(OAUTH, json=OK)
+    mocked.get(INFO_V2, json=OK)
+    mount(session, clock=clock, on_limit="raise", app_limit="2/hour")
+    for _ in range(5):
+        session.post(OAUTH, data={"grant_type": "refresh_token"})
+    session.get(INFO_V2)
+    session.get(INFO_V2)
+    with pytest.raises(RateLimitExceeded, match="2/hour"):
+        session.get(INFO_V2)
+
+
+def test_untagged_traffic_may_fill_the_whole_window(
+    session: requests.Session, clock: FakeClock, mocked: responses.RequestsMock
+) -> None:
+    photo = "https://open.tiktokapis.com/v2/post/publish/content/init/"
+    mocked.post(photo, json=OK)
+    mount(session, preset="content-posting", clock=clock, on_limit="raise")  # MEDIUM priority
+    alice = {"Authorization": "Bearer act.alice"}
+    for _ in range(6):  # photo posts are limited, at TikTok's 6 a minute per user
+        session.post(photo, headers=alice)
+    with pytest.raises(RateLimitExceeded, match="6/minute@token"):
+        session.post(photo, headers=alice)
+    assert len(mocked.calls) == 6
+
+
+@pytest.mark.parametrize(("priority", "allowed"), [("low", 5), ("medium", 10), ("high", 10)])
+def test_only_low_priority_leaves_room_by_default(
+    session: requests.Session,
+    clock: FakeClock,
+    mocked: responses.RequestsMock,
+    priority: str,
+    allowed: int,
+) -> None:
+    mocked.get(INFO_V2, json=OK)
+    mount(session, clock=clock, on_limit="raise", default_priority=priority)  # 10/minute
+    for _ in range(allowed):
+        session.get(INFO_V2)
+    with pytest.raises(RateLimitExceeded):
+        session.get(INFO_V2)
+    assert len(mocked.calls) == allowed

@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 import os
-import time
 from collections.abc import Iterator
 
 import pytest
 import requests
 import responses
 
-from tiktok_adapter import RateLimitExceeded, Settings, TikTokAdapter
-from tiktok_adapter._limiter import cap_for, parse_rates
+from tiktok_adapter import FakeClock, RateLimitExceeded, Settings, TikTokAdapter
 
 # These tests prove the environment path, so they run only where the environment
 # configures the adapter; TIKTOK_ADAPTER_TEST_* belongs to the test suite and does not count.
@@ -26,43 +24,54 @@ pytestmark = pytest.mark.skipif(
 
 QUERY = "https://open.tiktokapis.com/v2/video/query/"
 INFO = "https://open.tiktokapis.com/v2/user/info/"
+# What tox.ini's [testenv:settings] exports, read by hand. The limit of /video/query/ is
+# 3 a minute, and critical priority (TIKTOK_ADAPTER_DEFAULT_PRIORITY) may fill all of it.
+QUERY_ALLOWED = 3
+EXPECTED = dict(
+    on_limit="raise",
+    default_priority="critical",
+    limits={"/video/query/": "3/minute;100/hour", "/user/info/": "5/minute;50/hour"},
+    app_limit=None,
+    max_retries=0,
+    max_wait=None,
+    storage_uri="memory://",
+    storage_time=False,
+    key_prefix="tox-settings",
+    rate_limit_codes=frozenset({40100, 40101}),
+    cache_expire_after=300.0,  # TIKTOK_ADAPTER_CACHE_DURATION_MINUTES=5
+)
 
 
 @pytest.fixture
-def env_session() -> Iterator[tuple[requests.Session, TikTokAdapter]]:
-    adapter = TikTokAdapter(settings=Settings.from_env())
+def env_session(clock: FakeClock) -> Iterator[tuple[requests.Session, TikTokAdapter]]:
+    adapter = TikTokAdapter(settings=Settings.from_env(), clock=clock)
     with requests.Session() as session:
         session.mount("https://open.tiktokapis.com/", adapter)
         yield session, adapter
 
 
-def test_the_environment_asks_for_raise_mode() -> None:
+def test_the_environment_gives_the_tox_settings() -> None:
     settings = Settings.from_env()
-    assert settings.on_limit == "raise", (
-        "the settings env must export TIKTOK_ADAPTER_ON_LIMIT=raise"
-    )
-    assert settings != Settings(on_limit="raise"), "the environment should set more than on_limit"
+    given = {name: getattr(settings, name) for name in EXPECTED}
+    given["limits"] = dict(given["limits"])
+    assert given == EXPECTED, "tox.ini's [testenv:settings] and this test disagree"
+    assert settings == Settings(**EXPECTED)  # type: ignore[arg-type]
 
 
 def test_over_the_limit_raises_at_once(
-    env_session: tuple[requests.Session, TikTokAdapter], mocked: responses.RequestsMock
+    env_session: tuple[requests.Session, TikTokAdapter],
+    clock: FakeClock,
+    mocked: responses.RequestsMock,
 ) -> None:
-    session, adapter = env_session
-    settings = adapter.settings
-    share = settings.priority_shares[settings.default_priority]
-    endpoint = adapter.table.match("/video/query/")
-    assert endpoint is not None
-    allowed = min(cap_for(rate, share) for rate in parse_rates(endpoint.limits, "limits"))
-    assert allowed <= 20, "keep the settings env's /video/query/ limit small"
+    session, _ = env_session
     mocked.get(QUERY, json={"data": {}, "error": {"code": "ok"}})
-    for _ in range(allowed):
+    for _ in range(QUERY_ALLOWED):
         assert session.get(QUERY).status_code == 200
-    started = time.monotonic()
-    with pytest.raises(RateLimitExceeded) as refused:
+    with pytest.raises(RateLimitExceeded, match="3/minute") as refused:
         session.get(QUERY)
-    assert time.monotonic() - started < 1.0, "raise mode must not sleep"
-    assert refused.value.response is None and refused.value.retry_after > 0
-    assert len(mocked.calls) == allowed
+    assert clock.sleeps == [], "raise mode must not sleep"
+    assert refused.value.response is None and 0 < refused.value.retry_after <= 60 + 1
+    assert len(mocked.calls) == QUERY_ALLOWED
 
 
 def test_a_server_block_raises_without_resending(
@@ -75,5 +84,5 @@ def test_a_server_block_raises_without_resending(
     assert first.value.response is not None and first.value.response.status_code == 429
     with pytest.raises(RateLimitExceeded) as second:
         session.get(INFO)
-    assert second.value.response is None and second.value.retry_after > 30
+    assert second.value.response is None and 39 <= second.value.retry_after <= 41
     assert len(mocked.calls) == 1

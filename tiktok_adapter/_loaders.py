@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import difflib
-import json
 import logging
 import os
-import re
 from collections.abc import Iterable, Mapping
 from os import PathLike
 from typing import Any, NamedTuple
 
+from ._checks import MAX_AMOUNT, NONE, number, read_text
 from ._endpoints import get_preset, normalize_path
 from ._limiter import parse_rates
 from ._settings import ENV_PREFIX, FIELD_NAMES, FieldError, Settings, redact
@@ -29,11 +28,6 @@ ALIASES: Mapping[str, str] = {
 }
 KEYS = frozenset(FIELD_NAMES | set(ALIASES))
 RESERVED_ENV = "TEST_"  # TIKTOK_ADAPTER_TEST_* belongs to the test suite
-_INTS = {"max_retries"}
-_FLOATS = {"backoff_base", "backoff_max", "safety_margin", "cache_expire_after", "max_wait"}
-_OPTIONAL = {"max_wait", "app_limit", "tier", PER_MINUTE}
-_NONE = {"none", "null"}
-_TRUE, _FALSE = {"1", "true", "yes", "on"}, {"0", "false", "no", "off"}
 
 
 class Entry(NamedTuple):
@@ -177,58 +171,25 @@ def _convert(key: str, name: str, raw: Any, label: str) -> Any:
         return ConfigurationError(f"{label}: {key} must be {what}")
 
     value = raw.strip() if isinstance(raw, str) else raw
-    if isinstance(value, str) and name in _OPTIONAL and value.lower() in _NONE:
-        return None
     if key in ("requests_per_hour", PER_MINUTE):
-        amount = _number(value, int)
-        if amount is None or amount < 1:
-            raise bad("a whole number of requests, 1 or more")
+        if isinstance(value, str) and value.lower() in NONE:
+            return None
+        amount = number(value, int)
+        if not isinstance(amount, int) or not 1 <= amount <= MAX_AMOUNT:
+            raise bad(f"a whole number of requests from 1 to {MAX_AMOUNT:,}")
         return amount if key == PER_MINUTE else f"{amount}/hour"
     if key == "cache_duration_minutes":
-        minutes = _number(value, float)
+        minutes = number(value, float)
         if minutes is None:
             raise bad("a number of minutes such as 30")
         return minutes * 60
-    if not isinstance(value, str):
-        if name == "rate_limit_codes" and isinstance(value, int) and not isinstance(value, bool):
-            return frozenset({value})
-        if name == "limits" and isinstance(value, Mapping):
-            _check_limits(value, label)
-        if name == "priority_shares" and isinstance(value, Mapping):
-            return _shares(value, bad)
-        return value
-    if name in _INTS or name in _FLOATS:
-        number = _number(value, int if name in _INTS else float)
-        if number is None:
-            raise bad("a whole number such as 3" if name in _INTS else "a number such as 2.5")
-        return number
-    if name == "storage_time":
-        if value.lower() not in _TRUE | _FALSE:
-            raise bad("true or false (also 1/0, yes/no, on/off)")
-        return value.lower() in _TRUE
-    if name == "limits":
-        limits = _pairs(value, bad, "'/video/query/=10/minute;100/hour,/user/info/=5/minute'")
-        _check_limits(limits, label)
-        return limits
-    if name == "priority_shares":
-        return _shares(_pairs(value, bad, "'low=0.5,medium=0.8' or a JSON object"), bad)
-    if name == "rate_limit_codes":
-        try:
-            parts = json.loads(value) if value.startswith("[") else re.split(r"[\s,;]+", value)
-        except ValueError:
-            parts = [None]
-        codes = [_number(p, int) for p in parts if p != ""] if isinstance(parts, list) else []
-        if not codes or any(c is None for c in codes):
-            raise bad("whole numbers such as '40100,40101' or a JSON list")
-        return frozenset(codes)
+    try:  # the very reader Settings applies to its fields, so code reads text the same
+        value = read_text(name, raw)
+    except ConfigurationError as exc:
+        raise ConfigurationError(f"{label}: {exc}") from None
+    if name == "limits" and isinstance(value, Mapping):
+        _check_limits(value, label)
     return value
-
-
-def _shares(shares: Mapping[str, Any], bad: Any) -> dict[str, Any]:
-    converted = {k: _number(v, float) if isinstance(v, str) else v for k, v in shares.items()}
-    if any(v is None for v in converted.values()):
-        raise bad("fractions in (0, 1], such as 'low=0.5,medium=0.8'")
-    return converted
 
 
 def _check_limits(limits: Mapping[Any, Any], label: str) -> None:
@@ -237,40 +198,6 @@ def _check_limits(limits: Mapping[Any, Any], label: str) -> None:
             parse_rates(spec, f"limits[{path!r}]")
         except ConfigurationError as exc:
             raise ConfigurationError(f"{label}: {exc}") from None
-
-
-def _pairs(value: str, bad: Any, example: str) -> dict[str, Any]:
-    """'a=1,b=2' (commas or new lines) or a JSON object; a part without '=' continues the last."""
-    if value.startswith("{"):
-        try:
-            loaded = json.loads(value)
-        except ValueError as exc:
-            raise bad(f"a JSON object ({exc}) or pairs like {example}") from None
-        if not isinstance(loaded, dict):
-            raise bad(f"a JSON object or pairs like {example}")
-        return loaded
-    pairs: dict[str, Any] = {}
-    last = None
-    for part in (p.strip() for p in re.split(r"[,\n]", value)):
-        if "=" in part:
-            last, spec = (x.strip() for x in part.split("=", 1))
-            pairs[last] = spec
-        elif part and last is not None:
-            pairs[last] += ";" + part
-        elif part:
-            raise bad(f"pairs like {example}; {part!r} has no '='")
-    return pairs
-
-
-def _number(value: Any, kind: type[int] | type[float]) -> Any:
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, (int, float)) and (kind is float or float(value).is_integer()):
-        return kind(value)
-    try:
-        return kind(value) if isinstance(value, str) else None
-    except ValueError:
-        return None
 
 
 def shown(key: str, value: Any) -> str:

@@ -11,7 +11,7 @@ from os import PathLike
 from types import MappingProxyType
 from typing import Any, TypedDict
 
-from ._checks import check_choice, check_non_negative, check_text
+from ._checks import MAX_SECONDS, check_choice, check_retries, check_seconds, check_text, read_text
 from ._endpoints import get_preset
 from ._limiter import REDIS_SCHEMES, parse_rates, storage_scheme, validate_storage_uri
 from .exceptions import ConfigurationError
@@ -20,8 +20,11 @@ ON_LIMIT = ("sleep", "raise")
 ON_STORAGE_ERROR = ("fallback", "raise")
 PRESET_APP_LIMIT = "preset"
 PRIORITY_NAMES = ("low", "medium", "high", "critical")
+# Priorities order the waiters; they are not a tax on every request. Only LOW work
+# leaves room by default (half of each window); untagged (MEDIUM) traffic may use every
+# slot of a configured limit. `priority_shares` reserves more for the upper levels.
 DEFAULT_PRIORITY_SHARES: Mapping[str, float] = MappingProxyType(
-    {"low": 0.5, "medium": 0.8, "high": 0.95, "critical": 1.0}
+    {"low": 0.5, "medium": 1.0, "high": 1.0, "critical": 1.0}
 )
 # Measured (benchmarks/margin.py): on loopback under 8 threads the gap between our
 # admission stamp and the server's arrival stamp stayed below 20 ms; 50 ms also covers
@@ -87,6 +90,11 @@ class Settings:
 
     def __post_init__(self) -> None:
         # Each check runs under _about(name) so a loader can tell which of its keys failed.
+        # Text is read as every loader reads it, so TikTokAdapter(max_retries="3") and
+        # replace() accept what from_mapping() accepts.
+        for f in fields(self):
+            with _about(f.name):
+                object.__setattr__(self, f.name, read_text(f.name, getattr(self, f.name)))
         with _about("limits"):
             if not isinstance(self.limits, Mapping):
                 raise ConfigurationError(
@@ -98,16 +106,10 @@ class Settings:
                 parse_rates(spec, f"limits[{path!r}]")
         with _about("priority_shares"):
             self._check_priorities()
-        for name in (
-            "cache_expire_after",
-            "backoff_base",
-            "backoff_max",
-            "safety_margin",
-            "max_wait",
-        ):
+        for name in MAX_SECONDS:
             with _about(name):
                 if getattr(self, name) is not None or name != "max_wait":
-                    check_non_negative(getattr(self, name), name)
+                    check_seconds(getattr(self, name), name)
         with _about("rate_limit_codes"):
             self._check_codes()
         with _about("preset"):
@@ -129,11 +131,7 @@ class Settings:
                     f"key_prefix={self.key_prefix!r} must be a non-empty string without braces"
                 )
         with _about("max_retries"):
-            retries = self.max_retries
-            if isinstance(retries, bool) or not isinstance(retries, int) or retries < 0:
-                raise ConfigurationError(
-                    f"max_retries={retries!r} must be a whole number of 0 or more"
-                )
+            check_retries(self.max_retries, "max_retries")
         with _about("storage_time"):
             if not isinstance(self.storage_time, bool):
                 raise ConfigurationError(
