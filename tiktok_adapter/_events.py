@@ -7,6 +7,7 @@ import pickle
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
+from .exceptions import ConfigurationError
 from .priority import Priority
 
 logger = logging.getLogger(__name__)
@@ -40,7 +41,7 @@ class Hooks:
 
     def add(self, name: str, hook: Hook) -> None:
         if name not in self._hooks:
-            raise ValueError(f"unknown hook {name!r}; valid hooks: {', '.join(HOOK_NAMES)}")
+            raise ConfigurationError(f"unknown hook {name!r}; valid hooks: {', '.join(HOOK_NAMES)}")
         self._hooks[name] = (*self._hooks[name], hook)
 
     def picklable(self) -> dict[str, tuple[Hook, ...]]:

@@ -12,7 +12,7 @@ import requests
 
 from ._mounting import HostRouter, mount
 from .adapter import TikTokAdapter
-from .exceptions import TikTokAdapterError
+from .exceptions import ConfigurationError, TikTokAdapterError
 
 _lock = threading.Lock()
 _active: Installation | None = None
@@ -85,7 +85,7 @@ def install(
         if adapter is None:
             adapter = TikTokAdapter(**settings)
         elif settings:
-            raise TypeError("pass either an adapter or settings for a new one, not both")
+            raise ConfigurationError("pass either an adapter or settings for a new one, not both")
         installation = Installation(adapter, base_url)
         installation._patch()
         _active = installation

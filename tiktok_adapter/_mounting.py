@@ -73,7 +73,7 @@ def mount(
     if adapter is None:
         adapter = TikTokAdapter(**kwargs)
     elif kwargs:
-        raise TypeError("pass either an adapter or settings for a new one, not both")
+        raise ConfigurationError("pass either an adapter or settings for a new one, not both")
     if base_url is None:
         base_url = adapter.preset.base_url
     if not base_url.endswith("/"):

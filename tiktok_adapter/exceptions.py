@@ -3,7 +3,8 @@
 Our exception tree::
 
     TikTokAdapterError                      every error this package raises
-    ├── ConfigurationError (ValueError)     a bad setting, raised at construction
+    ├── ConfigurationError (ValueError)     a bad setting or argument, raised at construction
+    ├── MissingDependency (ImportError)     an optional extra is not installed
     ├── TikTokAPIError                      the API answered with an error envelope (helpers)
     ├── PaginationError                     a cursor repeated or went missing (helpers)
     └── RateLimitExceeded (requests.RequestException)
@@ -27,6 +28,10 @@ class TikTokAdapterError(Exception):
 
 class ConfigurationError(TikTokAdapterError, ValueError):
     """A setting is invalid; the message names the setting, the value and what is valid."""
+
+
+class MissingDependency(TikTokAdapterError, ImportError):
+    """A feature needs an optional extra; the message names the pip command that installs it."""
 
 
 class RateLimitExceeded(TikTokAdapterError, RequestException):
