@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import pickle
 import subprocess
 import sys
 import uuid
@@ -17,7 +18,7 @@ import requests
 import responses
 import time_machine
 
-from tiktok_adapter import FakeClock, RateLimitExceeded, TikTokAdapter, mount
+from tiktok_adapter import FakeClock, RateLimitExceeded, Settings, TikTokAdapter, mount
 from tiktok_adapter.cache import cache_settings, cached_session, make_key_fn, protect
 
 requests_cache = pytest.importorskip("requests_cache")
@@ -65,6 +66,8 @@ def make(tmp_path: Path, clock: FakeClock) -> Iterator[Callable[..., Any]]:
 
     def build(**kwargs: Any) -> Any:
         kwargs.setdefault("clock", clock)
+        if kwargs["clock"] is None:  # the test brings its own adapter
+            del kwargs["clock"]
         session = cached_session(str(tmp_path / "tiktok_cache"), **kwargs)
         sessions.append(session)
         return session
@@ -373,6 +376,43 @@ def test_expiry_follows_expire_after_and_per_endpoint_settings(
         assert not session.post(LIST, json={"max_count": 20}, headers=headers).from_cache
 
 
+@pytest.mark.parametrize(
+    "how",
+    ["keyword", "settings", "environment", "your-own-adapter"],
+)
+def test_expiry_follows_the_cache_expire_after_setting(
+    make: Callable[..., Any], mocked: responses.RequestsMock, clock: FakeClock, how: str
+) -> None:
+    mocked.add(responses.GET, INFO, json={"data": {}, "error": OK})
+    headers = {"Authorization": f"Bearer {TOKEN_A}"}
+    start = datetime(2030, 1, 1, tzinfo=timezone.utc)
+    with time_machine.travel(start, tick=False) as traveller:
+        if how == "keyword":
+            session = make(cache_expire_after=90)
+        elif how == "settings":
+            session = make(settings=Settings(cache_expire_after=90))
+        elif how == "environment":
+            env = {"TIKTOK_ADAPTER_CACHE_EXPIRE_AFTER": "90"}
+            session = make(settings=Settings.from_env(environ=env))
+        else:
+            adapter = TikTokAdapter(cache_expire_after=90, clock=clock)
+            session = make(adapter=adapter, clock=None)
+        session.get(INFO, headers=headers)
+        traveller.shift(89)
+        assert session.get(INFO, headers=headers).from_cache
+        traveller.shift(2)
+        assert not session.get(INFO, headers=headers).from_cache  # 91 s > 90 s
+    assert len(mocked.calls) == 2
+
+
+def test_an_explicit_expire_after_wins_over_the_setting(make: Callable[..., Any]) -> None:
+    assert make(cache_expire_after=90, expire_after=30).settings.expire_after == 30
+    adapter = TikTokAdapter(cache_expire_after=90)
+    assert cache_settings(adapter)["expire_after"] == 90
+    assert cache_settings(adapter, expire_after=5)["expire_after"] == 5
+    assert cache_settings()["expire_after"] == 1800
+
+
 def test_the_default_expiry_is_thirty_minutes_in_a_sqlite_file(
     make: Callable[..., Any], tmp_path: Path
 ) -> None:
@@ -402,6 +442,54 @@ def test_other_backends_isolate_and_redact(
     assert len(mocked.calls) == 2
     for cached in session.cache.filter():
         assert TOKEN_A not in cached.request.url and TOKEN_A not in cached.url
+    assert TOKEN_A.encode() not in stored_bytes(tmp_path)
+
+
+def stored_objects(session: Any, tmp_path: Path) -> bytes:
+    """What the backend holds: the memory backend's objects, or every byte on disk."""
+    if isinstance(session.cache.responses, requests_cache.backends.base.DictStorage):
+        return pickle.dumps(dict(session.cache.responses.data))
+    return stored_bytes(tmp_path)
+
+
+def redirect_to_a_cached_read(session: Any, mocked: responses.RequestsMock) -> None:
+    """A read cached first, then reached again through a redirect that carries the token."""
+    moved = f"{INFO}?fields=open_id&old=1"
+    target = f"{INFO}?fields=open_id"
+    mocked.add(responses.GET, moved, status=302, headers={"Location": target})
+    mocked.add_callback(responses.GET, target, callback=echo_user)
+    headers = {"Authorization": f"Bearer {TOKEN_A}"}
+    session.get(target, headers=headers)  # cached first, so the redirect lands on a hit
+    for _ in range(2):
+        r = session.get(moved, headers=headers)
+        assert r.json()["data"]["owner"] == TOKEN_A[:9] and [h.status_code for h in r.history]
+    direct = session.get(target, headers=headers)
+    assert direct.from_cache and direct.history == []  # the entry itself has no redirect
+
+
+@pytest.mark.parametrize("backend", ["memory", "sqlite", "filesystem"])
+def test_a_redirect_to_a_cached_read_stores_no_raw_token(
+    make: Callable[..., Any], mocked: responses.RequestsMock, tmp_path: Path, backend: str
+) -> None:
+    session = make(backend=backend)
+    redirect_to_a_cached_read(session, mocked)
+    stored = stored_objects(session, tmp_path)
+    assert b"open_id" in stored  # the entries are there, so the search below means something
+    assert TOKEN_A.encode() not in stored
+    assert b"REDACTED:hmac-sha256:" in stored
+
+
+def test_a_read_whose_body_is_too_large_to_search_is_never_stored(
+    make: Callable[..., Any], mocked: responses.RequestsMock, tmp_path: Path
+) -> None:
+    mocked.add_callback(responses.POST, QUERY, callback=echo_user)
+    session = make()
+    body = {"access_token": TOKEN_A, "filters": {"video_ids": ["1"] * 20_000}}  # > 64 KiB
+    for _ in range(2):
+        r = session.post(QUERY, json=body)
+        assert r.json()["data"]["owner"] == TOKEN_A[:9] and not r.from_cache
+    session.close()
+    assert len(mocked.calls) == 2
     assert TOKEN_A.encode() not in stored_bytes(tmp_path)
 
 
@@ -463,6 +551,29 @@ def test_isolation_and_redaction_on_a_real_redis(
         for key in keys:
             stored = key + redis_value(client, key)
             assert TOKEN_A.encode() not in stored and TOKEN_B.encode() not in stored
+    finally:
+        ours = list(client.scan_iter(f"{namespace}:*"))
+        if ours:
+            client.delete(*ours)
+        session.close()
+
+
+@pytest.mark.redis
+def test_a_redirect_to_a_cached_read_on_a_real_redis_stores_no_raw_token(
+    mocked: responses.RequestsMock, redis_base_url: str, clock: FakeClock
+) -> None:
+    import redis
+
+    client = redis.Redis.from_url(redis_base_url)
+    namespace = f"tiktok-cache-test-{uuid.uuid4().hex}"
+    backend = requests_cache.RedisCache(namespace, connection=client)
+    session = cached_session(backend=backend, secret="fleet", clock=clock)
+    try:
+        redirect_to_a_cached_read(session, mocked)
+        keys = list(client.scan_iter(f"{namespace}:*"))
+        stored = b"".join(key + redis_value(client, key) for key in keys)
+        assert b"open_id" in stored and b"REDACTED:hmac-sha256:" in stored
+        assert TOKEN_A.encode() not in stored
     finally:
         ours = list(client.scan_iter(f"{namespace}:*"))
         if ours:

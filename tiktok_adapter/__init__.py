@@ -7,11 +7,14 @@ from ._clock import SYSTEM_CLOCK, Clock, FakeClock, SystemClock
 from ._endpoints import DEFAULT_LIMITS, PRESETS, Endpoint, EndpointTable, Preset
 from ._events import Event
 from ._headers import RateInfo, parse_rate_headers, parse_reset, parse_retry_after
+from ._install import Installation, install, installed, uninstall
+from ._log_redaction import redact_tokens
+from ._mounting import HostRouter, mount
 from ._refusal import Refusal, RefusalPolicy, TikTokRefusals
 from ._retry import RetryPolicy
 from ._settings import Settings
 from ._stats import EndpointStats, Stats
-from .adapter import OPEN_API_BASE, TikTokAdapter, mount
+from .adapter import OPEN_API_BASE, TikTokAdapter
 from .exceptions import (
     ConfigurationError,
     PaginationError,
@@ -39,6 +42,8 @@ __all__ = [
     "EndpointTable",
     "Event",
     "FakeClock",
+    "HostRouter",
+    "Installation",
     "PaginationError",
     "Preset",
     "Priority",
@@ -57,9 +62,13 @@ __all__ = [
     "TikTokAdapterError",
     "TikTokRefusals",
     "WindowBudget",
+    "install",
+    "installed",
     "mount",
     "parse_rate_headers",
     "parse_reset",
     "parse_retry_after",
     "priority",
+    "redact_tokens",
+    "uninstall",
 ]

@@ -4,47 +4,24 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import json
 import os
 import re
 import threading
-from collections.abc import Callable
 from typing import Any
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from requests import PreparedRequest, Request
-from requests.structures import CaseInsensitiveDict
 from requests_cache.cache_keys import create_key
 from requests_cache.models.raw_response import CachedHTTPResponse
 from requests_cache.models.request import CachedRequest
 from requests_cache.models.response import CachedResponse
 
+from ._credentials import Replace, rewrite_body, rewrite_headers, rewrite_url
 from .exceptions import ConfigurationError
-
-# Every header or parameter that can carry a credential: TikTok's three ways (Bearer,
-# the Business API's Access-Token, the access_token parameter) plus the common others.
-CREDENTIAL_HEADERS = frozenset(
-    {
-        "authorization",
-        "access-token",
-        "proxy-authorization",
-        "x-access-token",
-        "x-api-key",
-        "x-api-token",
-        "x-auth-token",
-    }
-)
-CREDENTIAL_PARAMS = frozenset({"access_token", "api_key", "apikey"})
 
 KEY_VERSION = b"tiktok_adapter/cache-key/1"
 MARKER_PREFIX = "REDACTED:hmac-sha256:"
 _MARKER = re.compile(r"REDACTED:hmac-sha256:([0-9a-f]{32})\Z")
 _BLANK = "REDACTED"
-_MAX_BODY = 10 * 1024 * 1024
-_PARAM_HINTS = tuple(name.encode() for name in CREDENTIAL_PARAMS)
-
-Replace = Callable[[str, str], str]
-"""Called with (where, value) for each credential found; returns what to put in its place."""
 
 _process_secret: bytes | None = None
 _secret_lock = threading.Lock()
@@ -170,56 +147,3 @@ def rewrite_request(request: CachedRequest, replace: Replace) -> CachedRequest:
     content_type = str(request.headers.get("Content-Type") or "")
     request.body = rewrite_body(request.body, content_type, replace) or b""
     return request
-
-
-def rewrite_headers(headers: Any, replace: Replace) -> CaseInsensitiveDict[str]:
-    out: CaseInsensitiveDict[str] = CaseInsensitiveDict()
-    for name, value in (headers or {}).items():
-        text = value.decode("latin-1") if isinstance(value, bytes) else str(value)
-        lower = name.lower()
-        out[name] = replace(f"header:{lower}", text) if lower in CREDENTIAL_HEADERS else text
-    return out
-
-
-def rewrite_url(url: str, replace: Replace) -> str:
-    parts = urlsplit(url)
-    if not parts.query or not _mentions_param(parts.query.encode()):
-        return url
-    query = _rewrite_pairs(parts.query, replace)
-    return urlunsplit(parts._replace(query=query))
-
-
-def rewrite_body(body: bytes | None, content_type: str, replace: Replace) -> bytes | None:
-    if not body or len(body) > _MAX_BODY or not _mentions_param(body):
-        return body
-    kind = content_type.split(";", 1)[0].strip().lower()
-    if kind == "application/x-www-form-urlencoded":
-        text = body.decode("utf-8", "replace")
-        return _rewrite_pairs(text, replace).encode()
-    try:
-        data = json.loads(body)
-    except ValueError:
-        return body
-    if not isinstance(data, dict):
-        return body
-    changed = False
-    for name, value in list(data.items()):
-        if name.lower() in CREDENTIAL_PARAMS and isinstance(value, str):
-            data[name] = replace(f"param:{name.lower()}", value)
-            changed = True
-    return json.dumps(data).encode() if changed else body
-
-
-def _rewrite_pairs(query: str, replace: Replace) -> str:
-    pairs = parse_qsl(query, keep_blank_values=True)
-    out = [
-        (k, replace(f"param:{k.lower()}", v) if k.lower() in CREDENTIAL_PARAMS else v)
-        for k, v in pairs
-    ]
-    return urlencode(out)
-
-
-def _mentions_param(data: bytes) -> bool:
-    # A percent-encoded name could hide from the plain search, so those are always parsed.
-    lowered = data.lower()
-    return b"%" in lowered or any(hint in lowered for hint in _PARAM_HINTS)

@@ -9,6 +9,7 @@ from datetime import timedelta
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
+from ._credentials import too_large
 from ._endpoints import Endpoint, EndpointTable, normalize_path
 from .exceptions import ConfigurationError
 
@@ -29,10 +30,16 @@ class CachePolicy:
     def endpoint(self, url: str | None) -> Endpoint | None:
         return self.table.match(urlsplit(url or "").path or "/")
 
-    def is_cacheable(self, method: str | None, url: str | None) -> bool:
-        """A read the table marks read-only, sent with a method the cache handles."""
+    def is_cacheable(self, method: str | None, url: str | None, body: Any = None) -> bool:
+        """A read the table marks read-only, sent with a method the cache handles.
+
+        A body too large (or a stream) to be searched for a token is never cached, so
+        that no stored body can hold a token the redaction did not look for.
+        """
         row = self.endpoint(url)
-        return row is not None and row.read_only and (method or "").upper() in CACHED_METHODS
+        if row is None or not row.read_only or (method or "").upper() not in CACHED_METHODS:
+            return False
+        return not too_large(body)
 
     def is_comment_write(self, url: str | None) -> bool:
         row = self.endpoint(url)
@@ -45,7 +52,7 @@ class CachePolicy:
     def keep(self, response: Any) -> bool:
         """requests-cache's ``filter_fn``: only successful reads are stored or served."""
         request = response.request
-        if request is None or not self.is_cacheable(request.method, request.url):
+        if request is None or not self.is_cacheable(request.method, request.url, request.body):
             return False
         return succeeded(response)
 

@@ -6,9 +6,11 @@ import logging
 from typing import Any
 
 import requests
+from requests.structures import CaseInsensitiveDict
 from requests_cache import CachedSession
 from requests_cache.backends.base import BaseCache, DictStorage
 from requests_cache.models import AnyResponse
+from requests_cache.models.raw_response import CachedHTTPResponse
 from requests_cache.models.response import CachedResponse, OriginalResponse
 from requests_cache.policy import DEFAULT_CACHE_NAME, ExpirationTime
 from requests_cache.policy.actions import CacheActions
@@ -16,14 +18,21 @@ from requests_cache.serializers import SerializerPipeline, Stage
 
 from ._cache_keys import KeyFunction, Redactor
 from ._cache_policy import CachePolicy, succeeded, video_id
-from .adapter import TikTokAdapter, mount
+from ._mounting import mount
+from .adapter import TikTokAdapter
 from .exceptions import ConfigurationError
 
 logger = logging.getLogger(__name__)
 
 
 class _RedactingDictStorage(DictStorage):
-    """The memory backend never serializes, so it redacts as it stores."""
+    """The memory backend never serializes, so it redacts as it stores and copies as it reads.
+
+    The plain memory backend hands out the stored object itself, and requests then
+    writes into it: after a redirect to a cached read, ``Session.send`` sets that
+    object's ``history`` to the live redirect responses, raw ``Authorization`` and all.
+    Handing out a copy keeps the stored entry as it was redacted.
+    """
 
     def __init__(self, redactor: Redactor, items: Any) -> None:
         self._redactor = redactor
@@ -31,6 +40,21 @@ class _RedactingDictStorage(DictStorage):
 
     def __setitem__(self, key: str, value: Any) -> None:
         super().__setitem__(key, self._redactor.redact_response(value))
+
+    def __getitem__(self, key: str) -> Any:
+        return _detached(super().__getitem__(key))  # type: ignore[no-untyped-call]
+
+
+def _detached(value: Any) -> Any:
+    """A shallow copy of a stored response whose attributes can be replaced freely."""
+    if not isinstance(value, CachedResponse):
+        return value
+    clone: CachedResponse = value.__class__.__new__(value.__class__)
+    clone.__dict__.update(value.__dict__)
+    clone.headers = CaseInsensitiveDict(value.headers)
+    clone.history = list(value.history)
+    clone.raw = CachedHTTPResponse.from_cached_response(clone)
+    return clone
 
 
 def _unchanged(value: Any) -> Any:
@@ -117,7 +141,7 @@ class TikTokCachedSession(CachedSession):
         force_refresh: bool = False,
         **kwargs: Any,
     ) -> AnyResponse:
-        if not self.tiktok_policy.is_cacheable(request.method, request.url):
+        if not self.tiktok_policy.is_cacheable(request.method, request.url, request.body):
             # Writes and unknown endpoints never touch the cache, not even for a lookup.
             return self._send_uncached(request, **kwargs)
         ours = self.get_adapter(request.url or "") is self.tiktok_adapter

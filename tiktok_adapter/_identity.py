@@ -9,11 +9,10 @@ from urllib.parse import parse_qsl, urlsplit
 
 from requests import PreparedRequest
 
-TOKEN_HEADERS = ("Authorization", "Access-Token")
-TOKEN_PARAM = "access_token"
+from ._credentials import MAX_BODY, find_token
+
 ACCOUNT_PARAM = "business_id"
 _ANONYMOUS = "-"
-_MAX_JSON_BODY = 64 * 1024
 
 
 def derive_secret(seed: str) -> bytes:
@@ -27,15 +26,8 @@ def keyed_hash(secret: bytes, value: str) -> str:
 
 
 def request_token(request: PreparedRequest) -> str | None:
-    """The access token, from ``Authorization: Bearer``, ``Access-Token`` or the query."""
-    auth = request.headers.get("Authorization")
-    if auth:
-        scheme, _, value = auth.partition(" ")
-        return value.strip() if scheme.lower() == "bearer" and value.strip() else auth
-    token = request.headers.get("Access-Token")
-    if token:
-        return token.strip()
-    return _query_value(request, TOKEN_PARAM)
+    """The access token: headers, query, form or JSON body, as the cache keys find it."""
+    return find_token(request.url or "", request.headers, request.body)
 
 
 def request_account(request: PreparedRequest) -> str | None:
@@ -44,7 +36,7 @@ def request_account(request: PreparedRequest) -> str | None:
     if found:
         return found
     body = request.body
-    if isinstance(body, bytes) and len(body) <= _MAX_JSON_BODY and ACCOUNT_PARAM.encode() in body:
+    if isinstance(body, bytes) and len(body) <= MAX_BODY and ACCOUNT_PARAM.encode() in body:
         try:
             data = json.loads(body)
         except ValueError:

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from ._cache_policy import CACHED_METHODS, CachePolicy, Expiry
 from ._endpoints import EndpointTable, get_preset
+from ._settings import Settings
 from .adapter import TikTokAdapter
 
 if TYPE_CHECKING:
@@ -26,7 +27,7 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-DEFAULT_EXPIRE_AFTER = 1800
+DEFAULT_EXPIRE_AFTER: float = Settings.cache_expire_after  # the setting's default
 _INSTALL_HINT = "pip install 'tiktok-adapter[cache]'"
 _FALLBACK_REDACTED = (
     "Authorization",
@@ -68,17 +69,21 @@ def cache_settings(
     adapter: TikTokAdapter | None = None,
     *,
     secret: str | bytes | None = None,
-    expire_after: Expiry = DEFAULT_EXPIRE_AFTER,
+    expire_after: Expiry | None = None,
     expire_per_endpoint: Mapping[str, Expiry] | None = None,
 ) -> dict[str, Any]:
     """Keyword arguments for any ``CachedSession``: per-token keys, successful reads only.
 
     The endpoint table of ``adapter`` (the seed preset's when None) decides what is a
-    read. ``expire_per_endpoint`` maps endpoint paths ("/video/list/") to seconds or a
-    timedelta. Call :func:`protect` on the session built with these, so that tokens are
-    also kept out of what the cache stores.
+    read. ``expire_after`` (seconds or a timedelta) defaults to the adapter's
+    ``cache_expire_after`` setting (1800 s without an adapter). ``expire_per_endpoint``
+    maps endpoint paths ("/video/list/") to seconds or a timedelta. Call
+    :func:`protect` on the session built with these, so that tokens are also kept out
+    of what the cache stores.
     """
     table = adapter.table if adapter is not None else EndpointTable.build(get_preset("seed"))
+    if expire_after is None:
+        expire_after = _setting_expiry(adapter)
     policy = CachePolicy(table)
     return {
         "key_fn": make_key_fn(secret),
@@ -94,6 +99,11 @@ def cache_settings(
     }
 
 
+def _setting_expiry(adapter: TikTokAdapter | None) -> float:
+    # The setting is validated, and loaded from code, environment and files alike.
+    return adapter.settings.cache_expire_after if adapter is not None else DEFAULT_EXPIRE_AFTER
+
+
 def protect(session: CachedSession) -> None:
     """Store keyed hashes in place of tokens in ``session``'s backend (see cache_settings)."""
     _require_requests_cache()
@@ -105,7 +115,7 @@ def protect(session: CachedSession) -> None:
 def cached_session(
     cache_name: str = "tiktok_cache",
     backend: Any = "sqlite",
-    expire_after: Expiry = DEFAULT_EXPIRE_AFTER,
+    expire_after: Expiry | None = None,
     *,
     expire_per_endpoint: Mapping[str, Expiry] | None = None,
     secret: str | bytes | None = None,
@@ -119,8 +129,9 @@ def cached_session(
     ``backend`` is any requests-cache backend name ("sqlite", "redis", "filesystem",
     "memory") or instance; ``cache_name`` is its file, directory or namespace. Hits
     never reach the adapter, so they cost no quota. ``session.tiktok_adapter`` is the
-    adapter: built from ``adapter_kwargs``, or ``adapter`` itself. ``cache_options``
-    go to ``CachedSession`` (backend options such as ``connection``). ``secret``: see
+    adapter: built from ``adapter_kwargs``, or ``adapter`` itself. ``expire_after``
+    defaults to that adapter's ``cache_expire_after`` setting. ``cache_options`` go to
+    ``CachedSession`` (backend options such as ``connection``). ``secret``: see
     :func:`make_key_fn`.
     """
     _require_requests_cache()
