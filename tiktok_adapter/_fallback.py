@@ -1,4 +1,4 @@
-"""Keep limits holding when the shared store is down: fall back to memory, then return."""
+"""Keep limits holding when the shared store is down: every admission is counted in process too."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import threading
 from collections.abc import Sequence
 
 from ._clock import Clock
+from ._forksafe import after_fork_in_child
 from ._limiter import Admission, StorageError, Store, Usage, Window
 from ._memory_store import MemoryStore
 
@@ -18,7 +19,16 @@ RETRY_INTERVAL = 5.0
 
 
 class FallbackStore:
-    """A shared store that degrades to an in-process one while it cannot be reached.
+    """A shared store with an in-process shadow that counts every admission of this process.
+
+    The shadow is charged for each request this process admits, through the shared
+    store or without it. While the shared store answers, a request must pass both: the
+    shadow first (in process, microseconds), then the shared store, whose refusal takes
+    the shadow's charge back. When the shared store stops answering, the shadow alone
+    decides, and it starts with everything this process sent in its windows; when the
+    store answers again, the shadow still vetoes, so what was sent during the outage
+    keeps counting though the shared store never saw it. One process therefore never
+    exceeds a limit across either switch; during an outage each process counts alone.
 
     With ``raise_errors`` the StorageError reaches the adapter instead, which turns it
     into StorageUnavailable and sends nothing.
@@ -34,11 +44,13 @@ class FallbackStore:
         retry_interval: float = RETRY_INTERVAL,
     ) -> None:
         self.primary = primary
-        self.fallback = MemoryStore(margin=margin)
+        # Windows on the adapter's clock; the shared store's may run on its own (TIME).
+        self.fallback = MemoryStore(margin=margin, clock=clock)
         self.clock = clock
         self.raise_errors = raise_errors
         self.retry_interval = retry_interval
         self._lock = threading.Lock()
+        after_fork_in_child(self, "_lock")
         self._down_until = 0.0
         self.outages = 0
 
@@ -76,15 +88,23 @@ class FallbackStore:
         now: float | None,
         share: float = 1.0,
     ) -> Admission:
-        if self._use_primary():
-            try:
-                verdict = self.primary.acquire(windows, blocks, now, share)
-            except StorageError as exc:
-                self._failed(exc)
-            else:
-                self._recovered()
-                return verdict
-        return self.fallback.acquire(windows, blocks, self.clock.now(), share)
+        # ``now`` is None when the shared store keeps time; the shadow keeps ours.
+        local_now = self.clock.now() if now is None else now
+        local = self.fallback.acquire(windows, blocks, local_now, share)
+        if not local.admitted or not self._use_primary():
+            return local
+        try:
+            verdict = self.primary.acquire(windows, blocks, now, share)
+        except StorageError as exc:
+            self.fallback.release(windows, local_now)
+            self._failed(exc)
+            # The shared store may have taken a timeout to fail: stamp the request at
+            # the moment it is sent, not at the moment it was first asked about.
+            return self.fallback.acquire(windows, blocks, self.clock.now(), share)
+        self._recovered()
+        if not verdict.admitted:
+            self.fallback.release(windows, local_now)
+        return verdict
 
     def block(self, key: str, until: float, now: float) -> None:
         # The local copy keeps this process paused even if the write below is lost.

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import logging
 import math
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 import limits
 import limits.storage
 
+from ._checks import MAX_AMOUNT, MAX_PERIOD
 from .exceptions import ConfigurationError
 
 logger = logging.getLogger(__name__)
@@ -77,6 +79,9 @@ class Admission:
     wait: float = 0.0
     limit: str = ""
     calendar: bool = False
+    # The binding window's rate (None for a server block), so that an error can say
+    # when a priority's share, not the limit itself, is what refused.
+    rate: Rate | None = None
 
 
 ADMITTED = Admission(True)
@@ -122,7 +127,10 @@ class Store(Protocol):
 
 
 def parse_rates(text: str, setting: str) -> tuple[Rate, ...]:
-    """Parse "10/minute;100/hour;1000/day@utc;6/minute@token" or raise ConfigurationError."""
+    """Parse "10/minute;100/hour;1000/day@utc;6/minute@token" or raise ConfigurationError.
+
+    Each part allows 1 to MAX_AMOUNT requests in a window of 1 second to MAX_PERIOD.
+    """
     hint = "write it like '10/minute', '5 per second', '1000/day@utc' or '6/minute@token'"
     if not isinstance(text, str) or not text.strip():
         raise ConfigurationError(f"{setting}={text!r} is not a limit string; {hint}")
@@ -143,10 +151,25 @@ def parse_rates(text: str, setting: str) -> tuple[Rate, ...]:
             raise ConfigurationError(
                 f"{setting}={text!r}: {part!r} is not a limit; {hint}"
             ) from None
+        # `limits` reads "5/0second" as 5 per second; a zero period is a typo, not a window.
+        if re.search(r"(?:/|per)\s*0+\s*[a-z]", spec):
+            raise ConfigurationError(
+                f"{setting}={text!r}: {part!r} has a period of zero; the window must be "
+                "1 second or more, such as '5/second' or '5/10second'"
+            )
         for item in items:
-            if item.amount < 1:
+            # Bounded so that every later sum of timestamps, sleep and Redis expiry in
+            # milliseconds stays finite and in range.
+            if not 1 <= item.amount <= MAX_AMOUNT:
                 raise ConfigurationError(
-                    f"{setting}={text!r}: {part!r} allows no request; the amount must be 1 or more"
+                    f"{setting}={text!r}: {part!r} allows "
+                    f"{'no' if item.amount < 1 else 'too many'} requests; "
+                    f"the amount must be from 1 to {MAX_AMOUNT:,}"
+                )
+            if item.get_expiry() > MAX_PERIOD:
+                raise ConfigurationError(
+                    f"{setting}={text!r}: {part!r} has too long a window; the period must be "
+                    f"from 1 second to {MAX_PERIOD:,} seconds (ten years)"
                 )
             rate = Rate(item.amount, float(item.get_expiry()), calendar, part,
                         scopes[0] if scopes else "app")  # fmt: skip
@@ -159,9 +182,18 @@ def storage_scheme(uri: str) -> str:
 
 
 def validate_storage_uri(uri: str) -> None:
+    from ._store_uri import redact_uri, sentinel_service
+
     if not isinstance(uri, str) or storage_scheme(uri) not in SUPPORTED_SCHEMES:
         valid = ", ".join(f"{s}://" for s in sorted(SUPPORTED_SCHEMES))
-        raise ConfigurationError(f"storage_uri={uri!r} is not supported; use one of {valid}")
+        shown = redact_uri(uri) if isinstance(uri, str) else uri
+        raise ConfigurationError(f"storage_uri={shown!r} is not supported; use one of {valid}")
+    scheme = storage_scheme(uri)
+    if scheme.endswith("+sentinel") and not sentinel_service(uri):
+        raise ConfigurationError(
+            f"storage_uri={redact_uri(uri)!r} names no Sentinel service; write it as "
+            f"{scheme}://[:password@]host:26379[,host:port]/<service name>"
+        )
 
 
 def cap_for(rate: Rate, share: float) -> int:
@@ -177,34 +209,49 @@ def open_store(
     key_prefix: str,
     margin: float,
     use_storage_time: bool,
-    options: dict[str, float | str | bool] | None = None,
+    options: dict[str, Any] | None = None,
 ) -> Store:
-    """Build the store for ``uri``; `limits` parses the URI and opens the connection."""
+    """Build the store for ``uri``; `limits` parses the URI and opens the connection.
+
+    A setting that cannot work raises ConfigurationError here. A store that cannot be
+    reached does not: the store connects on first use and again after each failure, so
+    that an outage at start-up (a Redis Cluster connects at once) is handled like any
+    other, by the fallback or by StorageUnavailable.
+    """
     from ._memory_store import MemoryStore
 
     validate_storage_uri(uri)
-    if storage_scheme(uri) in MEMORY_SCHEMES:
+    scheme = storage_scheme(uri)
+    if scheme in MEMORY_SCHEMES:
         return MemoryStore(margin=margin)
     from ._redis_store import RedisStore
+    from ._store_uri import describe_error, redact_uri, uri_secrets
 
-    opts: dict[str, float | str | bool] = {
-        "socket_timeout": 1.0,
-        "socket_connect_timeout": 1.0,
-    }
+    timeouts = {"socket_timeout": 1.0, "socket_connect_timeout": 1.0}
+    opts: dict[str, Any] = dict(timeouts)
+    if scheme.endswith("+sentinel"):
+        # The Sentinels are asked first. Without these a refused Sentinel costs seconds of
+        # the client's own retries per request (4 s measured); one try each is enough.
+        opts["sentinel_kwargs"] = {**timeouts, "retry": None}
     opts.update(options or {})
-    try:
-        backend = limits.storage.storage_from_string(uri, **opts)
-    except limits.errors.ConfigurationError as exc:
-        raise ConfigurationError(
-            f"storage_uri={uri!r} needs the Redis client: "
-            f"pip install 'tiktok-adapter[redis]' ({exc})"
-        ) from None
-    client = backend.get_connection()  # type: ignore[union-attr]
-    error_types = backend.base_exceptions
+    shown, secrets = redact_uri(uri), uri_secrets(uri)
+
+    def connect() -> Any:
+        try:
+            backend = limits.storage.storage_from_string(uri, **opts)
+        except (limits.errors.ConfigurationError, ValueError, TypeError) as exc:
+            hint = " (pip install 'tiktok-adapter[redis]')" if "prerequisite" in str(exc) else ""
+            raise ConfigurationError(
+                f"storage_uri={shown!r} cannot be used: {describe_error(exc, secrets)}{hint}"
+            ) from None
+        except Exception as exc:  # unreachable: RedisCluster connects in its constructor
+            raise StorageError(describe_error(exc, secrets)) from None
+        return backend.get_connection()  # type: ignore[union-attr]
+
     return RedisStore(
-        client,
+        connect,
         key_prefix=key_prefix,
         margin=margin,
         use_storage_time=use_storage_time,
-        error_types=error_types,
+        secrets=secrets,
     )

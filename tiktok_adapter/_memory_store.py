@@ -130,8 +130,13 @@ class MemoryStore:
                         self._calendar[window.key] = (held[0], held[1] - 1)
                     continue
                 times = self._moving.get(window.key)
-                if times is not None and now in times:
-                    times.remove(now)
+                if times is None:
+                    continue
+                # The stamp is among the newest: search from the right, not the oldest end.
+                for back, stamp in enumerate(reversed(times)):
+                    if stamp == now:
+                        del times[len(times) - 1 - back]
+                        break
 
     def block(self, key: str, until: float, now: float) -> None:
         with self._lock:

@@ -2,10 +2,24 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import threading
+from collections.abc import Callable, Sequence
 from typing import Any
 
-from ._limiter import ADMITTED, QUOTA_BLOCK, Admission, StorageError, Usage, Window
+from ._forksafe import after_fork_in_child
+from ._limiter import (
+    ADMITTED,
+    QUOTA_BLOCK,
+    Admission,
+    StorageError,
+    Usage,
+    Window,
+)
+from ._store_uri import describe_error
+from .exceptions import ConfigurationError
+
+# Opens a client to the store; raises StorageError while the store cannot be reached.
+Connect = Callable[[], Any]
 
 # Every script takes ``now`` as ARGV[1]; an empty one means Redis's own clock, which is
 # the same for every worker whatever their machines' clocks say.
@@ -126,33 +140,64 @@ return {0, '0'}
 
 
 class RedisStore:
-    """Windows and blocks in Redis, shared by every process with the same key prefix."""
+    """Windows and blocks in Redis, shared by every process with the same key prefix.
+
+    The client is opened on first use and again after a failed attempt, so a store
+    that is down when the adapter is built (a Redis Cluster connects at once) is an
+    outage like any other, not an error at construction.
+    """
 
     def __init__(
         self,
-        client: Any,
+        connect: Connect,
         *,
         key_prefix: str,
         margin: float,
         use_storage_time: bool,
-        error_types: type[Exception] | tuple[type[Exception], ...],
+        secrets: tuple[str, ...] = (),
     ) -> None:
-        self.client = client
         self.margin = margin
         self.use_storage_time = use_storage_time
+        self.client: Any = None
+        self._open = connect
         self._tag = "{" + key_prefix + "}"
-        self._errors = error_types
-        self._acquire = client.register_script(_ACQUIRE)
-        self._block = client.register_script(_BLOCK)
-        self._usage = client.register_script(_USAGE)
-        self._keys: dict[str, str] = {}
+        self._secrets = secrets
+        self._lock = threading.Lock()
+        after_fork_in_child(self, "_lock")
+        self._acquire: Any = None
+        self._block: Any = None
+        self._usage: Any = None
+        try:
+            self._connect(at_start=True)
+        except StorageError:
+            pass  # the first request reports it, through fallback or StorageUnavailable
+
+    def _connect(self, at_start: bool = False) -> Any:
+        with self._lock:
+            if self._acquire is None:
+                try:
+                    client = self._open()
+                    scripts = [client.register_script(s) for s in (_ACQUIRE, _BLOCK, _USAGE)]
+                except StorageError:
+                    raise
+                except ConfigurationError:
+                    if at_start:  # a setting that cannot work is the caller's to fix
+                        raise
+                    raise StorageError("the storage URI was refused") from None
+                except Exception as exc:  # every other failure of the store is an outage
+                    raise StorageError(describe_error(exc, self._secrets)) from None
+                self.client = client
+                self._block, self._usage = scripts[1], scripts[2]
+                self._acquire = scripts[0]  # set last: it is what says "connected"
+            return self.client
+
+    def _failed(self, exc: Exception) -> StorageError:
+        return StorageError(describe_error(exc, self._secrets))
 
     def _key(self, kind: str, name: str) -> str:
-        full = kind + name
-        key = self._keys.get(full)
-        if key is None:
-            key = self._keys[full] = f"{self._tag}:{kind}:{name}"
-        return key
+        # Built on every call rather than cached: a cache keyed by token and path would
+        # grow with every user and unknown path, and formatting costs less than a lookup.
+        return f"{self._tag}:{kind}:{name}"
 
     def _now_arg(self, now: float | None) -> str:
         return "" if self.use_storage_time or now is None else repr(now)
@@ -169,10 +214,12 @@ class RedisStore:
         args: list[object] = [self._now_arg(now), self.margin, share, len(blocks)]
         for w in windows:
             args.extend((w.rate.amount, w.rate.period, 1 if w.rate.calendar else 0))
+        if self._acquire is None:
+            self._connect()
         try:
             admitted, wait, binding = self._acquire(keys=keys, args=args)
-        except self._errors as exc:
-            raise StorageError(f"{type(exc).__name__}: {exc}") from exc
+        except Exception as exc:
+            raise self._failed(exc) from exc
         if admitted:
             return ADMITTED
         binding = int(binding)
@@ -180,43 +227,50 @@ class RedisStore:
             quota = blocks[binding - 1].startswith(QUOTA_BLOCK)
             return Admission(False, float(wait), "server", quota)
         rate = windows[binding - len(blocks) - 1].rate
-        return Admission(False, float(wait), rate.text, rate.calendar)
+        return Admission(False, float(wait), rate.text, rate.calendar, rate)
 
     def block(self, key: str, until: float, now: float) -> None:
         span = until - now
         if span <= 0:
             return
+        if self._acquire is None:
+            self._connect()
         try:
             self._block(keys=[self._key("b", key)], args=[self._now_arg(now), span])
-        except self._errors as exc:
-            raise StorageError(f"{type(exc).__name__}: {exc}") from exc
+        except Exception as exc:
+            raise self._failed(exc) from exc
 
     def blocked_until(self, key: str, now: float) -> float:
+        client = self._connect() if self._acquire is None else self.client
         try:
-            raw = self.client.get(self._key("b", key))
+            raw = client.get(self._key("b", key))
             if raw is None:
                 return 0.0
             if self.use_storage_time:
-                seconds, micros = self.client.time()
+                seconds, micros = client.time()
                 span = float(raw) - (seconds + micros / 1e6)
             else:
                 span = float(raw) - now
-        except self._errors as exc:
-            raise StorageError(f"{type(exc).__name__}: {exc}") from exc
+        except Exception as exc:
+            raise self._failed(exc) from exc
         return now + span if span > 0 else 0.0
 
     def usage(self, window: Window, now: float) -> Usage:
         rate = window.rate
         args = [self._now_arg(now), rate.amount, rate.period, self.margin]
         args.append(1 if rate.calendar else 0)
+        if self._acquire is None:
+            self._connect()
         try:
             used, span = self._usage(keys=[self._key("w", window.key)], args=args)
-        except self._errors as exc:
-            raise StorageError(f"{type(exc).__name__}: {exc}") from exc
+        except Exception as exc:
+            raise self._failed(exc) from exc
         return Usage(int(used), now + max(float(span), 0.0))
 
     def close(self) -> None:
+        if self.client is None:
+            return
         try:
             self.client.close()
-        except self._errors:  # closing a dead connection is not worth an error
+        except Exception:  # closing a dead connection is not worth an error
             pass
