@@ -62,7 +62,7 @@ def test_mount_covers_exactly_the_api_host(session: requests.Session) -> None:
     assert session.get_adapter(INFO) is adapter
     # Without the trailing slash a look-alike host would be covered too.
     assert session.get_adapter("https://open.tiktokapis.com.evil.example/v2/") is not adapter
-    with pytest.raises(TypeError):
+    with pytest.raises(ConfigurationError, match="either an adapter or settings"):
         mount(session, adapter, on_limit="raise")
 
 

@@ -20,6 +20,7 @@ import requests
 import responses
 
 import tiktok_adapter._clock as clock_module
+from tiktok_adapter._events import EventKind
 from tiktok_adapter import Event, FakeClock, Priority, RateLimitExceeded, TikTokAdapter, mount
 from tiktok_adapter.priority import PRIORITY_HEADER
 
@@ -282,7 +283,7 @@ def test_an_unpickled_adapter_keeps_its_hooks_and_windows(
     del adapter, session, twin
     gc.collect()
     revived = pickle.loads(data)  # the original is gone: hooks that pickle come along
-    revived.hooks.emit("on_wait", Event("wait", "/user/info/", Priority.MEDIUM, 1.0, "x"))
+    revived.hooks.emit(Event(EventKind.WAIT, "/user/info/", Priority.MEDIUM, 1.0, "x"))
     assert len(events) == 2
 
 

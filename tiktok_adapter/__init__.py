@@ -5,7 +5,7 @@ from __future__ import annotations
 from ._budget import Budget, EndpointBudget, WindowBudget
 from ._clock import SYSTEM_CLOCK, Clock, FakeClock, SystemClock
 from ._endpoints import DEFAULT_LIMITS, PRESETS, Endpoint, EndpointTable, Preset
-from ._events import Event
+from ._events import Event, EventKind
 from ._headers import RateInfo, parse_rate_headers, parse_reset, parse_retry_after
 from ._install import Installation, install, installed, uninstall
 from ._log_redaction import redact_tokens
@@ -41,6 +41,7 @@ __all__ = [
     "EndpointStats",
     "EndpointTable",
     "Event",
+    "EventKind",
     "FakeClock",
     "HostRouter",
     "Installation",

@@ -1,38 +1,42 @@
-"""The wait loop before sending: ask the store, then sleep, queue or raise."""
+"""The sync wait loop before sending: ask the store, then do what the rules decide.
+
+The rules (:mod:`._decide`) say send, wait or raise; this loop only queues by priority,
+sleeps on the clock, and raises the transport's exception for a problem.
+"""
 
 from __future__ import annotations
 
 import logging
 import threading
-from typing import Any
+from collections.abc import Callable
+from typing import Any, NoReturn
 
 from ._clock import Clock
-from ._errors import queue_timeout, refused, utc, why_waiting
-from ._events import Event, Hooks
+from ._decide import Attempt, Cause, Problem, Raise, Rules, Send, Wait, iso, why_waiting
+from ._events import Event, EventKind, Hooks
 from ._forksafe import after_fork_in_child
 from ._gate import Gate
 from ._limiter import Admission, StorageError, Store, Window
 from ._routes import Route
 from ._settings import Settings
-from ._stats import StatsRecorder
-from .exceptions import StorageUnavailable
+from ._stats import Counter, StatsRecorder
 from .priority import Priority
 
 logger = logging.getLogger("tiktok_adapter")
 
-# A window that resets further away than this is a quota (a day, a spent allowance),
-# not a pause: a server's "Remaining: 0" with such a reset blocks as a quota.
-QUOTA_HORIZON = 3600.0
 _LONG_WAIT = 60.0
 # Quota warnings remembered per endpoint, so that each reset is announced once.
 _WARNED_SIZE = 1024
 
+# Builds the transport's own exception for a problem (requests' or httpx's flavour).
+ErrorFactory = Callable[[Problem, Any], Exception]
+
 
 class Admitter:
-    """Turns the store's "not yet, wait N s" into sleeping, queueing by priority, or raising.
+    """Queues a call by priority and sleeps until the store admits it, or raises.
 
-    ``deadline`` (from ``max_wait``) bounds the whole wait of a call: time queued
-    behind other callers, window waits and server pauses together.
+    The ``attempt``'s deadline (from ``max_wait``) bounds the whole wait of a call: time
+    queued behind other callers, window waits and server pauses together.
     """
 
     def __init__(
@@ -43,13 +47,16 @@ class Admitter:
         stats: StatsRecorder,
         hooks: Hooks,
         *,
+        rules: Rules,
+        errors: ErrorFactory,
         pass_now: bool,
     ) -> None:
         self.store = store
         self.clock = clock
         self.stats = stats
         self.hooks = hooks
-        self.raise_on_limit = settings.on_limit == "raise"
+        self.rules = rules
+        self.errors = errors
         self.shares = {p: settings.priority_shares[p.name.lower()] for p in Priority}
         self.pass_now = pass_now
         self.gates: dict[str, Gate] = {}
@@ -63,26 +70,25 @@ class Admitter:
         self,
         request: Any,
         route: Route,
-        level: Priority,
+        attempt: Attempt,
         windows: tuple[Window, ...],
         queue: str,
-        deadline: float | None = None,
     ) -> float:
         """Block until every window admits the request; returns the seconds waited."""
         gate = self.gates.get(queue)
         if gate is None or not gate.busy:
-            verdict = self._acquire(request, route, windows, level)
+            verdict = self._acquire(request, route, attempt, windows)
             if verdict.admitted:
-                self.stats.add(route.report, "admitted_at_once")
+                self.stats.add(route.report, Counter.ADMITTED_AT_ONCE)
                 return 0.0
         # Gates exist only while someone waits, so per-token queues of many users do
         # not pile up: the last waiter to leave removes its gate.
         with self._gates_lock:
             gate = self.gates.setdefault(queue, Gate())
-            ticket = gate.join(level)
+            ticket = gate.join(attempt.level)
         started = self.clock.now()
         try:
-            self._wait(request, route, windows, level, gate, ticket, deadline)
+            self._wait(request, route, attempt, windows, gate, ticket)
         finally:
             with self._gates_lock:
                 gate.leave(ticket)
@@ -90,45 +96,52 @@ class Admitter:
                     self.gates.pop(queue, None)
         waited = max(self.clock.now() - started, 0.0)
         if waited > 0:
-            self.stats.add(route.report, "waited")
-            self.stats.add(route.report, "wait_seconds", waited)
+            self.stats.add(route.report, Counter.WAITED)
+            self.stats.add(route.report, Counter.WAIT_SECONDS, waited)
         else:
-            self.stats.add(route.report, "admitted_at_once")
+            self.stats.add(route.report, Counter.ADMITTED_AT_ONCE)
         return waited
 
     def _wait(
         self,
         request: Any,
         route: Route,
+        attempt: Attempt,
         windows: tuple[Window, ...],
-        level: Priority,
         gate: Gate,
         ticket: tuple[int, int],
-        deadline: float | None,
     ) -> None:
         started = self.clock.now()
         while True:
-            if not gate.wait_turn(ticket, deadline, self.clock):
+            if not gate.wait_turn(ticket, attempt.deadline, self.clock):
                 now = self.clock.now()
-                self.stats.add(route.report, "refusals")
-                raise queue_timeout(request, route, now - started, max(gate.eta - now, 0.0),
-                                    gate.waiting() - 1, now)  # fmt: skip
+                timeout = self.rules.queue_timeout(attempt, now - started, gate.eta,
+                                                   gate.waiting() - 1, now)  # fmt: skip
+                self._give_up(request, route, timeout)
             now = self.clock.now()
-            verdict = self._acquire(request, route, windows, level, now)
-            if verdict.admitted:
+            verdict = self._acquire(request, route, attempt, windows, now)
+            decision = self.rules.admission(attempt, verdict, self.shares[attempt.level], now)
+            if isinstance(decision, Send):
                 return
-            if self.raise_on_limit or (deadline is not None and now + verdict.wait > deadline):
-                self.stats.add(route.report, "refusals")
-                raise refused(request, route, verdict, now, level, self.shares[level])
-            gate.eta = now + verdict.wait
-            self._announce(route, level, verdict, now)
-            self.clock.sleep(verdict.wait)
+            if isinstance(decision, Raise):
+                self._give_up(request, route, decision)
+            assert isinstance(decision, Wait)
+            gate.eta = now + decision.seconds
+            self._announce(route, attempt.level, verdict, decision, now)
+            self.clock.sleep(decision.seconds)
 
-    def _announce(self, route: Route, level: Priority, verdict: Admission, now: float) -> None:
+    def _give_up(self, request: Any, route: Route, decision: Raise) -> NoReturn:
+        self.stats.add(route.report, Counter.REFUSALS)
+        assert decision.problem is not None
+        raise self.errors(decision.problem, request)
+
+    def _announce(
+        self, route: Route, level: Priority, verdict: Admission, wait: Wait, now: float
+    ) -> None:
         """Log a long wait (a spent quota at WARNING, once per reset) and tell the hooks."""
-        resets = utc(now + verdict.wait).isoformat(timespec="seconds")
-        if verdict.calendar:
-            reset_at = round(now + verdict.wait)
+        resets = iso(now + wait.seconds)
+        if wait.cause is Cause.QUOTA:
+            reset_at = round(now + wait.seconds)
             if self._warned.get(route.name) != reset_at:
                 if len(self._warned) >= _WARNED_SIZE:
                     self._warned.clear()
@@ -137,39 +150,32 @@ class Admitter:
                 logger.warning(
                     "%s: the %s is spent; sleeping %s until it resets at %s "
                     "(set max_wait to raise QuotaExhausted instead)",
-                    route.name, which, _span(verdict.wait), resets,
+                    route.name, which, _span(wait.seconds), resets,
                 )  # fmt: skip
-        elif verdict.wait > _LONG_WAIT:
+        elif wait.seconds > _LONG_WAIT:
             logger.info(
                 "waiting %.0f s for %s: %s; it resets at %s",
-                verdict.wait, route.name, why_waiting(verdict, level, self.shares[level]), resets,
+                wait.seconds, route.name, why_waiting(verdict, level, self.shares[level]), resets,
             )  # fmt: skip
-        self.hooks.emit("on_wait", Event("wait", route.report, level, verdict.wait, verdict.limit))
+        self.hooks.emit(Event(EventKind.WAIT, route.report, level, wait.seconds, verdict.limit))
 
     def _acquire(
         self,
         request: Any,
         route: Route,
+        attempt: Attempt,
         windows: tuple[Window, ...],
-        level: Priority,
         now: float | None = None,
     ) -> Admission:
         if now is None:
             now = self.clock.now()
         try:
             return self.store.acquire(
-                windows, route.blocks, now if self.pass_now else None, self.shares[level]
+                windows, route.blocks, now if self.pass_now else None, self.shares[attempt.level]
             )
         except StorageError as exc:
-            self.stats.add(route.report, "refusals")
-            raise StorageUnavailable(
-                f"rate-limit storage unavailable for {route.name} and "
-                f"on_storage_error='raise'; nothing was sent ({exc})",
-                retry_after=0.0,
-                endpoint=route.name,
-                limit="storage",
-                request=request,
-            ) from None
+            detail = str(exc)
+        self._give_up(request, route, self.rules.storage_down(attempt, detail, now))
 
 
 def _span(seconds: float) -> str:

@@ -7,10 +7,9 @@ import time
 
 import requests
 
-logger = logging.getLogger(__name__)
+from ._refusal import MAX_ERROR_BODY
 
-# Bodies beyond this are not error envelopes: never read more of a refusal than this.
-MAX_ERROR_BODY = 64 * 1024
+logger = logging.getLogger(__name__)
 # Small reads, so that a compressed body decoded by an older urllib3 (which decodes a
 # whole read at once) cannot balloon far past the cap before the size is checked.
 _CHUNK = 4096

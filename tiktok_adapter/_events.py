@@ -2,17 +2,39 @@
 
 from __future__ import annotations
 
+import enum
 import logging
 import pickle
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from typing import Literal, get_args
 
 from .exceptions import ConfigurationError
 from .priority import Priority
 
 logger = logging.getLogger(__name__)
 
-HOOK_NAMES = ("on_wait", "on_rate_limited", "on_retry")
+HookName = Literal["on_wait", "on_rate_limited", "on_retry"]
+HOOK_NAMES: tuple[HookName, ...] = get_args(HookName)
+
+
+class EventKind(str, enum.Enum):
+    """What happened; each kind is delivered to the hooks of one name."""
+
+    WAIT = "wait"
+    RATE_LIMITED = "rate_limited"
+    RETRY = "retry"
+
+    @property
+    def hook(self) -> HookName:
+        return _HOOK_OF[self]
+
+
+_HOOK_OF: dict[EventKind, HookName] = {
+    EventKind.WAIT: "on_wait",
+    EventKind.RATE_LIMITED: "on_rate_limited",
+    EventKind.RETRY: "on_retry",
+}
 
 
 @dataclass(frozen=True)
@@ -23,7 +45,7 @@ class Event:
     refusal code that caused it.
     """
 
-    kind: str
+    kind: EventKind
     endpoint: str
     priority: Priority
     seconds: float
@@ -71,7 +93,8 @@ class Hooks:
                 hooks.add(name, hook)
         return hooks
 
-    def emit(self, name: str, event: Event) -> None:
+    def emit(self, event: Event) -> None:
+        name = event.kind.hook
         for hook in self._hooks[name]:
             try:
                 hook(event)

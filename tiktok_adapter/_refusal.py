@@ -1,39 +1,73 @@
-"""The one place that decides whether a response is a rate-limit refusal, and of what kind."""
+"""The one place that decides whether an answer is a refusal, and of what kind.
+
+It reads plain values (status, headers, a bounded body prefix), so every transport
+shares it: what counts as a refusal is changed here and nowhere else.
+"""
 
 from __future__ import annotations
 
+import enum
 import json
 import logging
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Protocol
 
-import requests
-
 from ._headers import RateInfo
+from ._retry import RetryPolicy
 
 logger = logging.getLogger(__name__)
 
-RATE = "rate"
-QUOTA = "quota"
-# Bodies beyond this are not error envelopes; never parse them on the hot path.
-_MAX_ERROR_BODY = 64 * 1024
+# Bodies beyond this are not error envelopes: no transport reads more of a refusal.
+MAX_ERROR_BODY = 64 * 1024
+# A window that resets further away than this is a quota (a day, a spent allowance),
+# not a pause: a server's "Remaining: 0" with such a reset blocks as a quota.
+QUOTA_HORIZON = 3600.0
+
+
+class RefusalKind(enum.Enum):
+    """``RATE``: back off and retry; ``QUOTA``: spent until it resets."""
+
+    RATE = "rate"
+    QUOTA = "quota"
+
+
+RATE = RefusalKind.RATE
+QUOTA = RefusalKind.QUOTA
+
+
+@dataclass(frozen=True)
+class Answer:
+    """A response as plain values: ``headers`` must look names up case-insensitively, and
+    ``body`` is the body when it was read (at most :data:`MAX_ERROR_BODY` for a 429),
+    or None when the caller streams it."""
+
+    status: int
+    headers: Mapping[str, str]
+    body: bytes | None = None
 
 
 @dataclass(frozen=True)
 class Refusal:
-    """The server refused: ``kind`` is "rate" (back off, retry) or "quota" (spent until reset)."""
+    """The server refused: ``kind`` says whether to back off or wait for a reset."""
 
-    kind: str
+    kind: RefusalKind
     code: str
     retry_at: float | None = None
 
 
-class RefusalPolicy(Protocol):
-    """Decides whether ``response`` is a refusal; plug in another API family here."""
+@dataclass(frozen=True)
+class Exhausted:
+    """The server said ``Remaining: 0``: the endpoint is closed until ``until``."""
 
-    def classify(
-        self, response: requests.Response, info: RateInfo | None, *, may_read_body: bool
-    ) -> Refusal | None: ...
+    until: float
+    quota: bool
+
+
+class RefusalPolicy(Protocol):
+    """Decides whether an answer is a refusal; plug in another API family here."""
+
+    def classify(self, answer: Answer, info: RateInfo | None) -> Refusal | None: ...
 
 
 @dataclass(frozen=True)
@@ -45,9 +79,9 @@ class TikTokRefusals:
     - ``daily_quota_limit_exceeded``: a spent daily quota;
     - the Business API's 200 with ``{"code": 40100, ...}`` (``business_codes``).
 
-    A 200's body is read only when the caller did not ask to stream it, it is JSON,
-    and its raw bytes mention one of the codes, so ordinary responses cost a
-    substring search at most.
+    A 200's body is looked at only when it was read (not streamed), it is JSON, and its
+    raw bytes mention one of the codes, so ordinary responses cost a substring search
+    at most.
     """
 
     rate_codes: frozenset[str] = frozenset({"rate_limit_exceeded"})
@@ -60,39 +94,35 @@ class TikTokRefusals:
         markers += [str(c).encode() for c in self.business_codes]
         object.__setattr__(self, "_markers", tuple(markers))
 
-    def classify(
-        self, response: requests.Response, info: RateInfo | None, *, may_read_body: bool
-    ) -> Refusal | None:
+    def classify(self, answer: Answer, info: RateInfo | None) -> Refusal | None:
         retry_at = _server_moment(info)
-        status = response.status_code
-        if status == 429:
-            body_code = self._body_code(response)
+        if answer.status == 429:
+            body_code = self._body_code(answer.body)
             kind = QUOTA if body_code in self.quota_codes else RATE
             return Refusal(kind, body_code or "http_429", retry_at)
-        if status != 200 or not may_read_body or not self._looks_refused(response):
+        if answer.status != 200 or not self._looks_refused(answer):
             return None
-        code = self._body_code(response)
+        code = self._body_code(answer.body)
         if code is None:
             return None
         kind = QUOTA if code in self.quota_codes else RATE
         return Refusal(kind, code, retry_at)
 
-    def _looks_refused(self, response: requests.Response) -> bool:
-        if "json" not in response.headers.get("Content-Type", ""):
+    def _looks_refused(self, answer: Answer) -> bool:
+        content = answer.body
+        if not content or len(content) > MAX_ERROR_BODY:
             return False
-        content = response.content
-        if not content or len(content) > _MAX_ERROR_BODY:
+        if "json" not in answer.headers.get("Content-Type", ""):
             return False
         return any(marker in content for marker in self._markers)
 
-    def _body_code(self, response: requests.Response) -> str | None:
+    def _body_code(self, content: bytes | None) -> str | None:
         """The refusal code in a JSON body, or None when the body names none."""
+        if not content or len(content) > MAX_ERROR_BODY:
+            return None
         try:
-            content = response.content
-            if not content or len(content) > _MAX_ERROR_BODY:
-                return None
             body = json.loads(content)
-        except (ValueError, RuntimeError, requests.RequestException):
+        except ValueError:
             return None
         if not isinstance(body, dict):
             return None
@@ -105,6 +135,15 @@ class TikTokRefusals:
         if isinstance(code, int) and not isinstance(code, bool) and code in self.business_codes:
             return str(code)
         return None
+
+
+def exhausted(info: RateInfo | None, now: float, retry: RetryPolicy) -> Exhausted | None:
+    """``Remaining: 0`` with a reset closes the endpoint until then, for every caller; a
+    reset hours away is a quota, not a pause to sleep off."""
+    if info is None or info.remaining != 0 or info.reset_at is None:
+        return None
+    wait = retry.clamp_server_wait(info.reset_at - now)
+    return Exhausted(now + wait, wait > QUOTA_HORIZON)
 
 
 def _server_moment(info: RateInfo | None) -> float | None:

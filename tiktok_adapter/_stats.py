@@ -2,21 +2,25 @@
 
 from __future__ import annotations
 
+import enum
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from types import MappingProxyType
 
-_COUNTERS = (
-    "sent",
-    "admitted_at_once",
-    "waited",
-    "rate_limited",
-    "retries",
-    "refusals",
-    "cache_hits",
-    "cache_misses",
-)
+
+class Counter(str, enum.Enum):
+    """The counters kept per endpoint; each names a field of :class:`EndpointStats`."""
+
+    SENT = "sent"
+    ADMITTED_AT_ONCE = "admitted_at_once"
+    WAITED = "waited"
+    WAIT_SECONDS = "wait_seconds"
+    RATE_LIMITED = "rate_limited"
+    RETRIES = "retries"
+    REFUSALS = "refusals"
+    CACHE_HITS = "cache_hits"
+    CACHE_MISSES = "cache_misses"
 
 
 @dataclass(frozen=True)
@@ -69,6 +73,9 @@ class Stats:
         return "\n".join(lines)
 
 
+_NAMES = tuple(c.value for c in Counter)
+
+
 class StatsRecorder:
     """Thread-safe counters; one short lock per event keeps the hot path cheap."""
 
@@ -77,12 +84,12 @@ class StatsRecorder:
         self._lock = threading.Lock()
         self._counts: dict[str, dict[str, float]] = {}
 
-    def add(self, endpoint: str, counter: str, amount: float = 1) -> None:
+    def add(self, endpoint: str, counter: Counter, amount: float = 1) -> None:
         with self._lock:
             row = self._counts.get(endpoint)
             if row is None:
-                row = self._counts[endpoint] = dict.fromkeys((*_COUNTERS, "wait_seconds"), 0)
-            row[counter] += amount
+                row = self._counts[endpoint] = dict.fromkeys(_NAMES, 0)
+            row[counter.value] += amount
 
     def snapshot(self, now: float) -> Stats:
         with self._lock:

@@ -13,22 +13,23 @@ from typing import TYPE_CHECKING, Any
 import requests
 from requests.adapters import HTTPAdapter
 
-from ._admission import QUOTA_HORIZON, Admitter
+from ._admission import Admitter
 from ._body import read_prefix, release
 from ._budget import Budget, take_budget
 from ._clock import SYSTEM_CLOCK, Clock
+from ._decide import Attempt, Raise, Return, Rules, Wait
 from ._endpoints import EndpointTable, get_preset
-from ._errors import server_refused
-from ._events import Event, Hook, Hooks
+from ._errors import to_exception
+from ._events import Event, EventKind, Hook, Hooks
 from ._fallback import FallbackStore
 from ._headers import RateInfo, parse_rate_headers
 from ._identity import derive_secret
 from ._limiter import StorageError, Store, open_store, storage_scheme
-from ._refusal import QUOTA, Refusal, RefusalPolicy, TikTokRefusals
+from ._refusal import Answer, Refusal, RefusalKind, RefusalPolicy, TikTokRefusals, exhausted
 from ._retry import RetryPolicy, resend_is_safe
 from ._routes import OTHER, Route, RouteTable
 from ._settings import Settings
-from ._stats import Stats, StatsRecorder
+from ._stats import Counter, Stats, StatsRecorder
 from .exceptions import ConfigurationError
 from .priority import PRIORITY_HEADER, Priority, current_priority
 
@@ -110,6 +111,7 @@ class TikTokAdapter(HTTPAdapter):
     def _setup(self, hooks: Hooks, rand: Callable[[], float] | None = None) -> None:
         s = self.settings
         self.retry_policy = RetryPolicy(s.max_retries, s.backoff_base, s.backoff_max)
+        self.rules = Rules(s.on_limit == "raise", s.max_wait, self.retry_policy)
         self.preset = get_preset(s.preset, getattr(s, "tier", None))
         table = EndpointTable.build(self.preset, s.limits)
         self.routes = RouteTable(
@@ -137,12 +139,12 @@ class TikTokAdapter(HTTPAdapter):
             store.clock = self.clock  # calendar windows read this clock's calendar
         self.store = store
         self.admitter = Admitter(
-            store, self.clock, s, self._stats, self.hooks,
-            pass_now=not (shared and s.storage_time),
+            store, self.clock, s, self._stats, self.hooks, rules=self.rules,
+            errors=to_exception, pass_now=not (shared and s.storage_time),
         )  # fmt: skip
         _LIVE[self._id] = self
 
-    _SHARED = ("retry_policy", "preset", "routes", "table", "default_priority", "_rand",
+    _SHARED = ("retry_policy", "rules", "preset", "routes", "table", "default_priority", "_rand",
                "_server_info", "_stats", "hooks", "store", "admitter")  # fmt: skip
 
     def __getstate__(self) -> dict[str, Any]:
@@ -174,40 +176,38 @@ class TikTokAdapter(HTTPAdapter):
         proxies: Mapping[str, str] | None = None,
     ) -> requests.Response:
         route = self.resolve(request)
-        level = self.request_priority(request)
-        deadline = self.deadline()
-        attempt = 0
+        attempt = self.rules.start(route.name, self.request_priority(request), self.clock.now())
         while True:
-            self.admit(request, route, level, deadline)
+            self.admit(request, route, attempt)
             try:
                 response = super().send(
                     request, stream=stream, timeout=timeout, verify=verify, cert=cert,
                     proxies=proxies,
                 )  # fmt: skip
             except (requests.ConnectionError, requests.Timeout) as exc:
-                if not self.should_resend_after_error(request, route, exc, attempt):
+                decision, attempt = self.rules.connection_error(
+                    attempt, self.may_resend_after_error(request, route, exc), self._rand(),
+                    self.clock.now(),
+                )  # fmt: skip
+                if not isinstance(decision, Wait):
                     raise
-                attempt += 1
-                pause = self._backoff(attempt)
-                if deadline is not None and self.clock.now() + pause > deadline:
-                    raise
-                self._retrying(route, level, pause, type(exc).__name__)
+                self._retrying(route, attempt, decision.seconds, type(exc).__name__)
                 continue
-            self._stats.add(route.report, "sent")
-            refusal = self.observe(request, route, response, stream, level, attempt + 1)
+            self._stats.add(route.report, Counter.SENT)
+            refusal = self.observe(request, route, response, stream, attempt)
             if refusal is None:
                 return response
-            self._stats.add(route.report, "rate_limited")
-            if self.should_raise_refusal(refusal, deadline):
-                self._stats.add(route.report, "refusals")
-                raise server_refused(request, route, response, refusal, self.clock.now())
-            if not self.should_resend_after_refusal(request, refusal, attempt):
-                # After the last retry the caller gets the final refusal itself, as plain
-                # requests would give it: a response, never None.
+            self._stats.add(route.report, Counter.RATE_LIMITED)
+            replayable = request.body is None or isinstance(request.body, (bytes, str))
+            decision, attempt = self.rules.refusal(attempt, refusal, replayable, self.clock.now())
+            if isinstance(decision, Raise):
+                self._stats.add(route.report, Counter.REFUSALS)
+                assert decision.problem is not None
+                raise to_exception(decision.problem, request, response)
+            if isinstance(decision, Return):
                 return response
-            attempt += 1
             release(response)
-            self._retrying(route, level, 0.0, refusal.code)
+            self._retrying(route, attempt, 0.0, refusal.code)
 
     def resolve(self, request: requests.PreparedRequest) -> Route:
         """The route (windows and block keys) for the request's URL path."""
@@ -224,22 +224,14 @@ class TikTokAdapter(HTTPAdapter):
                 logger.debug("ignoring unknown %s value", PRIORITY_HEADER)
         return current_priority() or self.default_priority
 
-    def deadline(self) -> float | None:
-        """When a call started now must stop waiting (``max_wait``), or None."""
-        max_wait = self.settings.max_wait
-        return None if max_wait is None else self.clock.now() + max_wait
-
     def admit(
-        self,
-        request: requests.PreparedRequest,
-        route: Route,
-        level: Priority | None = None,
-        deadline: float | None = None,
+        self, request: requests.PreparedRequest, route: Route, attempt: Attempt | None = None
     ) -> float:
         """Wait until every window admits the request, or raise; returns seconds waited."""
+        if attempt is None:
+            attempt = self.rules.start(route.name, self.default_priority, self.clock.now())
         windows, queue = self.routes.windows_for(route, request)
-        level = level or self.default_priority
-        return self.admitter.admit(request, route, level, windows, queue, deadline)
+        return self.admitter.admit(request, route, attempt, windows, queue)
 
     def observe(
         self,
@@ -247,47 +239,40 @@ class TikTokAdapter(HTTPAdapter):
         route: Route,
         response: requests.Response,
         stream: bool,
-        level: Priority | None = None,
-        attempt: int = 1,
+        attempt: Attempt,
     ) -> Refusal | None:
         """Read the server's rate information; block the endpoint where it says so."""
         now = self.clock.now()
         info = parse_rate_headers(response.headers, now)
         if info is not None:
             self._remember(route, info)
-        if response.status_code == 429:
-            read_prefix(response)  # at most the cap, whether or not the caller streams
-        refusal = self.refusal_policy.classify(response, info, may_read_body=not stream)
+        refusal = self.refusal_policy.classify(self.answer(response, stream), info)
         if refusal is not None:
-            return self._pause(route, refusal, now, level or self.default_priority, attempt)
-        if info is not None and info.remaining == 0 and info.reset_at is not None:
-            wait = self.retry_policy.clamp_server_wait(info.reset_at - now)
-            # A window that resets hours away is a daily quota, not a pause to sleep off.
-            self._block(route, now + wait, now, quota=wait > QUOTA_HORIZON)
+            return self._pause(route, refusal, attempt, now)
+        closed = exhausted(info, now, self.retry_policy)
+        if closed is not None:
+            self._block(route, closed.until, now, quota=closed.quota)
         return None
 
-    def should_raise_refusal(self, refusal: Refusal, deadline: float | None) -> bool:
-        """Raise mode raises at once; sleep mode only when the pause outlasts ``max_wait``."""
-        if self.settings.on_limit == "raise":
-            return True
-        return deadline is not None and (refusal.retry_at or 0.0) > deadline
+    def answer(self, response: requests.Response, stream: bool) -> Answer:
+        """The response as plain values for the refusal policy; a 429's body is read up to
+        the cap whether or not the caller streams, and a streamed 200's never."""
+        if response.status_code == 429:
+            body = read_prefix(response)
+        elif stream:
+            body = None
+        else:
+            body = response.content
+        return Answer(response.status_code, response.headers, body)
 
-    def should_resend_after_error(
-        self, request: requests.PreparedRequest, route: Route, exc: Exception, attempt: int
+    def may_resend_after_error(
+        self, request: requests.PreparedRequest, route: Route, exc: Exception
     ) -> bool:
-        """Re-send after a connection error only where a duplicate cannot hurt."""
+        """Whether a request that may have reached the server can go again: safe methods
+        and read-only endpoints only, so that no comment is ever posted twice."""
         if isinstance(exc, requests.exceptions.SSLError):
             return False
-        return self.retry_policy.may_retry(attempt) and resend_is_safe(
-            request.method, route.read_only, request.body
-        )
-
-    def should_resend_after_refusal(
-        self, request: requests.PreparedRequest, refusal: Refusal, attempt: int
-    ) -> bool:
-        """A refusal means the server did not process the request, so any method may go again."""
-        replayable = request.body is None or isinstance(request.body, (bytes, str))
-        return replayable and self.retry_policy.may_retry(attempt)
+        return resend_is_safe(request.method, route.read_only, request.body)
 
     # -- monitoring -----------------------------------------------------------------------
 
@@ -308,7 +293,8 @@ class TikTokAdapter(HTTPAdapter):
 
     def record_cache(self, request: requests.PreparedRequest, hit: bool) -> None:
         """Count a cache hit or miss for the request's endpoint (called by the cache layer)."""
-        self._stats.add(self.resolve(request).report, "cache_hits" if hit else "cache_misses")
+        counter = Counter.CACHE_HITS if hit else Counter.CACHE_MISSES
+        self._stats.add(self.resolve(request).report, counter)
 
     def close(self) -> None:
         """Release connections; the windows, blocks and stats live as long as the adapter.
@@ -322,9 +308,6 @@ class TikTokAdapter(HTTPAdapter):
 
     # -- helpers --------------------------------------------------------------------------
 
-    def _backoff(self, attempt: int) -> float:
-        return self.retry_policy.backoff_time(attempt, self._rand())
-
     def _remember(self, route: Route, info: RateInfo) -> None:
         if route.report not in self._server_info and len(self._server_info) >= _SERVER_INFO_SIZE:
             self._server_info.pop(OTHER, None)
@@ -332,9 +315,9 @@ class TikTokAdapter(HTTPAdapter):
                 return
         self._server_info[route.report] = info
 
-    def _retrying(self, route: Route, level: Priority, seconds: float, why: str) -> None:
-        self._stats.add(route.report, "retries")
-        self.hooks.emit("on_retry", Event("retry", route.report, level, seconds, why))
+    def _retrying(self, route: Route, attempt: Attempt, seconds: float, why: str) -> None:
+        self._stats.add(route.report, Counter.RETRIES)
+        self.hooks.emit(Event(EventKind.RETRY, route.report, attempt.level, seconds, why))
         if seconds > 0:
             self.clock.sleep(seconds)
 
@@ -344,24 +327,16 @@ class TikTokAdapter(HTTPAdapter):
         except StorageError as exc:
             logger.warning("could not share the block of %s: %s", route.name, exc)
 
-    def _pause(
-        self, route: Route, refusal: Refusal, now: float, level: Priority, attempt: int
-    ) -> Refusal:
-        """Block the endpoint for as long as the refusal says; returns it with that moment.
-
-        ``attempt`` counts the refusals of this call so far, so that pauses the server
-        names no time for grow exponentially.
-        """
-        until = self.retry_policy.pause_until(
-            now, refusal.retry_at, refusal.kind == QUOTA, self._rand(), attempt
-        )
+    def _pause(self, route: Route, refusal: Refusal, attempt: Attempt, now: float) -> Refusal:
+        """Block the endpoint for as long as the refusal says; returns it with that moment."""
+        until = self.rules.pause(attempt, refusal, self._rand(), now)
         seconds = until - now
         logger.warning(
             "%s refused by the server (%s); pausing it for %.1f s",
             route.name, refusal.code, seconds,
         )  # fmt: skip
         self.hooks.emit(
-            "on_rate_limited", Event("rate_limited", route.report, level, seconds, refusal.code)
+            Event(EventKind.RATE_LIMITED, route.report, attempt.level, seconds, refusal.code)
         )
-        self._block(route, until, now, quota=refusal.kind == QUOTA)
+        self._block(route, until, now, quota=refusal.kind is RefusalKind.QUOTA)
         return replace(refusal, retry_at=until)

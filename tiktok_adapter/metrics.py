@@ -6,18 +6,19 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 from ._events import Event
+from ._stats import Counter
 
 if TYPE_CHECKING:
     from .adapter import TikTokAdapter
 
-_COUNTERS = {
-    "sent": "Requests sent to the server",
-    "waited": "Requests that waited for a window",
-    "rate_limited": "Rate-limit refusals received from the server (429 or equivalent)",
-    "retries": "Requests re-sent",
-    "refusals": "Requests refused with RateLimitExceeded",
-    "cache_hits": "Reads answered from the cache",
-    "cache_misses": "Reads that missed the cache",
+_COUNTERS: dict[Counter, str] = {
+    Counter.SENT: "Requests sent to the server",
+    Counter.WAITED: "Requests that waited for a window",
+    Counter.RATE_LIMITED: "Rate-limit refusals received from the server (429 or equivalent)",
+    Counter.RETRIES: "Requests re-sent",
+    Counter.REFUSALS: "Requests refused with RateLimitExceeded",
+    Counter.CACHE_HITS: "Reads answered from the cache",
+    Counter.CACHE_MISSES: "Reads that missed the cache",
 }
 
 
@@ -43,7 +44,8 @@ def instrument(
     class _Collector:
         def collect(self) -> Iterator[Any]:
             stats = adapter.stats()
-            for name, doc in _COUNTERS.items():
+            for counter, doc in _COUNTERS.items():
+                name = counter.value
                 family = CounterMetricFamily(f"{namespace}_{name}", doc, labels=["endpoint"])
                 for endpoint, row in stats.endpoints.items():
                     family.add_metric([endpoint], getattr(row, name))
