@@ -68,7 +68,9 @@ def test_a_refusal_is_raised_returned_or_sent_again() -> None:
     assert isinstance(raised, Raise) and raised.problem is not None
     assert raised.problem.cause is Cause.SERVER and raised.problem.retry_after == 5.0
     quota = Refusal(RefusalKind.QUOTA, "daily_quota_limit_exceeded", NOW + 50_000)
-    capped, _ = rules(max_wait=60).refusal(first, quota, True, NOW)
+    capped_rules = rules(max_wait=60)
+    capped, _ = capped_rules.refusal(capped_rules.start("/x/", Priority.MEDIUM, NOW), quota,
+                                     True, NOW)  # fmt: skip
     assert isinstance(capped, Raise) and capped.problem is not None and capped.problem.quota
 
 

@@ -20,8 +20,8 @@ import requests
 import responses
 
 import tiktok_adapter._clock as clock_module
-from tiktok_adapter._events import EventKind
 from tiktok_adapter import Event, FakeClock, Priority, RateLimitExceeded, TikTokAdapter, mount
+from tiktok_adapter._events import EventKind
 from tiktok_adapter.priority import PRIORITY_HEADER
 
 BASE = "https://open.tiktokapis.com"
