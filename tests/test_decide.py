@@ -6,9 +6,10 @@ import pytest
 
 from tiktok_adapter import Priority
 from tiktok_adapter._decide import Cause, Raise, Return, Rules, Send, Wait
-from tiktok_adapter._limiter import Admission, Rate
 from tiktok_adapter._refusal import Refusal, RefusalKind
 from tiktok_adapter._retry import RetryPolicy
+from tiktok_adapter.core.rates import Rate
+from tiktok_adapter.core.windows import Admission
 
 NOW = 1_000_000.0
 TEN = Rate(10, 60.0, False, "10/minute")

@@ -14,7 +14,7 @@ import requests
 import responses
 
 from tiktok_adapter import ConfigurationError, FakeClock, RateLimitExceeded, Settings, TikTokAdapter
-from tiktok_adapter._limiter import parse_rates
+from tiktok_adapter.core.rates import parse_rates
 
 QUERY = "https://open.tiktokapis.com/v2/video/query/"
 

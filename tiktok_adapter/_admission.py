@@ -16,10 +16,10 @@ from ._decide import Attempt, Cause, Problem, Raise, Rules, Send, Wait, iso, why
 from ._events import Event, EventKind, Hooks
 from ._forksafe import after_fork_in_child
 from ._gate import Gate
-from ._limiter import Admission, StorageError, Store, Window
 from ._routes import Route
 from ._settings import Settings
 from ._stats import Counter, StatsRecorder
+from .core.windows import Admission, StorageError, Store, Window
 from .priority import Priority
 
 logger = logging.getLogger("tiktok_adapter")

@@ -7,8 +7,8 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from ._headers import RateInfo
-from ._limiter import StorageError, Store, Window
 from ._routes import Route
+from .core.windows import StorageError, Store, Window
 from .exceptions import StorageUnavailable
 
 

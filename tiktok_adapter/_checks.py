@@ -13,14 +13,12 @@ from collections.abc import Callable, Mapping
 from types import MappingProxyType
 from typing import Any
 
+from .core.rates import DAY
 from .exceptions import ConfigurationError
 
-DAY = 86_400
 # Bounds: far beyond any real use, yet tight enough that nothing downstream overflows.
 # A window's end must stay a timestamp that datetime can show, a sleep must stay under
 # the threading timeout limit, and Redis keeps expiries as whole milliseconds.
-MAX_AMOUNT = 1_000_000_000  # requests in one window
-MAX_PERIOD = 3650 * DAY  # ten years; the shortest window is one second (`limits` syntax)
 MAX_RETRIES = 100
 # setting: (largest value in seconds, the same in words)
 MAX_SECONDS: Mapping[str, tuple[int, str]] = MappingProxyType(

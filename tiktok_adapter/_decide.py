@@ -14,9 +14,10 @@ import datetime
 import enum
 from dataclasses import dataclass, replace
 
-from ._limiter import Admission, cap_for
 from ._refusal import Refusal, RefusalKind
 from ._retry import RetryPolicy
+from .core.rates import cap_for
+from .core.windows import Admission
 from .priority import Priority
 
 

@@ -9,10 +9,10 @@ from collections.abc import Iterable, Mapping
 from os import PathLike
 from typing import Any, NamedTuple
 
-from ._checks import MAX_AMOUNT, NONE, number, read_text
+from ._checks import NONE, number, read_text
 from ._endpoints import get_preset, normalize_path
-from ._limiter import parse_rates
 from ._settings import ENV_PREFIX, FIELD_NAMES, FieldError, Settings, redact
+from .core.rates import MAX_AMOUNT, parse_rates
 from .exceptions import ConfigurationError
 
 logger = logging.getLogger(__name__)

@@ -11,7 +11,8 @@ from requests import PreparedRequest
 
 from ._endpoints import EndpointTable, normalize_path
 from ._identity import scope_id
-from ._limiter import QUOTA_BLOCK, Rate, Window, parse_rates
+from .core.rates import Rate, parse_rates
+from .core.windows import QUOTA_BLOCK, Window
 
 _CACHE_SIZE = 4096
 APP = "app"

@@ -13,8 +13,9 @@ from typing import Any, TypedDict
 
 from ._checks import MAX_SECONDS, check_choice, check_retries, check_seconds, check_text, read_text
 from ._endpoints import get_preset
-from ._limiter import REDIS_SCHEMES, parse_rates, storage_scheme, validate_storage_uri
+from .core.rates import parse_rates
 from .exceptions import ConfigurationError
+from .storage import validate_storage_uri
 
 ON_LIMIT = ("sleep", "raise")
 ON_STORAGE_ERROR = ("fallback", "raise")
@@ -172,25 +173,9 @@ class Settings:
         object.__setattr__(self, "rate_limit_codes", frozenset(codes))
 
     def _check_storage(self) -> None:
-        try:
-            validate_storage_uri(self.storage_uri)
-        except ConfigurationError as exc:  # never echo a password back into logs
-            raise ConfigurationError(
-                str(exc).replace(str(self.storage_uri), str(redact(self.storage_uri)))
-            ) from None
-        scheme = storage_scheme(self.storage_uri)
-        if scheme in REDIS_SCHEMES:
-            # Fail at construction, not at the first request, and say which extra to install.
-            module, hint = (
-                ("valkey", "pip install valkey")
-                if scheme.startswith("valkey")
-                else ("redis", "pip install 'tiktok-adapter[redis]'")
-            )
-            if importlib.util.find_spec(module) is None:
-                raise ConfigurationError(
-                    f"storage_uri={redact(self.storage_uri)!r} needs the {module} client, "
-                    f"which is not installed: {hint}"
-                )
+        # The backend's registry entry validates the URI and names a missing client, at
+        # construction rather than at the first request, and never echoes a password.
+        validate_storage_uri(self.storage_uri)
 
     def __repr__(self) -> str:
         parts = ", ".join(

@@ -21,17 +21,17 @@ from ._decide import Attempt, Raise, Return, Rules, Wait
 from ._endpoints import EndpointTable, get_preset
 from ._errors import to_exception
 from ._events import Event, EventKind, Hook, Hooks
-from ._fallback import FallbackStore
 from ._headers import RateInfo, parse_rate_headers
 from ._identity import derive_secret
-from ._limiter import StorageError, Store, open_store, storage_scheme
 from ._refusal import Answer, Refusal, RefusalKind, RefusalPolicy, TikTokRefusals, exhausted
 from ._retry import RetryPolicy, resend_is_safe
 from ._routes import OTHER, Route, RouteTable
 from ._settings import Settings
 from ._stats import Counter, Stats, StatsRecorder
+from .core.windows import StorageError
 from .exceptions import ConfigurationError
 from .priority import PRIORITY_HEADER, Priority, current_priority
+from .storage import is_shared, open_store
 
 if TYPE_CHECKING:
     from typing_extensions import Unpack
@@ -123,20 +123,12 @@ class TikTokAdapter(HTTPAdapter):
         self._server_info: dict[str, RateInfo] = {}
         self._stats = StatsRecorder(self.clock.now())
         self.hooks = hooks
-        shared = storage_scheme(s.storage_uri) != "memory"
-        store: Store = open_store(
-            s.storage_uri,
-            key_prefix=s.key_prefix,
-            margin=s.safety_margin,
-            use_storage_time=s.storage_time,
-        )
-        if shared:
-            store = FallbackStore(
-                store, self.clock, margin=s.safety_margin,
-                raise_errors=s.on_storage_error == "raise",
-            )  # fmt: skip
-        elif hasattr(store, "clock"):
-            store.clock = self.clock  # calendar windows read this clock's calendar
+        store = open_store(
+            s.storage_uri, key_prefix=s.key_prefix, margin=s.safety_margin,
+            use_storage_time=s.storage_time, clock=self.clock,
+            on_error="raise" if s.on_storage_error == "raise" else "fallback",
+        )  # fmt: skip
+        shared = is_shared(s.storage_uri)
         self.store = store
         self.admitter = Admitter(
             store, self.clock, s, self._stats, self.hooks, rules=self.rules,

@@ -6,9 +6,11 @@ import threading
 from collections import deque
 from collections.abc import Sequence
 
-from ._clock import Clock, wall_time
-from ._forksafe import after_fork_in_child
-from ._limiter import ADMITTED, QUOTA_BLOCK, Admission, Usage, Window, cap_for
+from .._clock import Clock, wall_time
+from .._forksafe import after_fork_in_child
+from ..core.rates import cap_for
+from ..core.windows import ADMITTED, QUOTA_BLOCK, Admission, Store, Usage, Window
+from .base import Backend, StoreOptions
 
 # Idle windows (a per-token scope with many users) are swept this often, so memory
 # stays bounded by the users active within the longest window.
@@ -178,3 +180,10 @@ class MemoryStore:
         # The windows live as long as the store: requests' Session.close() closes every
         # mounted adapter, and an adapter that outlives its session must keep counting.
         pass
+
+
+def _open(options: StoreOptions) -> Store:
+    return MemoryStore(margin=options.margin, clock=options.clock)
+
+
+BACKEND = Backend("memory", frozenset({"memory"}), shared=False, open=_open)

@@ -6,10 +6,10 @@ import logging
 import threading
 from collections.abc import Sequence
 
-from ._clock import Clock
-from ._forksafe import after_fork_in_child
-from ._limiter import Admission, StorageError, Store, Usage, Window
-from ._memory_store import MemoryStore
+from .._clock import Clock
+from .._forksafe import after_fork_in_child
+from ..core.windows import Admission, StorageError, Store, Usage, Window
+from .memory import MemoryStore
 
 logger = logging.getLogger(__name__)
 

@@ -6,17 +6,15 @@ import threading
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from ._forksafe import after_fork_in_child
-from ._limiter import (
-    ADMITTED,
-    QUOTA_BLOCK,
-    Admission,
-    StorageError,
-    Usage,
-    Window,
-)
-from ._store_uri import describe_error
-from .exceptions import ConfigurationError
+import limits
+import limits.errors
+import limits.storage
+
+from .._forksafe import after_fork_in_child
+from ..core.windows import ADMITTED, QUOTA_BLOCK, Admission, StorageError, Store, Usage, Window
+from ..exceptions import ConfigurationError
+from .base import Backend, StoreOptions
+from .uri import describe_error, redact_uri, sentinel_service, uri_secrets
 
 # Opens a client to the store; raises StorageError while the store cannot be reached.
 Connect = Callable[[], Any]
@@ -274,3 +272,69 @@ class RedisStore:
             self.client.close()
         except Exception:  # closing a dead connection is not worth an error
             pass
+
+
+SCHEMES = frozenset(
+    f"{family}{tls}{kind}"
+    for family in ("redis", "valkey")
+    for tls in ("", "s")
+    for kind in ("", "+cluster", "+sentinel", "+unix")
+    if not (tls and kind == "+unix")
+)
+
+
+def _check(uri: str) -> None:
+    scheme = uri.split("://", 1)[0].lower()
+    if scheme.endswith("+sentinel") and not sentinel_service(uri):
+        raise ConfigurationError(
+            f"storage_uri={redact_uri(uri)!r} names no Sentinel service; write it as "
+            f"{scheme}://[:password@]host:26379[,host:port]/<service name>"
+        )
+
+
+def _requires(uri: str) -> tuple[str, str]:
+    if uri.lower().startswith("valkey"):
+        return "valkey", "pip install valkey"
+    return "redis", "pip install 'tiktok-adapter[redis]'"
+
+
+def _open(options: StoreOptions) -> Store:
+    """A Redis store for the URI; `limits` parses the URI and opens the connection.
+
+    A setting that cannot work raises ConfigurationError here. A store that cannot be
+    reached does not: the store connects on first use and again after each failure, so
+    that an outage at start-up (a Redis Cluster connects at once) is handled like any
+    other, by the fallback or by StorageUnavailable.
+    """
+    uri = options.uri
+    timeouts = {"socket_timeout": 1.0, "socket_connect_timeout": 1.0}
+    opts: dict[str, Any] = dict(timeouts)
+    if uri.split("://", 1)[0].lower().endswith("+sentinel"):
+        # The Sentinels are asked first. Without these a refused Sentinel costs seconds of
+        # the client's own retries per request (4 s measured); one try each is enough.
+        opts["sentinel_kwargs"] = {**timeouts, "retry": None}
+    opts.update(options.client_options)
+    shown, secrets = redact_uri(uri), uri_secrets(uri)
+
+    def connect() -> Any:
+        try:
+            backend = limits.storage.storage_from_string(uri, **opts)
+        except (limits.errors.ConfigurationError, ValueError, TypeError) as exc:
+            hint = " (pip install 'tiktok-adapter[redis]')" if "prerequisite" in str(exc) else ""
+            raise ConfigurationError(
+                f"storage_uri={shown!r} cannot be used: {describe_error(exc, secrets)}{hint}"
+            ) from None
+        except Exception as exc:  # unreachable: RedisCluster connects in its constructor
+            raise StorageError(describe_error(exc, secrets)) from None
+        return backend.get_connection()  # type: ignore[union-attr]
+
+    return RedisStore(
+        connect,
+        key_prefix=options.key_prefix,
+        margin=options.margin,
+        use_storage_time=options.use_storage_time,
+        secrets=secrets,
+    )
+
+
+BACKEND = Backend("redis", SCHEMES, shared=True, open=_open, check=_check, requires=_requires)

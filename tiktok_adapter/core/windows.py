@@ -1,0 +1,76 @@
+"""Windows, admissions and the Store protocol: what admission asks of any storage backend."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+from ..exceptions import TikTokAdapterError
+from .rates import Rate
+
+# A block whose key starts so marks a spent quota (the server said so, or a window that
+# resets hours away is full), so waiting for it follows the quota rules, not a backoff.
+QUOTA_BLOCK = "q:"
+
+
+@dataclass(frozen=True)
+class Window:
+    """A rate bound to the storage key that counts it."""
+
+    key: str
+    rate: Rate
+
+
+@dataclass(frozen=True)
+class Admission:
+    """The answer to "may this request go now?".
+
+    When not admitted, ``wait`` is the time until every window could admit it, and
+    ``limit`` names the window that binds longest ("server" for a server block).
+    """
+
+    admitted: bool
+    wait: float = 0.0
+    limit: str = ""
+    calendar: bool = False
+    # The binding window's rate (None for a server block), so that an error can say
+    # when a priority's share, not the limit itself, is what refused.
+    rate: Rate | None = None
+
+
+ADMITTED = Admission(True)
+
+
+class StorageError(TikTokAdapterError):
+    """The store could not be reached; the adapter decides between fallback and raise."""
+
+
+@dataclass(frozen=True)
+class Usage:
+    """How much of one window is used at ``now``, and when the oldest use expires."""
+
+    used: int
+    resets_at: float
+
+
+class Store(Protocol):
+    """Where windows are counted; the rest of the package sees only this."""
+
+    def acquire(
+        self,
+        windows: Sequence[Window],
+        blocks: Sequence[str],
+        now: float | None,
+        share: float = 1.0,
+    ) -> Admission:
+        """Charge every window at once, or none of them; ``now=None`` asks the store's clock."""
+
+    def block(self, key: str, until: float, now: float) -> None:
+        """Refuse every acquire that names ``key`` until ``until``."""
+
+    def usage(self, window: Window, now: float) -> Usage: ...
+
+    def blocked_until(self, key: str, now: float) -> float: ...
+
+    def close(self) -> None: ...
