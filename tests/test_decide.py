@@ -5,10 +5,10 @@ from __future__ import annotations
 import pytest
 
 from tiktok_adapter import Priority
-from tiktok_adapter._decide import Cause, Raise, Return, Rules, Send, Wait
-from tiktok_adapter._refusal import Refusal, RefusalKind
-from tiktok_adapter._retry import RetryPolicy
+from tiktok_adapter.core.decide import Cause, Raise, Return, Rules, Send, Wait
 from tiktok_adapter.core.rates import Rate
+from tiktok_adapter.core.refusal import Refusal, RefusalKind
+from tiktok_adapter.core.retry import RetryPolicy
 from tiktok_adapter.core.windows import Admission
 
 NOW = 1_000_000.0

@@ -11,7 +11,7 @@ import requests
 import responses
 
 from tiktok_adapter import FakeClock, RateLimitExceeded, mount
-from tiktok_adapter._identity import request_token, scope_id
+from tiktok_adapter.core.identity import request_token, scope_id
 
 API = "https://open.tiktokapis.com/v2"
 INIT = f"{API}/post/publish/video/init/"
@@ -98,7 +98,7 @@ def test_bodies_that_cannot_be_searched_are_anonymous(body: Any) -> None:
 
 
 def test_a_body_that_names_no_token_is_not_parsed(monkeypatch: pytest.MonkeyPatch) -> None:
-    import tiktok_adapter._credentials as credentials
+    import tiktok_adapter.core.credentials as credentials
 
     def refuse(*args: Any, **kwargs: Any) -> Any:
         raise AssertionError("parsed a body that cannot hold a token")

@@ -6,15 +6,15 @@ from ._budget import Budget, EndpointBudget, WindowBudget
 from ._clock import SYSTEM_CLOCK, Clock, FakeClock, SystemClock
 from ._endpoints import DEFAULT_LIMITS, PRESETS, Endpoint, EndpointTable, Preset
 from ._events import Event, EventKind
-from ._headers import RateInfo, parse_rate_headers, parse_reset, parse_retry_after
 from ._install import Installation, install, installed, uninstall
 from ._log_redaction import redact_tokens
 from ._mounting import HostRouter, mount
-from ._refusal import Refusal, RefusalPolicy, TikTokRefusals
-from ._retry import RetryPolicy
 from ._settings import Settings
-from ._stats import EndpointStats, Stats
 from .adapter import OPEN_API_BASE, TikTokAdapter
+from .core.headers import RateInfo, parse_rate_headers, parse_reset, parse_retry_after
+from .core.refusal import Refusal, RefusalPolicy, TikTokRefusals
+from .core.retry import RetryPolicy
+from .core.stats import EndpointStats, Stats
 from .exceptions import (
     ConfigurationError,
     PaginationError,

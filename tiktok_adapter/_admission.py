@@ -12,13 +12,13 @@ from collections.abc import Callable
 from typing import Any, NoReturn
 
 from ._clock import Clock
-from ._decide import Attempt, Cause, Problem, Raise, Rules, Send, Wait, iso, why_waiting
 from ._events import Event, EventKind, Hooks
-from ._forksafe import after_fork_in_child
 from ._gate import Gate
-from ._routes import Route
 from ._settings import Settings
-from ._stats import Counter, StatsRecorder
+from .core.decide import Attempt, Cause, Problem, Raise, Rules, Send, Wait, iso, why_waiting
+from .core.forksafe import after_fork_in_child
+from .core.routes import Route
+from .core.stats import Counter, StatsRecorder
 from .core.windows import Admission, StorageError, Store, Window
 from .priority import Priority
 

@@ -6,8 +6,8 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from ._headers import RateInfo
-from ._routes import Route
+from .core.headers import RateInfo
+from .core.routes import Route
 from .core.windows import StorageError, Store, Window
 from .exceptions import StorageUnavailable
 

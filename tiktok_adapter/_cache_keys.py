@@ -4,18 +4,27 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import json
 import os
 import re
 import threading
 from typing import Any
+from urllib.parse import urlencode, urlsplit, urlunsplit
 
 from requests import PreparedRequest, Request
+from requests.structures import CaseInsensitiveDict
 from requests_cache.cache_keys import create_key
 from requests_cache.models.raw_response import CachedHTTPResponse
 from requests_cache.models.request import CachedRequest
 from requests_cache.models.response import CachedResponse
 
-from ._credentials import Replace, rewrite_body, rewrite_headers, rewrite_url
+from .core.credentials import (
+    CREDENTIAL_HEADERS,
+    CREDENTIAL_PARAMS,
+    Replace,
+    body_fields,
+    query_pairs,
+)
 from .exceptions import ConfigurationError
 
 KEY_VERSION = b"tiktok_adapter/cache-key/1"
@@ -147,3 +156,47 @@ def rewrite_request(request: CachedRequest, replace: Replace) -> CachedRequest:
     content_type = str(request.headers.get("Content-Type") or "")
     request.body = rewrite_body(request.body, content_type, replace) or b""
     return request
+
+
+# -- tokens replaced in what the cache stores ------------------------------------------
+
+
+def rewrite_headers(headers: Any, replace: Replace) -> CaseInsensitiveDict[str]:
+    out: CaseInsensitiveDict[str] = CaseInsensitiveDict()
+    for name, value in (headers or {}).items():
+        text = value.decode("latin-1") if isinstance(value, bytes) else str(value)
+        lower = name.lower()
+        out[name] = replace(f"header:{lower}", text) if lower in CREDENTIAL_HEADERS else text
+    return out
+
+
+def rewrite_url(url: str, replace: Replace) -> str:
+    parts = urlsplit(url)
+    pairs = query_pairs(url)
+    if not pairs:
+        return url
+    return urlunsplit(parts._replace(query=_rewrite_pairs(pairs, replace)))
+
+
+def rewrite_body(body: bytes | None, content_type: str, replace: Replace) -> bytes | None:
+    fields = body_fields(body, content_type)
+    if isinstance(fields, list):
+        if not any(k.lower() in CREDENTIAL_PARAMS for k, _ in fields):
+            return body
+        return _rewrite_pairs(fields, replace).encode()
+    if not fields:
+        return body
+    changed = False
+    for name, value in list(fields.items()):
+        if name.lower() in CREDENTIAL_PARAMS and isinstance(value, str):
+            fields[name] = replace(f"param:{name.lower()}", value)
+            changed = True
+    return json.dumps(fields).encode() if changed else body
+
+
+def _rewrite_pairs(pairs: list[tuple[str, str]], replace: Replace) -> str:
+    out = [
+        (k, replace(f"param:{k.lower()}", v) if k.lower() in CREDENTIAL_PARAMS else v)
+        for k, v in pairs
+    ]
+    return urlencode(out)

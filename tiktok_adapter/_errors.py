@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ._decide import Cause, Problem, utc
+from .core.decide import Cause, Problem, utc
 from .exceptions import QuotaExhausted, RateLimitExceeded, StorageUnavailable
 
 _CLASSES: dict[Cause, type[RateLimitExceeded]] = {

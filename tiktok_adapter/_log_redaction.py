@@ -12,7 +12,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from ._credentials import CREDENTIAL_HEADERS, CREDENTIAL_PARAMS
+from .core.credentials import CREDENTIAL_HEADERS, CREDENTIAL_PARAMS
 
 REDACTED = "REDACTED"
 

@@ -17,17 +17,17 @@ from ._admission import Admitter
 from ._body import read_prefix, release
 from ._budget import Budget, take_budget
 from ._clock import SYSTEM_CLOCK, Clock
-from ._decide import Attempt, Raise, Return, Rules, Wait
 from ._endpoints import EndpointTable, get_preset
 from ._errors import to_exception
 from ._events import Event, EventKind, Hook, Hooks
-from ._headers import RateInfo, parse_rate_headers
-from ._identity import derive_secret
-from ._refusal import Answer, Refusal, RefusalKind, RefusalPolicy, TikTokRefusals, exhausted
-from ._retry import RetryPolicy, resend_is_safe
-from ._routes import OTHER, Route, RouteTable
 from ._settings import Settings
-from ._stats import Counter, Stats, StatsRecorder
+from .core.decide import Attempt, Raise, Return, Rules, Wait
+from .core.headers import RateInfo, parse_rate_headers
+from .core.identity import derive_secret
+from .core.refusal import Answer, Refusal, RefusalKind, RefusalPolicy, TikTokRefusals, exhausted
+from .core.retry import RetryPolicy, resend_is_safe
+from .core.routes import OTHER, Route, RouteTable
+from .core.stats import Counter, Stats, StatsRecorder
 from .core.windows import StorageError
 from .exceptions import ConfigurationError
 from .priority import PRIORITY_HEADER, Priority, current_priority

@@ -16,10 +16,16 @@ Our exception tree::
 from __future__ import annotations
 
 import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import requests
-from requests.exceptions import RequestException
+if TYPE_CHECKING:
+    import requests
+    from requests.exceptions import RequestException as _HTTPError
+else:
+    try:  # rate-limit errors subclass requests' base error, so existing handlers catch them
+        from requests.exceptions import RequestException as _HTTPError
+    except ImportError:  # the core runs without requests (an httpx-only install)
+        _HTTPError = OSError
 
 
 class TikTokAdapterError(Exception):
@@ -34,7 +40,7 @@ class MissingDependency(TikTokAdapterError, ImportError):
     """A feature needs an optional extra; the message names the pip command that installs it."""
 
 
-class RateLimitExceeded(TikTokAdapterError, RequestException):
+class RateLimitExceeded(TikTokAdapterError, _HTTPError):
     """A request was refused by a rate limit.
 
     ``response`` is None when the request was refused before it was sent (our own
@@ -53,7 +59,11 @@ class RateLimitExceeded(TikTokAdapterError, RequestException):
         response: Any = None,
         reset_at: datetime.datetime | None = None,
     ) -> None:
-        super().__init__(message, request=request, response=response)
+        super().__init__(message)
+        if request is None and response is not None:
+            request = getattr(response, "request", None)
+        self.request = request
+        self.response = response
         self.retry_after = float(retry_after)
         self.endpoint = endpoint
         self.limit = limit

@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 from ._events import Event
-from ._stats import Counter
+from .core.stats import Counter
 
 if TYPE_CHECKING:
     from .adapter import TikTokAdapter

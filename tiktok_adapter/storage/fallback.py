@@ -7,7 +7,7 @@ import threading
 from collections.abc import Sequence
 
 from .._clock import Clock
-from .._forksafe import after_fork_in_child
+from ..core.forksafe import after_fork_in_child
 from ..core.windows import Admission, StorageError, Store, Usage, Window
 from .memory import MemoryStore
 

@@ -7,7 +7,7 @@ from collections import deque
 from collections.abc import Sequence
 
 from .._clock import Clock, wall_time
-from .._forksafe import after_fork_in_child
+from ..core.forksafe import after_fork_in_child
 from ..core.rates import cap_for
 from ..core.windows import ADMITTED, QUOTA_BLOCK, Admission, Store, Usage, Window
 from .base import Backend, StoreOptions

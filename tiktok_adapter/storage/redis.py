@@ -10,7 +10,7 @@ import limits
 import limits.errors
 import limits.storage
 
-from .._forksafe import after_fork_in_child
+from ..core.forksafe import after_fork_in_child
 from ..core.windows import ADMITTED, QUOTA_BLOCK, Admission, StorageError, Store, Usage, Window
 from ..exceptions import ConfigurationError
 from .base import Backend, StoreOptions

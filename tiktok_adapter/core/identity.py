@@ -5,14 +5,28 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+from collections.abc import Mapping
+from typing import Any, Protocol
 from urllib.parse import parse_qsl, urlsplit
 
-from requests import PreparedRequest
-
-from ._credentials import MAX_BODY, find_token
+from .credentials import MAX_BODY, find_token
 
 ACCOUNT_PARAM = "business_id"
 _ANONYMOUS = "-"
+
+
+class RequestLike(Protocol):
+    """What the core reads of a request: requests' PreparedRequest has it, and a
+    transport for another library builds one."""
+
+    @property
+    def url(self) -> str | None: ...
+
+    @property
+    def headers(self) -> Mapping[str, Any]: ...
+
+    @property
+    def body(self) -> Any: ...
 
 
 def derive_secret(seed: str) -> bytes:
@@ -25,12 +39,12 @@ def keyed_hash(secret: bytes, value: str) -> str:
     return hmac.new(secret, value.encode(), hashlib.sha256).hexdigest()[:32]
 
 
-def request_token(request: PreparedRequest) -> str | None:
+def request_token(request: RequestLike) -> str | None:
     """The access token: headers, query, form or JSON body, as the cache keys find it."""
     return find_token(request.url or "", request.headers, request.body)
 
 
-def request_account(request: PreparedRequest) -> str | None:
+def request_account(request: RequestLike) -> str | None:
     """The business account a Business API call acts for (``business_id``)."""
     found = _query_value(request, ACCOUNT_PARAM)
     if found:
@@ -46,13 +60,13 @@ def request_account(request: PreparedRequest) -> str | None:
     return None
 
 
-def scope_id(request: PreparedRequest, scope: str, secret: bytes) -> str:
+def scope_id(request: RequestLike, scope: str, secret: bytes) -> str:
     """The hashed identity that a ``scope`` ("token" or "account") limit counts per."""
     raw = request_token(request) if scope == "token" else request_account(request)
     return keyed_hash(secret, raw) if raw else _ANONYMOUS
 
 
-def _query_value(request: PreparedRequest, name: str) -> str | None:
+def _query_value(request: RequestLike, name: str) -> str | None:
     url = request.url or ""
     if "?" not in url or name not in url:
         return None

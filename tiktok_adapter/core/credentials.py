@@ -11,9 +11,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
-
-from requests.structures import CaseInsensitiveDict
+from urllib.parse import parse_qsl, urlsplit
 
 # Every header or parameter that can carry a credential: TikTok's three ways (Bearer,
 # the Business API's Access-Token, the access_token parameter) plus the common others.
@@ -134,44 +132,3 @@ def find_token(url: str, headers: Mapping[str, Any], body: Any) -> str | None:
 def _text(value: Any) -> str:
     # requests allows bytes header values; they go on the wire as latin-1.
     return value.decode("latin-1") if isinstance(value, bytes) else str(value or "")
-
-
-def rewrite_headers(headers: Any, replace: Replace) -> CaseInsensitiveDict[str]:
-    out: CaseInsensitiveDict[str] = CaseInsensitiveDict()
-    for name, value in (headers or {}).items():
-        text = value.decode("latin-1") if isinstance(value, bytes) else str(value)
-        lower = name.lower()
-        out[name] = replace(f"header:{lower}", text) if lower in CREDENTIAL_HEADERS else text
-    return out
-
-
-def rewrite_url(url: str, replace: Replace) -> str:
-    parts = urlsplit(url)
-    pairs = query_pairs(url)
-    if not pairs:
-        return url
-    return urlunsplit(parts._replace(query=_rewrite_pairs(pairs, replace)))
-
-
-def rewrite_body(body: bytes | None, content_type: str, replace: Replace) -> bytes | None:
-    fields = body_fields(body, content_type)
-    if isinstance(fields, list):
-        if not any(k.lower() in CREDENTIAL_PARAMS for k, _ in fields):
-            return body
-        return _rewrite_pairs(fields, replace).encode()
-    if not fields:
-        return body
-    changed = False
-    for name, value in list(fields.items()):
-        if name.lower() in CREDENTIAL_PARAMS and isinstance(value, str):
-            fields[name] = replace(f"param:{name.lower()}", value)
-            changed = True
-    return json.dumps(fields).encode() if changed else body
-
-
-def _rewrite_pairs(pairs: list[tuple[str, str]], replace: Replace) -> str:
-    out = [
-        (k, replace(f"param:{k.lower()}", v) if k.lower() in CREDENTIAL_PARAMS else v)
-        for k, v in pairs
-    ]
-    return urlencode(out)

@@ -7,12 +7,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-from requests import PreparedRequest
-
-from ._endpoints import EndpointTable, normalize_path
-from ._identity import scope_id
-from .core.rates import Rate, parse_rates
-from .core.windows import QUOTA_BLOCK, Window
+from .._endpoints import EndpointTable, normalize_path
+from .identity import RequestLike, scope_id
+from .rates import Rate, parse_rates
+from .windows import QUOTA_BLOCK, Window
 
 _CACHE_SIZE = 4096
 APP = "app"
@@ -96,7 +94,7 @@ class RouteTable:
             report=name if endpoint else OTHER,
         )
 
-    def windows_for(self, route: Route, request: PreparedRequest) -> tuple[tuple[Window, ...], str]:
+    def windows_for(self, route: Route, request: RequestLike) -> tuple[tuple[Window, ...], str]:
         """The windows this request is counted in, and the queue it waits in.
 
         Per-token and per-account windows are keyed by a keyed hash of the identity,

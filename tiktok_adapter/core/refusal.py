@@ -13,8 +13,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from ._headers import RateInfo
-from ._retry import RetryPolicy
+from .headers import RateInfo
+from .retry import RetryPolicy
 
 logger = logging.getLogger(__name__)
 

@@ -14,11 +14,11 @@ import datetime
 import enum
 from dataclasses import dataclass, replace
 
-from ._refusal import Refusal, RefusalKind
-from ._retry import RetryPolicy
-from .core.rates import cap_for
-from .core.windows import Admission
-from .priority import Priority
+from ..priority import Priority
+from .rates import cap_for
+from .refusal import Refusal, RefusalKind
+from .retry import RetryPolicy
+from .windows import Admission
 
 
 class Cause(enum.Enum):
