@@ -15,7 +15,8 @@ import responses
 
 from tiktok_adapter import FakeClock, TikTokAdapter, mount
 from tiktok_adapter.testing import FakeTikTok, RateHeaders, ScaledClock, SimulatorServer, TikTokApp
-from tiktok_adapter.testing.server import load_limits
+from tiktok_adapter.testing._app import PRESET
+from tiktok_adapter.testing.server import LimitFile, load_limits, read_limit_file
 
 BASE = "https://open.tiktokapis.com"
 LIST = f"{BASE}/v2/video/list/"
@@ -223,8 +224,12 @@ def test_any_table_on_request_with_calendar_and_per_token_windows(
         assert session.get(INFO, headers=alice).status_code == 200
         assert session.get(INFO, headers=bob).status_code == 200
         assert session.get(INFO, headers=alice).status_code == 429
-        # An endpoint outside the table still answers, without a limit.
-        assert {session.post(LIST, json={}).status_code for _ in range(20)} == {200}
+        # The table is merged over the seed's: video/list keeps its 5 a minute ...
+        assert [session.post(LIST, json={}).status_code for _ in range(6)] == [200] * 5 + [429]
+        # ... and a path outside the table still answers, without a limit.
+        research = f"{BASE}/v2/research/user/followers/"
+        replies = {session.post(research, json={"username": "a"}).status_code for _ in range(20)}
+        assert replies == {200}
 
 
 def test_custom_host_and_prefix_are_matched_by_path(clock: FakeClock) -> None:
@@ -236,6 +241,64 @@ def test_custom_host_and_prefix_are_matched_by_path(clock: FakeClock) -> None:
         assert fake.requests[0].path == "/v2/user/info/"
         with pytest.raises(requests.ConnectionError):
             s.get(INFO)  # not the fake's host: responses refuses it
+
+
+def test_responses_of_your_own_answer_first_and_the_fake_serves_the_rest(
+    clock: FakeClock, session: requests.Session
+) -> None:
+    comments = f"{BASE}/v2/research/video/comment/list/"
+    stub = {"data": {"comments": [], "cursor": 0, "has_more": False},
+            "error": {"code": "ok", "message": "", "log_id": "stub"}}  # fmt: skip
+    with FakeTikTok(preset="research", clock=clock) as fake:
+        fake.mock.post(comments, json=stub)
+        fake.mock.get(f"{BASE}/v2/anything/else/", body="mine")
+        for _ in range(3):  # the stub answers every time, never shadowed
+            assert session.post(comments, json={"video_id": 1}).json() == stub
+        assert session.get(f"{BASE}/v2/anything/else/").text == "mine"
+        # Every other request, POST or GET, is still the fake's (no ConnectionError).
+        user = session.post(f"{BASE}/v2/research/user/info/", json={"username": "a"})
+        assert user.status_code == 200 and user.json()["data"]["follower_count"]
+        query = {"query": {"and": []}, "start_date": "20231101", "end_date": "20231102"}
+        assert session.post(f"{BASE}/v2/research/video/query/", json=query).status_code == 200
+        assert session.get(INFO).status_code == 200
+        assert fake.count("/research/video/comment/list/") == 0 and len(fake.requests) == 3
+        # Take the stub away and the fake answers that URL again.
+        fake.mock.remove("POST", comments)
+        video = int(fake.videos[0]["id"])
+        real = session.post(comments, json={"video_id": video})
+        assert real.json()["error"]["log_id"] != "stub"
+        assert fake.count("/research/video/comment/list/") == 1
+
+
+def test_on_a_shared_mock_earlier_responses_win_and_stop_leaves_them(
+    mocked: responses.RequestsMock, clock: FakeClock, session: requests.Session
+) -> None:
+    mocked.post(INFO, json={"mine": True})
+    fake = FakeTikTok(clock=clock, mock=mocked).start()
+    assert session.post(INFO).json() == {"mine": True}
+    assert session.post(INFO).json() == {"mine": True}
+    assert session.get(INFO).json()["data"]["user"]  # the fake: another method
+    fake.stop()
+    assert session.post(INFO).json() == {"mine": True}
+    with pytest.raises(requests.ConnectionError):
+        session.get(INFO)  # the fake's registrations left with it
+
+
+def test_limits_merge_into_the_preset_as_the_adapters_do(
+    clock: FakeClock, session: requests.Session
+) -> None:
+    with FakeTikTok(clock=clock, limits={"/video/query/": "3/minute"}) as fake:
+        assert fake.app.limits["/video/query/"] == "3/minute"
+        assert fake.app.limits["/user/info/"] == "10/minute;100/hour"  # the seed's, kept
+        options = fake.adapter_options()
+        assert options["limits"] == fake.app.limits and options["preset"] == "seed"
+        adapter = mount(requests.Session(), **options)
+        assert {e.path: e.limits for e in adapter.table} == fake.app.limits
+        statuses = [session.get(INFO).status_code for _ in range(11)]
+        assert statuses == [200] * 10 + [429]
+    with FakeTikTok(preset="research", clock=clock, limits={"/research/user/info/": "5/day"}) as r:
+        assert r.app.limits["/research/video/query/"] == "1000/day@utc"
+        assert r.app.table.match("/research/user/followers/").counts_toward_app is False  # type: ignore[union-attr]
 
 
 def test_it_can_share_a_requests_mock_and_require_a_token(
@@ -257,6 +320,80 @@ def test_the_fixture_from_the_plugin(fake_tiktok: FakeTikTok, session: requests.
         assert session.get(INFO).status_code == 200
     assert fake_tiktok.rate_limited == 0
     assert fake_tiktok.clock.now() - fake_tiktok.requests[0].time >= 60
+
+
+def test_fake_tiktok_without_responses_names_the_extra() -> None:
+    code = (
+        "import sys; sys.modules['responses'] = None\n"
+        "from tiktok_adapter.testing import FakeTikTok\n"
+        "try:\n"
+        "    with FakeTikTok():\n"
+        "        pass\n"
+        "except ImportError as exc:\n"
+        "    assert type(exc) is ImportError, type(exc)\n"
+        "    print(exc)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60
+    )
+    assert "pip install 'tiktok-adapter[testing]'" in done.stdout
+    assert "No module named" not in done.stdout + done.stderr
+
+
+def test_the_session_fixture(fake_tiktok: FakeTikTok, tiktok_session: requests.Session) -> None:
+    for _ in range(11):
+        assert tiktok_session.get(INFO).status_code == 200
+    assert fake_tiktok.rate_limited == 0
+    assert fake_tiktok.clock.now() - fake_tiktok.requests[0].time >= 60  # it waited, on the clock
+
+
+README_BOT = """
+import requests
+
+closed = []
+_close = requests.Session.close
+
+
+def _recording_close(self):
+    closed.append(self)
+    _close(self)
+
+
+requests.Session.close = _recording_close
+seen = []
+
+
+def run_my_bot(session):
+    base = "https://open.tiktokapis.com/v2"
+    listing = session.post(f"{base}/video/list/", json={"max_count": 20}).json()
+    for video in listing["data"]["videos"]:
+        page = session.post(f"{base}/video/comment/list/", json={"video_id": video["id"]}).json()
+        ids = [c["id"] for c in page["data"]["comments"]]
+        if len(ids) > 1:
+            session.post(f"{base}/video/comment/pin/", json={"comment_id": ids[0]})
+            session.post(f"{base}/video/comment/delete/", json={"comment_id": ids[1]})
+
+
+def test_my_bot(fake_tiktok, tiktok_session):
+    seen.append(tiktok_session)
+    run_my_bot(tiktok_session)
+    assert fake_tiktok.rate_limited == 0
+    assert {a.action for a in fake_tiktok.actions} == {"delete", "pin"}
+
+
+def test_the_session_was_closed():
+    assert seen and seen[0] in closed
+"""
+
+
+def test_the_readme_pytest_example_runs_with_the_plugins_fixtures(tmp_path: Path) -> None:
+    (tmp_path / "test_bot.py").write_text(README_BOT)
+    done = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "test_bot.py"],
+        cwd=tmp_path, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "2 passed" in done.stdout
 
 
 def test_the_plugin_loads_without_responses() -> None:
@@ -369,15 +506,25 @@ def test_the_scaled_clock_runs_faster() -> None:
 def test_limit_files(tmp_path: Path) -> None:
     flat = tmp_path / "flat.json"
     flat.write_text(json.dumps({"/video/query/": "2/minute"}))
-    assert load_limits(flat) == ({"/video/query/": "2/minute"}, "1000/hour")
+    table, app = load_limits(flat)  # merged over the seed's table, as the adapter merges
+    assert table["/video/query/"] == "2/minute" and table["/user/info/"] == "10/minute;100/hour"
+    assert app == "1000/hour"
+    assert read_limit_file(flat) == LimitFile(None, {"/video/query/": "2/minute"}, PRESET)
     full = tmp_path / "full.json"
     full.write_text(json.dumps({"limits": {"/user/info/": "1/second"}, "app_limit": None}))
-    assert load_limits(full) == ({"/user/info/": "1/second"}, None)
+    table, app = load_limits(full)
+    assert table["/user/info/"] == "1/second" and app is None
+    assert read_limit_file(full).app_limit is None
     preset = tmp_path / "preset.json"
     preset.write_text(json.dumps({"preset": "display-v2", "limits": {"/user/info/": "1/hour"}}))
     table, app = load_limits(preset)
     assert table["/user/info/"] == "1/hour" and table["/video/list/"] == "600/minute"
     assert app is None
+    assert read_limit_file(preset).preset == "display-v2"
+    unknown = tmp_path / "unknown.json"
+    unknown.write_text(json.dumps({"preset": "nope"}))
+    with pytest.raises(ValueError, match="preset"):
+        read_limit_file(unknown)
     bad = tmp_path / "bad.json"
     bad.write_text(json.dumps({"limits": {"/user/info/": 5}}))
     with pytest.raises(ValueError, match="limits"):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -252,7 +253,8 @@ def test_the_adapter_waits_for_midnight_or_raises_quota_exhausted(
     quiet = RateHeaders(limit=False, remaining=False, reset=False)
     with FakeTikTok(preset="research", clock=clock, rate_headers=quiet) as fake, \
             requests.Session() as s:  # fmt: skip
-        mount(s, **fake.adapter_options(), default_priority="critical")
+        # A spent quota sleeps until it resets, however long, unless max_wait says otherwise.
+        mount(s, **fake.adapter_options(), default_priority="critical", max_wait=3600)
         for _ in range(1000):
             s.post(url, json={"username": "a"})
         with pytest.raises(QuotaExhausted) as exhausted:
@@ -441,3 +443,270 @@ def test_the_app_knows_every_preset() -> None:
     assert TikTokApp(api="business").mode.preset_name == "business"
     with pytest.raises(ValueError, match="API family"):
         TikTokApp(api="graphql")
+
+
+# -- OAuth ------------------------------------------------------------------------------
+
+CLIENT = {"client_key": "key", "client_secret": "secret"}
+
+
+def _oauth(session: requests.Session, path: str, **form: str) -> requests.Response:
+    # TikTok's OAuth takes a form, not JSON.
+    return session.post(f"{V2}/oauth/{path}/", data={**CLIENT, **form})
+
+
+def test_oauth_issues_refreshes_and_revokes_tokens_in_tiktoks_shapes(
+    clock: FakeClock, session: requests.Session
+) -> None:
+    with FakeTikTok(clock=clock, require_auth=True) as fake:
+        client = _oauth(session, "token", grant_type="client_credentials")
+        assert client.status_code == 200
+        assert client.json().keys() == {"access_token", "expires_in", "token_type"}
+        assert client.json()["access_token"].startswith("clt.")
+        assert client.json()["expires_in"] == 7200 and client.json()["token_type"] == "Bearer"
+
+        user = _oauth(session, "token", grant_type="authorization_code", code="c1",
+                      redirect_uri="https://app.example/cb").json()  # fmt: skip
+        assert user.keys() == {"access_token", "expires_in", "open_id", "refresh_expires_in",
+                               "refresh_token", "scope", "token_type"}  # fmt: skip
+        assert user["access_token"].startswith("act.") and user["refresh_token"].startswith("rft.")
+        assert (user["expires_in"], user["refresh_expires_in"]) == (86400, 31536000)
+        again = _oauth(session, "token", grant_type="authorization_code", code="c1",
+                       redirect_uri="https://app.example/cb").json()  # fmt: skip
+        other = _oauth(session, "token", grant_type="authorization_code", code="c2",
+                       redirect_uri="https://app.example/cb").json()  # fmt: skip
+        assert again["open_id"] == user["open_id"] != other["open_id"]  # one code, one user
+        assert again["access_token"] != user["access_token"]
+
+        fresh = _oauth(session, "token", grant_type="refresh_token",
+                       refresh_token=user["refresh_token"]).json()  # fmt: skip
+        assert fresh["open_id"] == user["open_id"] and fresh["access_token"] != user["access_token"]
+        assert fake.oauth.valid(fresh["access_token"], clock.now())
+
+        revoked = _oauth(session, "revoke", token=fresh["access_token"])
+        assert revoked.status_code == 200 and revoked.json() == {}
+        assert fake.oauth.revoked == {fresh["access_token"]}
+        assert not fake.oauth.valid(fresh["access_token"], clock.now())
+        clock.advance(86400)
+        assert not fake.oauth.valid(user["access_token"], clock.now())  # expired
+
+
+@pytest.mark.parametrize(
+    ("form", "error"),
+    [({"grant_type": "password"}, "unsupported_grant_type"),
+     ({}, "invalid_request"),
+     ({"grant_type": "authorization_code", "redirect_uri": "x"}, "invalid_request"),
+     ({"grant_type": "refresh_token", "refresh_token": "rft.unknown"}, "invalid_grant"),
+     ({"grant_type": "client_credentials", "client_secret": ""}, "invalid_client")],
+)  # fmt: skip
+def test_oauth_errors_come_in_tiktoks_oauth_shape(
+    fake: FakeTikTok, session: requests.Session, form: dict[str, str], error: str
+) -> None:
+    refused = _oauth(session, "token", **form)
+    assert refused.status_code == 400
+    body = refused.json()
+    assert body.keys() == {"error", "error_description", "log_id"}
+    assert body["error"] == error and body["error_description"] and body["log_id"]
+    assert _oauth(session, "revoke").json()["error"] == "invalid_request"
+
+
+def test_oauth_is_outside_every_limit_in_the_simulator(
+    clock: FakeClock, session: requests.Session
+) -> None:
+    with FakeTikTok(preset="research", clock=clock) as fake:
+        for _ in range(1200):  # more than the whole Research day
+            assert _oauth(session, "token", grant_type="client_credentials").status_code == 200
+        url = f"{V2}/research/user/info/"
+        assert session.post(url, json={"username": "a"}).status_code == 200
+    assert fake.rate_limited == 0
+    with FakeTikTok(clock=clock, app_limit="2/hour"):
+        statuses = [_oauth(session, "token", grant_type="client_credentials").status_code
+                    for _ in range(5)]  # fmt: skip
+        assert statuses == [200] * 5
+        assert [session.get(f"{V2}/user/info/").status_code for _ in range(3)] == [200, 200, 429]
+
+
+# -- Research lists ---------------------------------------------------------------------
+
+
+def test_research_comments_page_by_cursor_with_tiktoks_fields(
+    clock: FakeClock, session: requests.Session
+) -> None:
+    with FakeTikTok(preset="research", clock=clock) as fake:
+        video = max(fake.videos, key=lambda v: len(fake.comments(v["id"])))
+        url = f"{V2}/research/video/comment/list/"
+        fields = "id,video_id,text,like_count,reply_count,parent_comment_id,create_time"
+        got: list[dict[str, Any]] = []
+        body: dict[str, Any] = {"video_id": int(video["id"]), "max_count": 2}
+        pages = 0
+        while True:
+            data = _v2_data(session.post(f"{url}?fields={fields}", json=body))
+            pages += 1
+            assert len(data["comments"]) <= 2
+            got += data["comments"]
+            if not data["has_more"]:
+                break
+            body["cursor"] = data["cursor"]
+        live = fake.comments(video["id"])
+        assert {c["id"] for c in got} == {int(c.id) for c in live} and len(got) == len(live)
+        assert pages == -(-len(live) // 2)
+        assert all(set(c) == set(fields.split(",")) for c in got)
+        assert all(c["video_id"] == int(video["id"]) for c in got)
+        only = _v2_data(session.post(f"{url}?fields=id,text", json={"video_id": video["id"]}))
+        assert all(set(c) == {"id", "text"} for c in only["comments"])
+        too_many = session.post(url, json={"video_id": video["id"], "max_count": 101})
+        assert too_many.status_code == 400
+        missing = session.post(url, json={"video_id": 1})
+        assert missing.json()["error"]["code"] == "invalid_params"
+
+
+def test_research_liked_reposted_and_pinned_videos(
+    clock: FakeClock, session: requests.Session
+) -> None:
+    with FakeTikTok(preset="research", clock=clock, videos=200) as fake:
+        ids = {int(v["id"]) for v in fake.videos}
+
+        def every(path: str, key: str) -> list[dict[str, Any]]:
+            videos: list[dict[str, Any]] = []
+            body: dict[str, Any] = {"username": "some.user", "max_count": 10}
+            while True:
+                data = _v2_data(session.post(f"{V2}/research/user/{path}/?fields=id,create_time",
+                                             json=body))  # fmt: skip
+                assert len(data[key]) <= 10 and all(set(v) == {"id", "create_time"}
+                                                    for v in data[key])  # fmt: skip
+                videos += data[key]
+                if not data["has_more"]:
+                    return videos
+                body["cursor"] = data["cursor"]
+
+        liked = every("liked_videos", "user_liked_videos")
+        times = [v["create_time"] for v in liked]
+        assert times == sorted(times, reverse=True) and len(set(times)) == len(times) > 10
+        reposted = every("reposted_videos", "user_reposted_videos")
+        assert len({v["id"] for v in reposted}) == len(reposted) > 10
+        assert {v["id"] for v in liked} | {v["id"] for v in reposted} <= ids
+        assert every("liked_videos", "user_liked_videos") == liked  # stable per user
+        pinned = _v2_data(session.post(f"{V2}/research/user/pinned_videos/",
+                                       json={"username": "some.user"}))  # fmt: skip
+        assert 0 < len(pinned["pinned_videos_list"]) <= 3
+        assert {"id", "region_code", "hashtag_names"} <= set(pinned["pinned_videos_list"][0])
+        nobody = session.post(f"{V2}/research/user/liked_videos/", json={})
+        assert nobody.status_code == 400
+
+
+# -- photo posts ------------------------------------------------------------------------
+
+
+def test_photo_posts_are_limited_like_video_inits(
+    clock: FakeClock, session: requests.Session
+) -> None:
+    url = f"{V2}/post/publish/content/init/"
+    photos = ["https://x.test/1.jpg", "https://x.test/2.jpg"]
+    source = {"source": "PULL_FROM_URL", "photo_cover_index": 0, "photo_images": photos}
+    body = {"media_type": "PHOTO", "post_mode": "DIRECT_POST", "source_info": source,
+            "post_info": {"title": "hi", "privacy_level": "SELF_ONLY"}}  # fmt: skip
+    alice, carol = {"Authorization": "Bearer alice"}, {"Authorization": "Bearer carol"}
+    with FakeTikTok(preset="content-posting", clock=clock) as fake:
+        first = _v2_data(session.post(url, json=body, headers=alice))
+        assert first["publish_id"].startswith("p_pub_url~")
+        statuses = [session.post(url, json=body, headers=alice).status_code for _ in range(6)]
+        assert statuses == [200] * 5 + [429]
+        bob = session.post(url, json=body, headers={"Authorization": "Bearer bob"})
+        assert bob.status_code == 200
+        clock.advance(31)
+        ask = {"publish_id": first["publish_id"]}
+        done = _v2_data(session.post(f"{V2}/post/publish/status/fetch/", json=ask, headers=alice))
+        assert done["status"] == "PUBLISH_COMPLETE"
+        inbox = {**body, "post_mode": "MEDIA_UPLOAD", "post_info": {"title": "draft"}}
+        assert _v2_data(session.post(url, json=inbox, headers=carol))["publish_id"]
+        for bad in ({**body, "media_type": "VIDEO"},
+                    {**body, "source_info": {**source, "photo_images": []}},
+                    {**body, "source_info": {**source, "photo_cover_index": 2}}):  # fmt: skip
+            refused = session.post(url, json=bad, headers=carol)
+            assert refused.status_code == 400, bad
+        assert fake.rate_limited == 1
+
+
+# -- the Marketing API ------------------------------------------------------------------
+
+ADS = "https://business-api.tiktok.com/open_api/v1.3"
+
+
+def _ads_get(session: requests.Session, path: str, **params: object) -> Any:
+    query = {k: json.dumps(v) if isinstance(v, (list, dict)) else str(v) for k, v in params.items()}
+    return _biz_data(session.get(f"{ADS}/{path}/", params={"advertiser_id": "adv-1", **query},
+                                 headers=TOKEN))  # fmt: skip
+
+
+def test_marketing_listings_page_with_page_info(
+    clock: FakeClock, session: requests.Session
+) -> None:
+    with FakeTikTok(preset="business", clock=clock, require_auth=True):
+        campaigns: list[dict[str, Any]] = []
+        page = 1
+        while True:
+            data = _ads_get(session, "campaign/get", page=page, page_size=5)
+            info = data["page_info"]
+            assert info == {"page": page, "page_size": 5, "total_number": 12, "total_page": 3}
+            campaigns += data["list"]
+            if page == info["total_page"]:
+                break
+            page += 1
+        assert len({c["campaign_id"] for c in campaigns}) == 12
+        assert {"campaign_name", "advertiser_id", "operation_status", "budget",
+                "objective_type", "create_time"} <= set(campaigns[0])  # fmt: skip
+        first = campaigns[0]["campaign_id"]
+        groups = _ads_get(session, "adgroup/get", page_size=100,
+                          filtering={"campaign_ids": [first]})  # fmt: skip
+        assert groups["page_info"]["total_number"] == 3
+        assert {g["campaign_id"] for g in groups["list"]} == {first}
+        ads = _ads_get(session, "ad/get", page_size=1000, fields=["ad_id", "adgroup_id"])
+        assert ads["page_info"]["total_number"] == 72
+        assert all(set(a) == {"ad_id", "adgroup_id"} for a in ads["list"])
+        other = _ads_get(session, "campaign/get")["list"]
+        assert _ads_get(session, "campaign/get")["list"] == other  # stable per advertiser
+        clock.advance(1)  # the app's 10 a second
+        made = _biz_data(session.post(f"{ADS}/campaign/create/", headers=TOKEN, json={
+            "advertiser_id": "adv-1", "campaign_name": "New", "objective_type": "REACH",
+            "budget_mode": "BUDGET_MODE_INFINITE"}))  # fmt: skip
+        off = _biz_data(session.post(f"{ADS}/campaign/status/update/", headers=TOKEN, json={
+            "advertiser_id": "adv-1", "campaign_ids": [made["campaign_id"], first],
+            "operation_status": "DELETE"}))  # fmt: skip
+        assert off["status"] == "DELETE"
+        assert _ads_get(session, "campaign/get", page_size=100)["page_info"]["total_number"] == 11
+        clock.advance(1)
+        missing = session.get(f"{ADS}/campaign/get/", headers=TOKEN).json()
+        assert missing["code"] == 40002 and "advertiser_id" in missing["message"]
+        too_big = session.get(f"{ADS}/ad/get/", params={"advertiser_id": "a", "page_size": 1001},
+                              headers=TOKEN).json()  # fmt: skip
+        assert too_big["code"] == 40002
+        assert session.get(f"{ADS}/ad/get/", params={"advertiser_id": "a"}).json()["code"] == 40105
+
+
+def test_marketing_reports_and_the_shared_qps(clock: FakeClock, session: requests.Session) -> None:
+    with FakeTikTok(preset="business", clock=clock) as fake:
+        report = _ads_get(session, "report/integrated/get", report_type="BASIC",
+                          data_level="AUCTION_AD", dimensions=["ad_id", "stat_time_day"],
+                          metrics=["spend", "impressions", "ctr"], start_date="2023-11-01",
+                          end_date="2023-11-03", page_size=1000)  # fmt: skip
+        assert report["page_info"]["total_number"] == 72 * 3
+        row = report["list"][0]
+        assert set(row["dimensions"]) == {"ad_id", "stat_time_day"}
+        assert set(row["metrics"]) == {"spend", "impressions", "ctr"}
+        assert all(isinstance(v, str) for v in row["metrics"].values())  # as TikTok sends them
+        lifetime = _ads_get(session, "report/integrated/get", data_level="AUCTION_CAMPAIGN",
+                            dimensions=["campaign_id"], query_lifetime="true")  # fmt: skip
+        assert lifetime["page_info"]["total_number"] == 12
+        bad = session.get(f"{ADS}/report/integrated/get/", headers=TOKEN, params={
+            "advertiser_id": "a", "dimensions": json.dumps(["campaign_id"]),
+            "start_date": "2023-01-01", "end_date": "2023-03-01"}).json()  # fmt: skip
+        assert bad["code"] == 40002
+        app = {"app_id": "1", "secret": "s", "auth_code": "c"}
+        login = _biz_data(session.post(f"{ADS}/oauth2/access_token/", json=app))
+        assert login["access_token"] and login["advertiser_ids"]
+        # The Marketing paths share the app's 10 a second with the rest of the Business API.
+        fake.reset()
+        codes = [session.get(f"{ADS}/campaign/get/", params={"advertiser_id": "a"}).json()["code"]
+                 for _ in range(10)]  # fmt: skip
+        codes.append(session.get(f"{BIZ}/get/", params={"business_id": "b"}).json()["code"])
+        assert codes == [0] * 10 + [40100]

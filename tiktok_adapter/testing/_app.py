@@ -15,8 +15,10 @@ from urllib.parse import parse_qsl, urlsplit
 from .._clock import SYSTEM_CLOCK, Clock
 from .._endpoints import EndpointTable, normalize_path
 from ._data import ApiError, World
-from ._family import Body, RateHeaders, request_id
+from ._family import Body, RateHeaders, Raw, request_id
 from ._modes import resolve_mode
+from ._oauth import OAuth
+from ._parts import account, parse_body, token
 from ._v2 import RATE_LIMITED
 from ._windows import ServerRate, SlidingLog, Verdict, ceil_seconds, parse_limits
 
@@ -60,10 +62,11 @@ class TikTokApp:
 
     ``preset`` (and ``tier``) pick the table, the app-wide limit and the family that
     answers (``api``: "v2" or "business"); the seed's v2 API unless told. ``limits``
-    replaces the whole table ({path: "10/minute;100/hour"}) and ``app_limit`` the
-    app-wide limit. Refused requests do not count; every other arrival does, even one
-    the API then rejects as invalid. Per-token windows count each access token, and
-    per-account windows each ``business_id``, on their own.
+    ({path: "10/minute;100/hour"}) is merged over the preset's table, as the adapter
+    merges it, and ``app_limit`` replaces the app-wide limit. Refused requests do not
+    count; every other arrival does, even one the API then rejects as invalid. The app
+    limit counts what the preset says it covers (never OAuth). Per-token windows count
+    each access token, and per-account windows each ``business_id``, on their own.
     """
 
     def __init__(
@@ -84,6 +87,7 @@ class TikTokApp:
         self.family = self.mode.family
         self.clock: Clock = clock if clock is not None else SYSTEM_CLOCK
         rows = self.mode.endpoints(limits)
+        # The effective table, preset rows merged with ``limits``: what banners show.
         self.limits = {e.path: e.limits for e in rows}
         self.app_limit = self.mode.preset.app_limit if app_limit == PRESET else app_limit
         self.table = EndpointTable(rows)
@@ -92,7 +96,8 @@ class TikTokApp:
         self.rate_headers = headers or self.family.default_headers
         self.require_auth = require_auth
         self.world = World(seed=seed, videos_count=videos, now=self.clock.now())
-        self.routes = self.family.routes(self.world)
+        self.oauth = OAuth(seed)  # the tokens issued, refreshed and revoked
+        self.routes = self.family.routes(self.world, self.oauth)
         self.requests: list[RecordedRequest] = []
         self._logs: dict[tuple[str, ServerRate, str], SlidingLog] = {}
         self._lock = threading.Lock()
@@ -105,7 +110,7 @@ class TikTokApp:
         parts = urlsplit(target)
         query = dict(parse_qsl(parts.query, keep_blank_values=True))
         headers = {k.title(): v for k, v in headers.items()}
-        payload = _json_body(body)
+        payload = parse_body(body, headers.get("Content-Type", ""))
         with self._lock:
             now = self.clock.now()
             endpoint = self.table.match(parts.path)
@@ -130,7 +135,7 @@ class TikTokApp:
         payload: Any,
         now: float,
     ) -> tuple[Reply, bool]:
-        logs = self._windows_for(name, query, headers, payload)
+        logs = self._windows_for(path, name, query, headers, payload)
         verdicts = [log.check(now) for log in logs]
         full = [v for v in verdicts if v.remaining <= 0]
         if full:
@@ -145,6 +150,8 @@ class TikTokApp:
             data = self._dispatch(method, path, name, query, headers, payload, now)
         except ApiError as exc:
             return self._reply(*self.family.error(exc, rid), rate_headers), False
+        if isinstance(data, Raw):  # OAuth answers in shapes of its own
+            return self._reply(data.status, data.body, rate_headers), False
         return self._reply(*self.family.success(data, rid), rate_headers), False
 
     def _dispatch(
@@ -157,13 +164,14 @@ class TikTokApp:
         payload: Any,
         now: float,
     ) -> Any:
-        if self.require_auth and not self.family.authorized(headers):
-            raise ApiError(401, "access_token_invalid", "The access token is invalid or not found")
         # The path itself first: a prefixed path may match a shorter row of the table.
         key = normalize_path(path)
         route = self.routes.get(key)
         if route is None and name is not None:
             key, route = name, self.routes.get(name)
+        public = route is not None and route.public
+        if self.require_auth and not public and not self.family.authorized(headers):
+            raise ApiError(401, "access_token_invalid", "The access token is invalid or not found")
         if route is None:
             if name is None:
                 raise ApiError(404, "not_found", f"{path} is not an endpoint")
@@ -177,10 +185,18 @@ class TikTokApp:
         return route.handler(query, payload if isinstance(payload, dict) else {}, now)
 
     def _windows_for(
-        self, name: str | None, query: Mapping[str, str], headers: Mapping[str, str], payload: Any
+        self,
+        path: str,
+        name: str | None,
+        query: Mapping[str, str],
+        headers: Mapping[str, str],
+        payload: Any,
     ) -> list[SlidingLog]:
         endpoint = self.table.match(name) if name is not None else None
-        in_app = endpoint is None or endpoint.counts_toward_app
+        # TikTok counts no OAuth call, and a family's quota only its own paths.
+        in_app = (endpoint is None or endpoint.counts_toward_app) and self.mode.preset.app_counts(
+            path
+        )
         rows: list[tuple[str, ServerRate]] = [(APP, r) for r in self._app_rates] if in_app else []
         if name is not None:
             rows += [(name, r) for r in self._rates[name]]
@@ -188,9 +204,9 @@ class TikTokApp:
         for owner, rate in rows:
             who = ""
             if rate.scope == "token":
-                who = _token(query, headers)
+                who = token(query, headers)
             elif rate.scope == "account":
-                who = _account(query, payload)
+                who = account(query, payload)
             key = (owner, rate, who)
             log = self._logs.get(key)
             if log is None:
@@ -257,26 +273,3 @@ class TikTokApp:
         with self._lock:
             self._logs.clear()
             self.requests.clear()
-
-
-def _token(query: Mapping[str, str], headers: Mapping[str, str]) -> str:
-    # The identity that a per-token window counts, wherever the client put its token.
-    found = headers.get("Authorization") or headers.get("Access-Token")
-    return found or query.get("access_token", "")
-
-
-def _account(query: Mapping[str, str], payload: Any) -> str:
-    if query.get("business_id"):
-        return query["business_id"]
-    if isinstance(payload, dict) and payload.get("business_id") is not None:
-        return str(payload["business_id"])
-    return ""
-
-
-def _json_body(body: bytes | str | None) -> Any:
-    if not body:
-        return None
-    try:
-        return json.loads(body)
-    except (ValueError, UnicodeDecodeError):
-        return None

@@ -9,6 +9,8 @@ from typing import Any
 from ._business_data import BusinessData
 from ._data import ApiError, World
 from ._family import NO_RATE_HEADERS, Body, Route
+from ._marketing import Marketing
+from ._oauth import OAuth
 from ._windows import ServerRate
 
 QPS_LIMITED = 40100
@@ -21,7 +23,10 @@ OTHER_ERROR = 40000
 
 
 class BusinessFamily:
-    """Answers as business-api.tiktok.com does under ``/open_api/v1.3/business/``.
+    """Answers as business-api.tiktok.com does under ``/open_api/v1.3/``.
+
+    It serves the Accounts API (``business/``), the Marketing API (``campaign/``,
+    ``adgroup/``, ``ad/``, ``report/``) and ``oauth2/access_token/``.
 
     Success is ``{"code": 0, "message": "OK", "request_id": ..., "data": {...}}``;
     past a limit the answer is still HTTP 200, with code 40100 and no rate headers.
@@ -31,10 +36,21 @@ class BusinessFamily:
     refusal_label = f"code {QPS_LIMITED}"
     default_headers = NO_RATE_HEADERS
 
-    def routes(self, world: World) -> Mapping[str, Route]:
-        data = BusinessData(world)
+    def routes(self, world: World, oauth: OAuth) -> Mapping[str, Route]:
+        data, ads = BusinessData(world), Marketing(world.seed)
         get, post = ("GET",), ("POST",)
         return {
+            "/oauth2/access_token/": Route(post, oauth.business_token, public=True),
+            "/campaign/get/": Route(get, ads.campaigns),
+            "/adgroup/get/": Route(get, ads.adgroups),
+            "/ad/get/": Route(get, ads.ads),
+            "/report/integrated/get/": Route(get, ads.report),
+            "/campaign/create/": Route(post, ads.create_campaign),
+            "/adgroup/create/": Route(post, ads.create_adgroup),
+            "/ad/create/": Route(post, ads.create_ad),
+            "/campaign/status/update/": Route(post, ads.status_updater("campaign")),
+            "/adgroup/status/update/": Route(post, ads.status_updater("adgroup")),
+            "/ad/status/update/": Route(post, ads.status_updater("ad")),
             "/business/get/": Route(get, data.account),
             "/business/video/list/": Route(get, data.videos),
             "/business/comment/list/": Route(get, data.comments),

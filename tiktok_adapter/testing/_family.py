@@ -5,9 +5,12 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from ._data import ApiError, World
+
+if TYPE_CHECKING:
+    from ._oauth import OAuth
 from ._windows import ServerRate
 
 # (query, JSON body, now) -> the ``data`` of a successful answer, or raise ApiError.
@@ -33,12 +36,22 @@ NO_RATE_HEADERS = RateHeaders(limit=False, remaining=False, reset=False, retry_a
 class Route:
     """One endpoint a family answers: the methods it takes and the handler of its data.
 
-    ``body_required`` is False where a POST without a JSON object is still valid.
+    ``body_required`` is False where a POST without a JSON object is still valid;
+    ``public`` routes (OAuth) answer without an access token even with ``require_auth``.
     """
 
     methods: tuple[str, ...]
     handler: Handler
     body_required: bool = True
+    public: bool = False
+
+
+@dataclass(frozen=True)
+class Raw:
+    """A handler's answer sent as it is, outside the family's envelope (OAuth answers so)."""
+
+    status: int
+    body: dict[str, Any]
 
 
 class Family(Protocol):
@@ -53,7 +66,7 @@ class Family(Protocol):
     refusal_label: str
     default_headers: RateHeaders
 
-    def routes(self, world: World) -> Mapping[str, Route]: ...
+    def routes(self, world: World, oauth: OAuth) -> Mapping[str, Route]: ...
 
     def authorized(self, headers: Mapping[str, str]) -> bool: ...
 

@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
 
-from .._endpoints import Endpoint, Preset, get_preset, normalize_path
+from .._endpoints import Endpoint, EndpointTable, Preset, get_preset
 from ._business import BUSINESS_API
 from ._family import Family
 from ._v2 import V2
@@ -36,23 +36,12 @@ class Mode:
     family: Family
 
     def endpoints(self, limits: Mapping[str, str] | None) -> list[Endpoint]:
-        """The table: the preset's rows, or ``limits`` as the whole table.
+        """The table: ``limits`` merged over the preset's rows, as the adapter merges it.
 
-        Rows that ``limits`` shares with the preset keep the preset's flags, so an
-        endpoint outside the app budget stays outside it.
+        A row ``limits`` shares with the preset keeps the preset's flags, so an endpoint
+        outside the app budget stays outside it; a new path becomes a row of its own.
         """
-        if limits is None:
-            return list(self.preset.endpoints)
-        known = {normalize_path(e.path): e for e in self.preset.endpoints}
-        rows = []
-        for path, spec in limits.items():
-            row = known.get(normalize_path(path))
-            rows.append(
-                Endpoint(path, spec, row.read_only, row.counts_toward_app)
-                if row
-                else Endpoint(path, spec)
-            )
-        return rows
+        return list(EndpointTable.build(self.preset, limits))
 
 
 def resolve_mode(

@@ -12,13 +12,15 @@ from ._family import invalid
 
 PRIVACY_LEVELS = ("PUBLIC_TO_EVERYONE", "MUTUAL_FOLLOW_FRIENDS", "SELF_ONLY")
 SOURCES = ("FILE_UPLOAD", "PULL_FROM_URL")
+POST_MODES = ("DIRECT_POST", "MEDIA_UPLOAD")
+MAX_PHOTOS = 35
 # How long the simulated upload takes before the post is done, in simulated seconds.
 PROCESSING_SECONDS = 30.0
 
 
 @dataclass(frozen=True)
 class Publish:
-    """One post started through video/init or inbox/video/init."""
+    """One post started through video/init, inbox/video/init or content/init (photos)."""
 
     publish_id: str
     source: str
@@ -53,6 +55,38 @@ class Publishing:
 
     def inbox_init(self, query: Mapping[str, str], body: dict[str, Any], now: float) -> Any:
         return self._start(body, now, inbox=True)
+
+    def content_init(self, query: Mapping[str, str], body: dict[str, Any], now: float) -> Any:
+        """A photo post: always pulled from URLs, posted directly or sent to the inbox."""
+        if body.get("media_type") != "PHOTO":
+            raise invalid("media_type must be PHOTO")
+        mode = body.get("post_mode")
+        if mode not in POST_MODES:
+            raise invalid("post_mode must be one of " + ", ".join(POST_MODES))
+        info = body.get("post_info")
+        if not isinstance(info, dict):
+            raise invalid("post_info must be an object")
+        if mode == "DIRECT_POST" and info.get("privacy_level") not in PRIVACY_LEVELS:
+            raise invalid("post_info.privacy_level must be one of " + ", ".join(PRIVACY_LEVELS))
+        source = body.get("source_info")
+        images = source.get("photo_images") if isinstance(source, dict) else None
+        if (
+            not isinstance(source, dict)
+            or source.get("source") != "PULL_FROM_URL"
+            or not isinstance(images, list)
+            or not 1 <= len(images) <= MAX_PHOTOS
+            or not all(isinstance(i, str) for i in images)
+        ):
+            raise invalid(f"source_info needs PULL_FROM_URL and 1 to {MAX_PHOTOS} photo_images")
+        cover = source.get("photo_cover_index", 0)
+        if not isinstance(cover, int) or not 0 <= cover < len(images):
+            raise invalid("source_info.photo_cover_index must index photo_images")
+        serial = 7_400_000_000_000_000_000 + next(self._ids)
+        publish_id = f"p_{'pub' if mode == 'DIRECT_POST' else 'inbox'}_url~v2.{serial}"
+        self.publishes[publish_id] = Publish(
+            publish_id, "PULL_FROM_URL", mode != "DIRECT_POST", now, 0
+        )
+        return {"publish_id": publish_id}
 
     def status(self, query: Mapping[str, str], body: dict[str, Any], now: float) -> Any:
         publish = self.publishes.get(str(body.get("publish_id")))

@@ -10,10 +10,10 @@ from typing import Any
 
 from ._data import World
 from ._family import invalid, whole
+from ._research_lists import VIDEO_FIELDS, ResearchLists, field_names, research_video
 
 MAX_RESEARCH_COUNT = 100
 MAX_SPAN_DAYS = 30
-_REGIONS = ("US", "GB", "DE", "FR", "JP", "BR", "IN", "CA")
 
 
 class Research:
@@ -23,8 +23,10 @@ class Research:
         self.world = world
         self._searches: set[str] = set()
         self._ids = itertools.count(1)
+        self.lists = ResearchLists(world)
 
     def video_query(self, query: Mapping[str, str], body: dict[str, Any], now: float) -> Any:
+        names = field_names(query, VIDEO_FIELDS)
         if not isinstance(body.get("query"), dict):
             raise invalid("query must be an object such as {'and': [...]}")
         start = _date(body, "start_date")
@@ -42,7 +44,7 @@ class Research:
         videos = self.world.videos
         page = videos[cursor : cursor + count]
         return {
-            "videos": [_research_video(v, i) for i, v in enumerate(page, start=cursor)],
+            "videos": [research_video(self.world, v, names) for v in page],
             "cursor": cursor + len(page),
             "has_more": cursor + len(page) < len(videos),
             "search_id": search_id,
@@ -82,16 +84,6 @@ class Research:
 
     def _following(self, name: str) -> int:
         return 10 + _digest("following:" + name) % 120
-
-
-def _research_video(video: Mapping[str, Any], n: int) -> dict[str, Any]:
-    return {
-        "id": video["id"], "create_time": video["create_time"],
-        "username": "simulated.creator", "region_code": _REGIONS[n % len(_REGIONS)],
-        "video_description": video["video_description"], "like_count": video["like_count"],
-        "comment_count": 0, "share_count": video["share_count"],
-        "view_count": video["view_count"], "hashtag_names": video["title"].split()[:2],
-    }  # fmt: skip
 
 
 def _date(body: Mapping[str, Any], name: str) -> datetime.date:

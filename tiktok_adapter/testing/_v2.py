@@ -7,6 +7,7 @@ from typing import Any
 
 from ._data import ApiError, World
 from ._family import Body, RateHeaders, Route
+from ._oauth import OAuth
 from ._posting import Publishing
 from ._research import Research
 from ._windows import ServerRate
@@ -27,10 +28,13 @@ class V2Family:
     refusal_label = "429"
     default_headers = RateHeaders()
 
-    def routes(self, world: World) -> Mapping[str, Route]:
+    def routes(self, world: World, oauth: OAuth) -> Mapping[str, Route]:
         research, posting = Research(world), Publishing(world)
+        lists = research.lists
         post = ("POST",)
         return {
+            "/oauth/token/": Route(post, oauth.token, body_required=False, public=True),
+            "/oauth/revoke/": Route(post, oauth.revoke, body_required=False, public=True),
             # user/info is the one endpoint TikTok also takes by GET, without a body.
             "/user/info/": Route(("GET", "POST"), world.user_info, body_required=False),
             "/video/list/": Route(post, world.video_list),
@@ -43,11 +47,16 @@ class V2Family:
             "/research/user/info/": Route(post, research.user_info),
             "/research/user/followers/": Route(post, research.followers),
             "/research/user/following/": Route(post, research.following),
+            "/research/video/comment/list/": Route(post, lists.comments),
+            "/research/user/liked_videos/": Route(post, lists.liked),
+            "/research/user/pinned_videos/": Route(post, lists.pinned),
+            "/research/user/reposted_videos/": Route(post, lists.reposted),
             "/post/publish/creator_info/query/": Route(
                 post, posting.creator_info, body_required=False
             ),
             "/post/publish/video/init/": Route(post, posting.video_init),
             "/post/publish/inbox/video/init/": Route(post, posting.inbox_init),
+            "/post/publish/content/init/": Route(post, posting.content_init),
             "/post/publish/status/fetch/": Route(post, posting.status),
         }
 

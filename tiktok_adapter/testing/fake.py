@@ -11,6 +11,7 @@ from urllib.parse import urlsplit
 from .._clock import Clock, FakeClock
 from ._app import PRESET, RateHeaders, RecordedRequest, TikTokApp
 from ._data import Comment, ModerationAction
+from ._oauth import OAuth
 
 if TYPE_CHECKING:
     import requests
@@ -18,6 +19,9 @@ if TYPE_CHECKING:
 
 DEFAULT_BASE_URL = "https://open.tiktokapis.com"
 _METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
+INSTALL_HINT = "pip install 'tiktok-adapter[testing]'"
+# Marks the fake's own registrations, so that fakes sharing one mock skip each other.
+_FAKE_MARK = "_tiktok_adapter_fake"
 
 
 class FakeTikTok:
@@ -31,12 +35,18 @@ class FakeTikTok:
             session.post(".../v2/video/query/?fields=id", json={...})
 
     Pass ``mock`` to register on a :class:`responses.RequestsMock` you already run;
-    otherwise the fake starts one of its own. ``rate_headers`` switches headers off.
+    otherwise the fake starts one of its own. Responses of your own on that mock,
+    added before or after the fake starts, answer the requests they match, even under
+    the fake's base URL; the fake answers every other request. ``rate_headers``
+    switches headers off. ``limits`` is merged over the preset's table, as the
+    adapter merges it.
 
     ``preset`` (with ``tier``) runs another limit table and answers in its family's
-    shape: ``FakeTikTok(preset="business")`` serves the TikTok API for Business under
-    ``https://business-api.tiktok.com/open_api/v1.3/business/`` and refuses with
-    code 40100; ``api`` names the family outright ("v2" or "business").
+    shape: ``FakeTikTok(preset="business")`` serves the TikTok API for Business (the
+    accounts API and the Marketing API) under ``https://business-api.tiktok.com/open_api/
+    v1.3/`` and refuses with code 40100; ``api`` names the family outright ("v2" or
+    "business"). OAuth (``/v2/oauth/token/``, ``/v2/oauth/revoke/``) is served and never
+    limited; ``oauth`` shows the tokens issued.
     """
 
     def __init__(
@@ -72,6 +82,7 @@ class FakeTikTok:
         self._own_mock = mock is None
         self._mock = mock
         self._started = False
+        self._registered: list[Any] = []
 
     # -- lifecycle ----------------------------------------------------------------------
 
@@ -79,8 +90,13 @@ class FakeTikTok:
     def mock(self) -> responses.RequestsMock:
         """The RequestsMock the fake answers through; add other responses to it freely."""
         if self._mock is None:
-            import responses
-
+            try:
+                import responses
+            except ImportError:
+                # One line naming the extra, instead of a bare "No module named 'responses'".
+                raise ImportError(
+                    f"FakeTikTok needs the 'responses' package, the 'testing' extra: {INSTALL_HINT}"
+                ) from None
             self._mock = responses.RequestsMock(assert_all_requests_are_fired=False)
         return self._mock
 
@@ -90,16 +106,26 @@ class FakeTikTok:
         mock = self.mock
         pattern = re.compile(re.escape(self.base_url) + r"(?:/.*)?$")
         for method in _METHODS:
-            mock.add_callback(method, pattern, callback=self._callback)
+            added = mock.add_callback(
+                method, pattern, callback=self._callback, match=[self._unclaimed]
+            )
+            setattr(added, _FAKE_MARK, True)
+            self._registered.append(added)
         if self._own_mock:
             mock.start()
         self._started = True
         return self
 
     def stop(self) -> None:
-        if self._started and self._own_mock and self._mock is not None:
-            self._mock.stop()
-            self._mock.reset()
+        if self._started and self._mock is not None:
+            if self._own_mock:
+                self._mock.stop()
+                self._mock.reset()
+            else:  # a shared mock goes on without us
+                ours = {id(r) for r in self._registered}
+                registered = self._mock.registered()
+                registered[:] = [r for r in registered if id(r) not in ours]
+        self._registered.clear()
         self._started = False
 
     def __enter__(self) -> FakeTikTok:
@@ -112,6 +138,19 @@ class FakeTikTok:
         tb: TracebackType | None,
     ) -> None:
         self.stop()
+
+    def _unclaimed(self, request: requests.PreparedRequest) -> tuple[bool, str]:
+        """A `responses` matcher: the fake answers only what no response of the user's matches.
+
+        With two matches, `responses` would pop one of them for good; declining here
+        leaves a user's response the only match, and the fake's registration in place.
+        """
+        for other in self.mock.registered():
+            if getattr(other, _FAKE_MARK, False):
+                continue
+            if other.matches(request)[0]:
+                return False, "a response added to the mock answers this request"
+        return True, ""
 
     def _callback(self, request: requests.PreparedRequest) -> tuple[int, dict[str, str], bytes]:
         parts = urlsplit(request.url or "")
@@ -159,6 +198,11 @@ class FakeTikTok:
 
     def comment(self, comment_id: str) -> Comment:
         return self.app.world.comments[comment_id]
+
+    @property
+    def oauth(self) -> OAuth:
+        """The OAuth state: ``grants`` (access token -> Grant) and ``revoked`` tokens."""
+        return self.app.oauth
 
     @property
     def actions(self) -> list[ModerationAction]:

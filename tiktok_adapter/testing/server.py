@@ -6,13 +6,14 @@ import json
 import logging
 import threading
 from collections.abc import Mapping
+from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-from .._endpoints import get_preset
-from ._app import TikTokApp
+from .._endpoints import EndpointTable, get_preset
+from ._app import PRESET, TikTokApp
 
 logger = logging.getLogger(__name__)
 
@@ -108,28 +109,52 @@ class SimulatorServer:
         self.close()
 
 
-def load_limits(path: str | Path) -> tuple[dict[str, str], str | None]:
-    """The table and app limit of a JSON file: ``{"limits": {...}, "app_limit": ...}``.
+@dataclass(frozen=True)
+class LimitFile:
+    """A ``--limits`` file: the preset it names (if any), its rows, and its app limit.
 
-    A file holding just ``{path: limits}`` is a table with the seed's app limit;
-    ``{"preset": "research"}`` starts from a preset and may add ``limits`` over it.
+    ``limits`` holds only the file's own rows; the simulator merges them over the
+    preset's table, as the adapter does. ``app_limit`` is ``PRESET`` when the file
+    leaves it to the preset.
+    """
+
+    preset: str | None
+    limits: dict[str, str]
+    app_limit: str | None
+
+
+def read_limit_file(path: str | Path) -> LimitFile:
+    """Read ``{"preset": ..., "limits": {...}, "app_limit": ...}`` or a bare table.
+
+    Raises ValueError naming the file and what is wrong with it.
     """
     raw = json.loads(Path(path).read_text(encoding="utf-8"))
     if not isinstance(raw, Mapping):
         raise ValueError(f"{path}: expected a JSON object")
     if not {"limits", "app_limit", "preset"} & raw.keys():
         raw = {"limits": raw}
-    preset = get_preset(str(raw.get("preset", "seed")))
-    table = {e.path: e.limits for e in preset.endpoints} if "preset" in raw else {}
+    preset = raw.get("preset")
+    if preset is not None:
+        get_preset(str(preset))  # an unknown name fails here, naming the valid ones
     extra = raw.get("limits", {})
     if not isinstance(extra, Mapping) or not all(
         isinstance(k, str) and isinstance(v, str) for k, v in extra.items()
     ):
         raise ValueError(f"{path}: 'limits' must map endpoint paths to strings like '10/minute'")
-    table.update(extra)
-    app_limit = raw.get("app_limit", preset.app_limit)
+    app_limit = raw.get("app_limit", PRESET)
     if app_limit is not None and not isinstance(app_limit, str):
         raise ValueError(f"{path}: 'app_limit' must be a string like '1000/hour' or null")
-    if not table:
-        table = {e.path: e.limits for e in preset.endpoints}
+    return LimitFile(None if preset is None else str(preset), dict(extra), app_limit)
+
+
+def load_limits(path: str | Path) -> tuple[dict[str, str], str | None]:
+    """The effective table and app limit of a limits file, over its preset (or the seed's).
+
+    Kept for callers that run the seed's family; :func:`read_limit_file` also gives the
+    preset, so that the simulator can run it.
+    """
+    spec = read_limit_file(path)
+    preset = get_preset(spec.preset or "seed")
+    table = {e.path: e.limits for e in EndpointTable.build(preset, spec.limits)}
+    app_limit = preset.app_limit if spec.app_limit == PRESET else spec.app_limit
     return table, app_limit
