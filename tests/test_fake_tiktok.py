@@ -531,3 +531,18 @@ def test_limit_files(tmp_path: Path) -> None:
         load_limits(bad)
     with pytest.raises(ValueError, match="not a limit"):
         TikTokApp(limits={"/user/info/": "lots"})
+
+
+def test_per_token_windows_tell_body_tokens_apart(clock: FakeClock) -> None:
+    # Content Posting: 6 inits a minute per token, the token in a form or JSON body.
+    url = "https://open.tiktokapis.com/v2/post/publish/content/init/"
+    body = {"post_info": {"title": "t"}, "source_info": {"source": "PULL_FROM_URL",
+            "photo_images": ["https://example.com/a.jpg"]}, "post_mode": "DIRECT_POST",
+            "media_type": "PHOTO"}  # fmt: skip
+    with FakeTikTok(preset="content-posting", clock=clock) as fake, requests.Session() as s:
+        for user in ("act.one", "act.two"):
+            for _ in range(6):
+                s.post(url, json={**body, "access_token": user})
+        assert fake.rate_limited == 0
+        s.post(url, json={**body, "access_token": "act.one"})
+        assert fake.rate_limited == 1

@@ -204,7 +204,7 @@ class TikTokApp:
         for owner, rate in rows:
             who = ""
             if rate.scope == "token":
-                who = token(query, headers)
+                who = token(query, headers, payload)
             elif rate.scope == "account":
                 who = account(query, payload)
             key = (owner, rate, who)

@@ -9,9 +9,12 @@ from typing import Any
 from urllib.parse import parse_qsl
 
 
-def token(query: Mapping[str, str], headers: Mapping[str, str]) -> str:
-    # The identity that a per-token window counts, wherever the client put its token.
+def token(query: Mapping[str, str], headers: Mapping[str, str], payload: Any = None) -> str:
+    # The identity that a per-token window counts, wherever the client put its token:
+    # a header, the query, or a form or JSON body (as TikTok reads it).
     found = headers.get("Authorization") or headers.get("Access-Token")
+    if not found and isinstance(payload, dict) and isinstance(payload.get("access_token"), str):
+        found = payload["access_token"]
     return found or query.get("access_token", "")
 
 

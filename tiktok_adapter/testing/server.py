@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -15,6 +16,7 @@ from typing import Any
 from .._endpoints import EndpointTable, get_preset
 from ._app import PRESET, TikTokApp
 
+_QUERY = re.compile(r"\?\S*")
 logger = logging.getLogger(__name__)
 
 # Bodies past this are not API calls; refusing them keeps a stray client from eating memory.
@@ -48,7 +50,9 @@ class _Handler(BaseHTTPRequestHandler):
     do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = _serve
 
     def log_message(self, format: str, *args: Any) -> None:
-        logger.debug("%s " + format, self.address_string(), *args)
+        # The request line's query may carry an access token: log the path only.
+        shown = [_QUERY.sub("?...", a) if isinstance(a, str) else a for a in args]
+        logger.debug("%s " + format, self.address_string(), *shown)
 
 
 class _Server(ThreadingHTTPServer):
