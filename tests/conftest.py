@@ -25,6 +25,26 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+def free_cluster_port() -> int:
+    """A free port whose cluster bus port (port + 10000) is free and valid too.
+
+    An ephemeral port above 55535 has no bus port at all, and redis-server refuses to
+    start in cluster mode on it.
+    """
+    for _ in range(200):
+        port = _free_port()
+        if port + 10000 > 65535:
+            port -= 20000
+        try:
+            for candidate in (port, port + 10000):
+                with socket.socket() as sock:
+                    sock.bind(("127.0.0.1", candidate))
+        except OSError:
+            continue
+        return port
+    raise RuntimeError("no free port pair for a cluster node")
+
+
 def _ping(url: str) -> bool:
     try:
         import redis

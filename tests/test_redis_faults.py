@@ -20,7 +20,7 @@ import pytest
 import redis
 import requests
 import responses
-from conftest import IN_CI, RedisServer, _free_port
+from conftest import IN_CI, RedisServer, _free_port, free_cluster_port
 
 from tiktok_adapter import (
     ConfigurationError,
@@ -278,7 +278,7 @@ def _start_cluster_node(port: int, workdir: Path) -> subprocess.Popen[bytes]:
 def late_cluster(tmp_path: Path) -> Iterator[tuple[int, Callable[[], None]]]:
     """A free port, and a function that starts a one-node cluster on it."""
     _need_redis_server()
-    port = _free_port()
+    port = free_cluster_port()
     started: list[subprocess.Popen[bytes]] = []
     yield port, lambda: started.append(_start_cluster_node(port, tmp_path))
     for process in started:
