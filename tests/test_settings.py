@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from tiktok_adapter import ConfigurationError, Settings, TikTokAdapter
-from tiktok_adapter._loaders import KEYS
+from tiktok_adapter.settings.loaders import KEYS
 
 # The guide's RATE_LIMIT_CONFIG, as the user's config.py has it.
 RATE_LIMIT_CONFIG = {

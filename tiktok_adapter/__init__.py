@@ -9,7 +9,6 @@ from ._events import Event, EventKind
 from ._install import Installation, install, installed, uninstall
 from ._log_redaction import redact_tokens
 from ._mounting import HostRouter, mount
-from ._settings import Settings
 from .adapter import OPEN_API_BASE, TikTokAdapter
 from .core.headers import RateInfo, parse_rate_headers, parse_reset, parse_retry_after
 from .core.refusal import Refusal, RefusalPolicy, TikTokRefusals
@@ -25,6 +24,7 @@ from .exceptions import (
     TikTokAPIError,
 )
 from .priority import Priority, priority
+from .settings import Settings
 
 __version__ = "0.1.0"
 

@@ -14,13 +14,13 @@ from typing import Any, NoReturn
 from ._clock import Clock
 from ._events import Event, EventKind, Hooks
 from ._gate import Gate
-from ._settings import Settings
 from .core.decide import Attempt, Cause, Problem, Raise, Rules, Send, Wait, iso, why_waiting
 from .core.forksafe import after_fork_in_child
 from .core.routes import Route
 from .core.stats import Counter, StatsRecorder
 from .core.windows import Admission, StorageError, Store, Window
 from .priority import Priority
+from .settings import Settings
 
 logger = logging.getLogger("tiktok_adapter")
 

@@ -20,7 +20,6 @@ from ._budget import Budget, take_budget
 from ._clock import Clock
 from ._endpoints import EndpointTable, get_preset
 from ._events import Event, EventKind, Hooks
-from ._settings import Settings
 from .core.decide import Attempt, Rules
 from .core.headers import RateInfo, parse_rate_headers
 from .core.identity import RequestLike, derive_secret
@@ -30,6 +29,7 @@ from .core.routes import OTHER, Route, RouteTable
 from .core.stats import Counter, Stats, StatsRecorder
 from .core.windows import StorageError
 from .priority import PRIORITY_HEADER, Priority, current_priority
+from .settings import Settings
 from .storage import is_shared, open_store
 
 logger = logging.getLogger("tiktok_adapter")

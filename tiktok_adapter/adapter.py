@@ -15,7 +15,6 @@ from ._clock import SYSTEM_CLOCK, Clock
 from ._errors import to_exception
 from ._events import Hook, Hooks
 from ._limiter import Limiter, replayable
-from ._settings import Settings
 from .core.decide import Attempt, Raise, Return, Wait
 from .core.refusal import Answer, Refusal, RefusalPolicy
 from .core.retry import resend_is_safe
@@ -23,11 +22,12 @@ from .core.routes import Route
 from .core.stats import Counter, Stats
 from .exceptions import ConfigurationError
 from .priority import Priority
+from .settings import Settings
 
 if TYPE_CHECKING:
     from typing_extensions import Unpack
 
-    from ._settings import SettingsKwargs
+    from .settings import SettingsKwargs
 
 logger = logging.getLogger("tiktok_adapter")
 

@@ -1,4 +1,4 @@
-"""Window counting shared through Redis: one Lua script, one round trip per admission."""
+"""Window counting shared through Redis: one EVALSHA, one round trip per admission."""
 
 from __future__ import annotations
 
@@ -13,136 +13,59 @@ import limits.storage
 from ..core.forksafe import after_fork_in_child
 from ..core.windows import ADMITTED, QUOTA_BLOCK, Admission, StorageError, Store, Usage, Window
 from ..exceptions import ConfigurationError
+from ._redis_client import client_options
+from ._redis_scripts import SCRIPTS, block_slot
 from .base import Backend, StoreOptions
 from .uri import describe_error, redact_uri, sentinel_service, uri_secrets
 
 # Opens a client to the store; raises StorageError while the store cannot be reached.
 Connect = Callable[[], Any]
+# Plans kept per store: every route, and a few per-token tuples (a new one per call).
+_PLANS = 64
 
-# Every script takes ``now`` as ARGV[1]; an empty one means Redis's own clock, which is
-# the same for every worker whatever their machines' clocks say.
-_NOW = """
-local now = tonumber(ARGV[1])
-if not now then
-  local t = redis.call('TIME')
-  now = tonumber(t[1]) + tonumber(t[2]) / 1000000
-end
-"""
 
-# Why one script of our own rather than `limits`' per-item scripts: those check and
-# charge one window each, so a request refused by the hour window after the minute
-# window's script has run would leave the minute window charged, and two workers can
-# interleave between the scripts. Redis runs one script atomically, so checking every
-# window and block before charging any makes admission exact and all-or-nothing across
-# every process that shares the server. All keys share one hash tag, which keeps them
-# on one slot for Redis Cluster.
-_ACQUIRE = (
-    _NOW
-    + """
-local margin = tonumber(ARGV[2])
-local share = tonumber(ARGV[3])
-local nb = tonumber(ARGV[4])
-local wait, binding = 0, 0
-for i = 1, nb do
-  local untilv = tonumber(redis.call('GET', KEYS[i]))
-  if untilv and untilv - now > wait then wait = untilv - now; binding = i end
-end
-for i = nb + 1, #KEYS do
-  local a = 5 + (i - nb - 1) * 3
-  local amount, period = tonumber(ARGV[a]), tonumber(ARGV[a + 1])
-  local cap = amount
-  if share < 1 then cap = math.max(1, math.floor(amount * share)) end
-  if ARGV[a + 2] == '1' then
-    local bucket = math.floor(now / period)
-    local held = redis.call('GET', KEYS[i])
-    if held then
-      local hb, hc = string.match(held, '^(%d+):(%d+)$')
-      if tonumber(hb) == bucket and tonumber(hc) >= cap then
-        local w = (bucket + 1) * period + margin - now
-        if w > wait then wait = w; binding = i end
-      end
-    end
-  else
-    local entry = tonumber(redis.call('LINDEX', KEYS[i], cap - 1))
-    if entry then
-      local w = entry + period + margin - now
-      if w > wait then wait = w; binding = i end
-    end
-  end
-end
-if wait > 0 then return {0, string.format('%.6f', wait), binding} end
-local stamp = string.format('%.6f', now)
-for i = nb + 1, #KEYS do
-  local a = 5 + (i - nb - 1) * 3
-  local amount, period = tonumber(ARGV[a]), tonumber(ARGV[a + 1])
-  if ARGV[a + 2] == '1' then
-    local bucket = math.floor(now / period)
-    local count = 0
-    local held = redis.call('GET', KEYS[i])
-    if held then
-      local hb, hc = string.match(held, '^(%d+):(%d+)$')
-      if tonumber(hb) == bucket then count = tonumber(hc) end
-    end
-    local ttl = math.ceil(((bucket + 1) * period + margin - now) * 1000)
-    redis.call('SET', KEYS[i], string.format('%d:%d', bucket, count + 1), 'PX', ttl)
-  else
-    redis.call('LPUSH', KEYS[i], stamp)
-    redis.call('LTRIM', KEYS[i], 0, amount - 1)
-    redis.call('PEXPIRE', KEYS[i], math.ceil((period + margin) * 1000))
-  end
-end
-return {1, '0', 0}
-"""
-)
+class _Plan:
+    """The command of one (windows, blocks) pair, encoded once: what every call repeats.
 
-# Blocks are written as a span, not a moment, and turned into a moment on the
-# store's clock, so a worker whose clock is off still blocks for the right time.
-_BLOCK = (
-    _NOW
-    + """
-local span = tonumber(ARGV[2])
-local untilv = now + span
-local cur = tonumber(redis.call('GET', KEYS[1]))
-if (not cur) or cur < untilv then
-  redis.call('SET', KEYS[1], string.format('%.6f', untilv), 'PX', math.ceil(span * 1000))
-end
-return 1
-"""
-)
+    ``head`` is the command up to its keys, ``tail`` the arguments after ``now`` and the
+    share; ``found`` names what a binding index in the script's reply points at.
+    """
 
-# Returns spans relative to the store's clock, for the same reason.
-_USAGE = (
-    _NOW
-    + """
-local amount, period, margin = tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4])
-if ARGV[5] == '1' then
-  local bucket = math.floor(now / period)
-  local held = redis.call('GET', KEYS[1])
-  local count = 0
-  if held then
-    local hb, hc = string.match(held, '^(%d+):(%d+)$')
-    if tonumber(hb) == bucket then count = tonumber(hc) end
-  end
-  return {count, string.format('%.6f', (bucket + 1) * period - now)}
-end
-local entries = redis.call('LRANGE', KEYS[1], 0, amount - 1)
-local used, oldest = 0, nil
-for _, e in ipairs(entries) do
-  local t = tonumber(e)
-  if t and t > now - period - margin then used = used + 1; oldest = t end
-end
-if oldest then return {used, string.format('%.6f', oldest + period + margin - now)} end
-return {0, '0'}
-"""
-)
+    __slots__ = ("blocks", "found", "head", "tail", "windows")
+
+    def __init__(self, windows: Sequence[Window], blocks: Sequence[str], tag: str, margin: float):
+        self.windows, self.blocks = windows, blocks
+        fields: dict[str, list[str]] = {}
+        for block in blocks:
+            name, field = block_slot(block)
+            fields.setdefault(name, []).append(field)
+        keys: list[bytes] = [f"{tag}:b:{name}".encode() for name in fields]
+        keys.extend(f"{tag}:w:{w.key}".encode() for w in windows)
+        tail: list[bytes] = [repr(margin).encode(), str(len(fields)).encode()]
+        found: list[str | Window] = []
+        for name, names in fields.items():
+            tail.append(str(len(names)).encode())
+            tail.extend(f.encode() for f in names)
+            found.extend(f"{f}:{name}" if f else name for f in names)
+        for w in windows:
+            rate = w.rate
+            tail.extend((str(rate.amount).encode(), repr(float(rate.period)).encode(),
+                         b"1" if rate.calendar else b"0"))  # fmt: skip
+            found.append(w)
+        # Keys and arguments are bytes, so the client encodes nothing per call; the command
+        # stays a str, which is how a cluster client recognises EVALSHA to route it by key.
+        self.head = ("EVALSHA", SCRIPTS["acquire"].sha, len(keys), *keys)
+        self.tail = tuple(tail)
+        self.found = tuple(found)
 
 
 class RedisStore:
     """Windows and blocks in Redis, shared by every process with the same key prefix.
 
-    The client is opened on first use and again after a failed attempt, so a store
-    that is down when the adapter is built (a Redis Cluster connects at once) is an
-    outage like any other, not an error at construction.
+    One admission is one EVALSHA whose keys and arguments were encoded when its route
+    was first seen. The client is opened on first use and again after a failed attempt,
+    so a store that is down when the adapter is built (a Redis Cluster connects at once)
+    is an outage like any other, not an error at construction.
     """
 
     def __init__(
@@ -162,9 +85,10 @@ class RedisStore:
         self._secrets = secrets
         self._lock = threading.Lock()
         after_fork_in_child(self, "_lock")
-        self._acquire: Any = None
-        self._block: Any = None
-        self._usage: Any = None
+        # Keyed by the identity of the caller's tuples (a route's are built once); each
+        # plan holds its tuples, so an id cannot be reused while its plan is here.
+        self._plans: dict[tuple[int, int], _Plan] = {}
+        self._shares: dict[float, bytes] = {}
         try:
             self._connect(at_start=True)
         except StorageError:
@@ -172,10 +96,9 @@ class RedisStore:
 
     def _connect(self, at_start: bool = False) -> Any:
         with self._lock:
-            if self._acquire is None:
+            if self.client is None:
                 try:
-                    client = self._open()
-                    scripts = [client.register_script(s) for s in (_ACQUIRE, _BLOCK, _USAGE)]
+                    self.client = self._open()
                 except StorageError:
                     raise
                 except ConfigurationError:
@@ -184,21 +107,42 @@ class RedisStore:
                     raise StorageError("the storage URI was refused") from None
                 except Exception as exc:  # every other failure of the store is an outage
                     raise StorageError(describe_error(exc, self._secrets)) from None
-                self.client = client
-                self._block, self._usage = scripts[1], scripts[2]
-                self._acquire = scripts[0]  # set last: it is what says "connected"
             return self.client
 
     def _failed(self, exc: Exception) -> StorageError:
         return StorageError(describe_error(exc, self._secrets))
 
-    def _key(self, kind: str, name: str) -> str:
-        # Built on every call rather than cached: a cache keyed by token and path would
-        # grow with every user and unknown path, and formatting costs less than a lookup.
-        return f"{self._tag}:{kind}:{name}"
+    def _run(self, script: str, keys: Sequence[Any], args: Sequence[Any]) -> Any:
+        client = self.client if self.client is not None else self._connect()
+        rest = (len(keys), *keys, *args)
+        try:
+            return client.execute_command("EVALSHA", SCRIPTS[script].sha, *rest)
+        except Exception as exc:
+            return self._loaded(client, exc, script, rest)
 
-    def _now_arg(self, now: float | None) -> str:
-        return "" if self.use_storage_time or now is None else repr(now)
+    def _loaded(self, client: Any, exc: Exception, script: str, rest: Sequence[Any]) -> Any:
+        """EVAL when this server has not seen the script (a new master after a failover, a
+        restarted server), which also loads it there; any other error is a StorageError."""
+        # redis-py raises NoScriptError (valkey the same name); a raw reply says NOSCRIPT.
+        if type(exc).__name__ != "NoScriptError" and "NOSCRIPT" not in str(exc):
+            raise self._failed(exc) from exc
+        try:
+            return client.execute_command("EVAL", SCRIPTS[script].text, *rest)
+        except Exception as again:
+            raise self._failed(again) from again
+
+    def _plan(self, windows: Sequence[Window], blocks: Sequence[str]) -> _Plan:
+        ident = (id(windows), id(blocks))
+        plan = self._plans.get(ident)
+        if plan is None or plan.windows is not windows or plan.blocks is not blocks:
+            plan = _Plan(windows, blocks, self._tag, self.margin)
+            if len(self._plans) >= _PLANS:
+                self._plans.clear()  # per-token windows make a new tuple on every call
+            self._plans[ident] = plan
+        return plan
+
+    def _now_arg(self, now: float | None) -> bytes:
+        return b"" if self.use_storage_time or now is None else repr(now).encode()
 
     def acquire(
         self,
@@ -207,41 +151,41 @@ class RedisStore:
         now: float | None,
         share: float = 1.0,
     ) -> Admission:
-        keys = [self._key("b", b) for b in blocks]
-        keys.extend(self._key("w", w.key) for w in windows)
-        args: list[object] = [self._now_arg(now), self.margin, share, len(blocks)]
-        for w in windows:
-            args.extend((w.rate.amount, w.rate.period, 1 if w.rate.calendar else 0))
-        if self._acquire is None:
-            self._connect()
+        plan = self._plan(windows, blocks)
+        share_arg = self._shares.get(share)
+        if share_arg is None:
+            share_arg = repr(float(share)).encode()
+            if len(self._shares) < _PLANS:
+                self._shares[share] = share_arg
+        client = self.client if self.client is not None else self._connect()
+        now_arg = self._now_arg(now)
         try:
-            admitted, wait, binding = self._acquire(keys=keys, args=args)
+            reply = client.execute_command(*plan.head, now_arg, share_arg, *plan.tail)
         except Exception as exc:
-            raise self._failed(exc) from exc
-        if admitted:
+            reply = self._loaded(client, exc, "acquire", (*plan.head[2:], now_arg, share_arg,
+                                                          *plan.tail))  # fmt: skip
+        if reply == 0:
             return ADMITTED
-        binding = int(binding)
-        if binding <= len(blocks):
-            quota = blocks[binding - 1].startswith(QUOTA_BLOCK)
-            return Admission(False, float(wait), "server", quota)
-        rate = windows[binding - len(blocks) - 1].rate
-        return Admission(False, float(wait), rate.text, rate.calendar, rate)
+        text = reply.decode() if isinstance(reply, bytes) else str(reply)
+        wait_text, _, binding_text = text.partition(" ")
+        what = plan.found[int(binding_text) - 1]
+        if isinstance(what, str):
+            return Admission(False, float(wait_text), "server", what.startswith(QUOTA_BLOCK))
+        rate = what.rate
+        return Admission(False, float(wait_text), rate.text, rate.calendar, rate)
 
     def block(self, key: str, until: float, now: float) -> None:
         span = until - now
         if span <= 0:
             return
-        if self._acquire is None:
-            self._connect()
-        try:
-            self._block(keys=[self._key("b", key)], args=[self._now_arg(now), span])
-        except Exception as exc:
-            raise self._failed(exc) from exc
+        name, field = block_slot(key)
+        self._run("block", [f"{self._tag}:b:{name}"], [self._now_arg(now), repr(span), field])
 
     def blocked_until(self, key: str, now: float) -> float:
-        client = self._connect() if self._acquire is None else self.client
+        client = self.client if self.client is not None else self._connect()
+        name, field = block_slot(key)
         try:
-            raw = client.get(self._key("b", key))
+            raw = client.hget(f"{self._tag}:b:{name}", field)
             if raw is None:
                 return 0.0
             if self.use_storage_time:
@@ -257,12 +201,7 @@ class RedisStore:
         rate = window.rate
         args = [self._now_arg(now), rate.amount, rate.period, self.margin]
         args.append(1 if rate.calendar else 0)
-        if self._acquire is None:
-            self._connect()
-        try:
-            used, span = self._usage(keys=[self._key("w", window.key)], args=args)
-        except Exception as exc:
-            raise self._failed(exc) from exc
+        used, span = self._run("usage", [f"{self._tag}:w:{window.key}"], args)
         return Usage(int(used), now + max(float(span), 0.0))
 
     def close(self) -> None:
@@ -307,12 +246,7 @@ def _open(options: StoreOptions) -> Store:
     other, by the fallback or by StorageUnavailable.
     """
     uri = options.uri
-    timeouts = {"socket_timeout": 1.0, "socket_connect_timeout": 1.0}
-    opts: dict[str, Any] = dict(timeouts)
-    if uri.split("://", 1)[0].lower().endswith("+sentinel"):
-        # The Sentinels are asked first. Without these a refused Sentinel costs seconds of
-        # the client's own retries per request (4 s measured); one try each is enough.
-        opts["sentinel_kwargs"] = {**timeouts, "retry": None}
+    opts = client_options(uri)
     opts.update(options.client_options)
     shown, secrets = redact_uri(uri), uri_secrets(uri)
 
