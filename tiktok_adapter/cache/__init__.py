@@ -6,16 +6,16 @@ import logging
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from ._cache_policy import CACHED_METHODS, CachePolicy, Expiry
-from ._endpoints import EndpointTable, get_preset
-from ._settings import Settings
-from .adapter import TikTokAdapter
+from .._endpoints import EndpointTable, get_preset
+from ..adapter import TikTokAdapter
+from ..settings import Settings
+from .policy import CACHED_METHODS, CachePolicy, Expiry
 
 if TYPE_CHECKING:
     from requests_cache import CachedSession
 
-    from ._cache_keys import KeyFunction
-    from ._cache_session import TikTokCachedSession
+    from .keys import KeyFunction
+    from .session import TikTokCachedSession
 
 __all__ = [
     "TikTokCachedSession",
@@ -60,7 +60,7 @@ def make_key_fn(secret: str | bytes | None = None) -> KeyFunction:
     same ``secret`` in all of them (for example from an environment variable).
     """
     _require_requests_cache()
-    from ._cache_keys import KeyFunction, coerce_secret
+    from .keys import KeyFunction, coerce_secret
 
     return KeyFunction(coerce_secret(secret))
 
@@ -107,7 +107,7 @@ def _setting_expiry(adapter: TikTokAdapter | None) -> float:
 def protect(session: CachedSession) -> None:
     """Store keyed hashes in place of tokens in ``session``'s backend (see cache_settings)."""
     _require_requests_cache()
-    from ._cache_session import protect as _protect
+    from .session import protect as _protect
 
     _protect(session)
 
@@ -135,7 +135,7 @@ def cached_session(
     :func:`make_key_fn`.
     """
     _require_requests_cache()
-    from ._cache_session import TikTokCachedSession
+    from .session import TikTokCachedSession
 
     if adapter is None:
         adapter = TikTokAdapter(**adapter_kwargs)
@@ -166,7 +166,7 @@ def __getattr__(name: str) -> Any:
     # The session class subclasses requests-cache's, so it is only imported when asked for.
     if name == "TikTokCachedSession":
         _require_requests_cache()
-        from ._cache_session import TikTokCachedSession
+        from .session import TikTokCachedSession
 
         return TikTokCachedSession
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -18,14 +18,14 @@ from requests_cache.models.raw_response import CachedHTTPResponse
 from requests_cache.models.request import CachedRequest
 from requests_cache.models.response import CachedResponse
 
-from .core.credentials import (
+from ..core.credentials import (
     CREDENTIAL_HEADERS,
     CREDENTIAL_PARAMS,
     Replace,
     body_fields,
     query_pairs,
 )
-from .exceptions import ConfigurationError
+from ..exceptions import ConfigurationError
 
 KEY_VERSION = b"tiktok_adapter/cache-key/1"
 MARKER_PREFIX = "REDACTED:hmac-sha256:"

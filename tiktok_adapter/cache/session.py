@@ -16,11 +16,11 @@ from requests_cache.policy import DEFAULT_CACHE_NAME, ExpirationTime
 from requests_cache.policy.actions import CacheActions
 from requests_cache.serializers import SerializerPipeline, Stage
 
-from ._cache_keys import KeyFunction, Redactor
-from ._cache_policy import CachePolicy, succeeded, video_id
-from ._mounting import mount
-from .adapter import TikTokAdapter
-from .exceptions import ConfigurationError
+from .._mounting import mount
+from ..adapter import TikTokAdapter
+from ..exceptions import ConfigurationError
+from .keys import KeyFunction, Redactor
+from .policy import CachePolicy, succeeded, video_id
 
 logger = logging.getLogger(__name__)
 

@@ -1,21 +1,19 @@
-"""Every knob of the adapter in one immutable, validated object."""
+"""Every knob of the adapter as validated fields; :mod:`.model` adds the loaders on top."""
 
 from __future__ import annotations
 
-import importlib.util
 import re
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field, fields, replace
-from os import PathLike
 from types import MappingProxyType
-from typing import Any, TypedDict
+from typing import Any, TypedDict, TypeVar
 
-from ._checks import MAX_SECONDS, check_choice, check_retries, check_seconds, check_text, read_text
-from ._endpoints import get_preset
-from .core.rates import parse_rates
-from .exceptions import ConfigurationError
-from .storage import validate_storage_uri
+from .._endpoints import get_preset
+from ..core.rates import parse_rates
+from ..exceptions import ConfigurationError
+from ..storage import validate_storage_uri
+from .checks import MAX_SECONDS, check_choice, check_retries, check_seconds, check_text, read_text
 
 ON_LIMIT = ("sleep", "raise")
 ON_STORAGE_ERROR = ("fallback", "raise")
@@ -33,6 +31,9 @@ DEFAULT_PRIORITY_SHARES: Mapping[str, float] = MappingProxyType(
 DEFAULT_SAFETY_MARGIN = 0.05
 ENV_PREFIX = "TIKTOK_ADAPTER_"
 _PASSWORD = re.compile(r"(://[^:/@]*:)[^@/]*@")
+
+
+_S = TypeVar("_S", bound="SettingsBase")
 
 
 class FieldError(ConfigurationError):
@@ -59,7 +60,7 @@ def redact(uri: object) -> object:
 
 
 @dataclass(frozen=True)
-class Settings:
+class SettingsBase:
     """The adapter's configuration; constructing one validates every field.
 
     Defaults follow the user's guide: its limit table, 1,000 requests an hour for the
@@ -202,7 +203,7 @@ class Settings:
             return get_preset(self.preset, self.tier).app_limit
         return self.app_limit
 
-    def replace(self, **changes: Any) -> Settings:
+    def replace(self: _S, **changes: Any) -> _S:
         """A copy with ``changes``; an unknown name raises ConfigurationError."""
         unknown = sorted(set(changes) - FIELD_NAMES)
         if unknown:
@@ -211,49 +212,12 @@ class Settings:
             )
         return replace(self, **changes)
 
-    # -- loaders (tiktok_adapter/_loaders.py) ---------------------------------------------
 
-    @classmethod
-    def from_mapping(cls, data: Mapping[str, Any], *, source: str = "mapping") -> Settings:
-        """Settings from a dict (JSON, YAML, the guide's RATE_LIMIT_CONFIG); see the README."""
-        return _loader("from_mapping")(data, source=source)
-
-    @classmethod
-    def from_env(
-        cls, prefix: str = ENV_PREFIX, environ: Mapping[str, str] | None = None
-    ) -> Settings:
-        """Settings from ``TIKTOK_ADAPTER_*`` variables (``environ`` defaults to os.environ)."""
-        return _loader("from_env")(prefix=prefix, environ=environ)
-
-    @classmethod
-    def from_file(cls, path: str | PathLike[str], section: str | None = None) -> Settings:
-        """Settings from an INI file's [tiktok_adapter] or pyproject's [tool.tiktok_adapter]."""
-        return _loader("from_file")(path, section=section)
-
-    @classmethod
-    def load(
-        cls,
-        file: str | PathLike[str] | None = None,
-        *,
-        env: bool | Mapping[str, str] = True,
-        prefix: str = ENV_PREFIX,
-        **code: Any,
-    ) -> Settings:
-        """Layer keywords over environment over ``file`` over defaults, then validate once."""
-        return _loader("load")(file, env=env, prefix=prefix, code=code)
-
-
-FIELD_NAMES = frozenset(f.name for f in fields(Settings))
-
-
-def _loader(name: str) -> Callable[..., Settings]:
-    # The loaders import this module, so they are imported on first use.
-    loader: Callable[..., Settings] = getattr(importlib.import_module(".._loaders", __name__), name)
-    return loader
+FIELD_NAMES = frozenset(f.name for f in fields(SettingsBase))
 
 
 def _defaults() -> dict[str, Any]:
-    return {f.name: _plain(getattr(Settings(), f.name)) for f in fields(Settings)}
+    return {f.name: _plain(getattr(SettingsBase(), f.name)) for f in fields(SettingsBase)}
 
 
 def _plain(value: object) -> object:

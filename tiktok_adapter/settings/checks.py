@@ -13,8 +13,8 @@ from collections.abc import Callable, Mapping
 from types import MappingProxyType
 from typing import Any
 
-from .core.rates import DAY
-from .exceptions import ConfigurationError
+from ..core.rates import DAY
+from ..exceptions import ConfigurationError
 
 # Bounds: far beyond any real use, yet tight enough that nothing downstream overflows.
 # A window's end must stay a timestamp that datetime can show, a sleep must stay under

@@ -8,8 +8,8 @@ from os import PathLike
 from pathlib import Path
 from typing import Any
 
-from ._loaders import KEYS, Layer, make_layer, shown, valid_keys
-from .exceptions import ConfigurationError
+from ..exceptions import ConfigurationError
+from .loaders import KEYS, Layer, make_layer, shown, valid_keys
 
 if sys.version_info >= (3, 11):
     import tomllib

@@ -1,4 +1,4 @@
-"""Settings from mappings, environment variables and files, all through one validation."""
+"""Layers of settings from mappings and environment variables, merged and validated once."""
 
 from __future__ import annotations
 
@@ -6,14 +6,13 @@ import difflib
 import logging
 import os
 from collections.abc import Iterable, Mapping
-from os import PathLike
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, TypeVar
 
-from ._checks import NONE, number, read_text
-from ._endpoints import get_preset, normalize_path
-from ._settings import ENV_PREFIX, FIELD_NAMES, FieldError, Settings, redact
-from .core.rates import MAX_AMOUNT, parse_rates
-from .exceptions import ConfigurationError
+from .._endpoints import get_preset, normalize_path
+from ..core.rates import MAX_AMOUNT, parse_rates
+from ..exceptions import ConfigurationError
+from .base import FIELD_NAMES, FieldError, SettingsBase, redact
+from .checks import NONE, number, read_text
 
 logger = logging.getLogger(__name__)
 
@@ -38,39 +37,10 @@ class Entry(NamedTuple):
 
 
 Layer = dict[str, Entry]
+_S = TypeVar("_S", bound=SettingsBase)
 
 
-def from_mapping(data: Mapping[str, Any], *, source: str = "mapping") -> Settings:
-    return build([mapping_layer(data, source)])
-
-
-def from_env(prefix: str = ENV_PREFIX, environ: Mapping[str, str] | None = None) -> Settings:
-    return build([env_layer(prefix, environ)])
-
-
-def from_file(path: str | PathLike[str], *, section: str | None = None) -> Settings:
-    from ._config_files import file_layer
-
-    return build([file_layer(path, section)])
-
-
-def load(
-    file: str | PathLike[str] | None,
-    *,
-    env: bool | Mapping[str, str],
-    prefix: str,
-    code: Mapping[str, Any],
-) -> Settings:
-    from ._config_files import file_layer  # it builds on this module's layers
-
-    layers = [file_layer(file, None)] if file is not None else []
-    if env is not False:
-        layers.append(env_layer(prefix, None if env is True else env))
-    layers.append(mapping_layer(code, "keyword argument", typed=True))
-    return build(layers)
-
-
-def build(layers: Iterable[Layer]) -> Settings:
+def build(cls: type[_S], layers: Iterable[Layer]) -> _S:
     """Merge ``layers`` (lowest precedence first), expand the aliases, validate once."""
     merged: Layer = {}
     for layer in layers:
@@ -82,7 +52,7 @@ def build(layers: Iterable[Layer]) -> Settings:
     if cap is not None and cap.value is not None:
         values["limits"] = _with_ceiling(values, cap.value)
     try:
-        return Settings(**values)
+        return cls(**values)
     except FieldError as exc:
         entry = merged.get(exc.field)
         if entry is None:
