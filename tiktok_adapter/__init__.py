@@ -1,15 +1,19 @@
-"""Keep any requests-based code inside the TikTok API's rate limits."""
+"""Keep any requests-based code inside the TikTok API's rate limits.
+
+The names that need requests (the adapter, mount, install) load on first use, so the
+core, settings and storage import without it: an httpx-only install works.
+"""
 
 from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
 
 from ._budget import Budget, EndpointBudget, WindowBudget
 from ._clock import SYSTEM_CLOCK, Clock, FakeClock, SystemClock
 from ._endpoints import DEFAULT_LIMITS, PRESETS, Endpoint, EndpointTable, Preset
 from ._events import Event, EventKind
-from ._install import Installation, install, installed, uninstall
 from ._log_redaction import redact_tokens
-from ._mounting import HostRouter, mount
-from .adapter import OPEN_API_BASE, TikTokAdapter
 from .core.headers import RateInfo, parse_rate_headers, parse_reset, parse_retry_after
 from .core.refusal import Refusal, RefusalPolicy, TikTokRefusals
 from .core.retry import RetryPolicy
@@ -26,7 +30,33 @@ from .exceptions import (
 from .priority import Priority, priority
 from .settings import Settings
 
+if TYPE_CHECKING:
+    from ._install import Installation, install, installed, uninstall
+    from ._mounting import HostRouter, mount
+    from .adapter import OPEN_API_BASE, TikTokAdapter
+
 __version__ = "0.1.0"
+
+# Public names that import requests, by the module that defines them.
+_NEEDS_REQUESTS = {
+    "Installation": "._install",
+    "install": "._install",
+    "installed": "._install",
+    "uninstall": "._install",
+    "HostRouter": "._mounting",
+    "mount": "._mounting",
+    "OPEN_API_BASE": ".adapter",
+    "TikTokAdapter": ".adapter",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _NEEDS_REQUESTS.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(module, __name__), name)
+    globals()[name] = value  # later lookups skip this function
+    return value
 
 __all__ = [
     "DEFAULT_LIMITS",

@@ -1,0 +1,114 @@
+"""The architecture holds: no import cycles, and a core that runs without requests."""
+
+from __future__ import annotations
+
+import ast
+import subprocess
+import sys
+from pathlib import Path
+
+import tiktok_adapter
+
+PACKAGE = Path(tiktok_adapter.__file__).parent
+
+
+def _modules() -> dict[str, tuple[Path, bool]]:
+    found = {}
+    for path in PACKAGE.rglob("*.py"):
+        parts = ["tiktok_adapter", *path.relative_to(PACKAGE).with_suffix("").parts]
+        is_package = parts[-1] == "__init__"
+        found[".".join(parts[:-1] if is_package else parts)] = (path, is_package)
+    return found
+
+
+def _imports(name: str, path: Path, is_package: bool, known: set[str]) -> set[str]:
+    """Every module of the package that ``name`` imports, at any depth of its code,
+    except under ``if TYPE_CHECKING:``, which never runs."""
+    tree = ast.parse(path.read_text())
+    typing_only = {
+        id(sub)
+        for node in ast.walk(tree)
+        if isinstance(node, ast.If) and "TYPE_CHECKING" in ast.unparse(node.test)
+        for sub in ast.walk(node)
+    }
+    base = name.split(".") if is_package else name.split(".")[:-1]
+    found: set[str] = set()
+    for node in ast.walk(tree):
+        if id(node) in typing_only:
+            continue
+        targets: list[str] = []
+        if isinstance(node, ast.ImportFrom):
+            if node.level:
+                stem = base[: len(base) - node.level + 1]
+                module = ".".join([*stem, *([node.module] if node.module else [])])
+            else:
+                module = node.module or ""
+            targets = [f"{module}.{alias.name}" for alias in node.names] + [module]
+        elif isinstance(node, ast.Import):
+            targets = [alias.name for alias in node.names]
+        for target in targets:
+            while target and target not in known:
+                target = target.rpartition(".")[0]
+            if target and target != name:
+                found.add(target)
+    return found
+
+
+def test_the_package_has_no_import_cycle() -> None:
+    modules = _modules()
+    known = set(modules)
+    graph = {name: _imports(name, *where, known) for name, where in modules.items()}
+    cycles = []
+    state: dict[str, int] = {}  # 1: on the current path, 2: done
+
+    def visit(name: str, path: list[str]) -> None:
+        state[name] = 1
+        for target in sorted(graph[name]):
+            if state.get(target) == 1:
+                cycles.append([*path[path.index(target) :], target])
+            elif target not in state:
+                visit(target, [*path, target])
+        state[name] = 2
+
+    for name in sorted(graph):
+        if name not in state:
+            visit(name, [name])
+    assert cycles == []
+
+
+def test_the_cycle_check_sees_function_level_imports(tmp_path: Path) -> None:
+    (tmp_path / "a.py").write_text("def f():\n    from . import b\n")
+    known = {"pkg.a", "pkg.b"}
+    assert _imports("pkg.a", tmp_path / "a.py", False, known) == {"pkg.b"}
+
+
+BLOCKED = """
+import sys
+
+class Block:
+    def find_spec(self, name, path=None, target=None):
+        if name.partition(".")[0] in {"requests", "urllib3", "httpx", "requests_cache"}:
+            raise ImportError(f"{name} is blocked")
+
+sys.meta_path.insert(0, Block())
+import tiktok_adapter
+from tiktok_adapter import FakeClock, Priority, Settings
+from tiktok_adapter._limiter import Limiter
+from tiktok_adapter.core import decide, identity, refusal, routes
+from tiktok_adapter.core.rates import parse_rates
+
+limiter = Limiter(Settings(), FakeClock(), errors=lambda problem, request: RuntimeError(problem))
+route = limiter.resolve("https://open.tiktokapis.com/v2/video/query/?fields=id")
+assert route.name == "/video/query/", route
+assert parse_rates("10/minute", "x")[0].amount == 10
+loaded = sorted(m for m in sys.modules if m.partition(".")[0] in {"requests", "urllib3"})
+assert not loaded, loaded
+print("core without requests: ok")
+"""
+
+
+def test_the_core_runs_without_requests() -> None:
+    result = subprocess.run([sys.executable, "-c", BLOCKED], capture_output=True, text=True,
+                            timeout=60)  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert "ok" in result.stdout
