@@ -9,8 +9,8 @@ import sys
 from typing import Any
 
 from ._budget import Budget, WindowBudget
+from ._cli_output import Column, Output, TextTable
 from .adapter import TikTokAdapter
-from .exceptions import TikTokAdapterError
 
 
 def add_parser(subparsers: Any) -> None:
@@ -37,11 +37,11 @@ def run(args: argparse.Namespace) -> int:
     }
     if args.tier:
         options["tier"] = args.tier
+    # A store that cannot be reached raises StorageUnavailable, here or at the first read;
+    # the command line turns any of the package's errors into one line and exit status 1.
     adapter = TikTokAdapter(**options)
     try:
         budget = adapter.budget()
-    except TikTokAdapterError as exc:
-        raise SystemExit(f"tiktok-adapter status: {exc}") from None
     finally:
         adapter.close()
     if args.json:
@@ -59,12 +59,11 @@ def _when(window: WindowBudget, now: float) -> str:
 
 
 def render(budget: Budget) -> None:
-    from rich.console import Console
-    from rich.table import Table
-
-    table = Table(title="tiktok_adapter budget")
-    for column in ("endpoint", "window", "used", "remaining", "resets", "blocked"):
-        table.add_column(column, justify="left" if column in ("endpoint", "window") else "right")
+    columns = ("endpoint", "window", "used", "remaining", "resets", "blocked")
+    table = TextTable(
+        "tiktok_adapter budget",
+        tuple(Column(c, right=c not in ("endpoint", "window")) for c in columns),
+    )
     now = budget.taken_at
     for window in budget.app:
         table.add_row("app", window.limit, str(window.used), str(window.remaining),
@@ -75,4 +74,4 @@ def render(budget: Budget) -> None:
             table.add_row(name, window.limit, str(window.used), str(window.remaining),
                           _when(window, now), blocked)  # fmt: skip
             name, blocked = "", ""
-    Console().print(table)
+    Output().table(table)

@@ -9,25 +9,40 @@ import queue
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
 import requests
 
+from ._demo_latency import measure_latency
+from ._demo_report import (
+    Arrival,
+    DemoReport,
+    EndpointRow,
+    IdealModel,
+    endpoint_ideal,
+    ideal_span,
+    overall_ideal,
+)
 from ._endpoints import DEFAULT_LIMITS, SEED
 from ._events import Event
-from .adapter import TikTokAdapter, mount
-from .helpers import api_call, paginate, query_videos
+from ._mounting import mount
+from .adapter import TikTokAdapter
+from .pagination import api_call, paginate, query_videos
+from .settings import DEFAULT_SAFETY_MARGIN
 from .testing._app import TikTokApp
-from .testing._windows import parse_limits
 from .testing.clock import ScaledClock
 from .testing.server import SimulatorServer
+
+__all__ = ["Arrival", "DemoReport", "EndpointRow", "IdealModel", "ideal_span", "run_demo"]
 
 logger = logging.getLogger(__name__)
 
 # Loopback jitter (a thread not scheduled, a slow accept) is real time; scaled, 50 ms of it
 # becomes seconds, so the adapter's safety margin must scale with the clock.
 JITTER_REAL = 0.05
+# The largest safety_margin the settings accept (a minute). Past x1200 the demo's margin
+# stops growing, so it tolerates less real jitter; a 429 that slips through is recovered.
+MAX_MARGIN = 60.0
 MAX_VIDEOS = 90  # past this, comment listing needs more than the seed's 100 an hour
 # Caps that keep each write endpoint inside its hourly allowance, so the demo never
 # parks a worker for a simulated hour.
@@ -41,58 +56,15 @@ ENDPOINTS = tuple(DEFAULT_LIMITS)
 _ACTION, _READ, _STOP = 0, 1, 9
 
 
-@dataclass(frozen=True)
-class EndpointRow:
-    """One endpoint's numbers, live or final."""
-
-    endpoint: str
-    sent: int
-    waiting: int
-    waited: int
-    wait_seconds: float
-    rate_limited: int
-    failed: int
-    ideal: float = 0.0
-
-
-@dataclass(frozen=True)
-class DemoReport:
-    """What the demo did, in simulated seconds unless named real."""
-
-    rows: tuple[EndpointRow, ...]
-    makespan: float
-    ideal: float
-    real_seconds: float
-    time_scale: float
-    finished: bool
-    errors: tuple[str, ...]
-
-    @property
-    def rate_limited(self) -> int:
-        return sum(r.rate_limited for r in self.rows)
-
-    @property
-    def failed(self) -> int:
-        return sum(r.failed for r in self.rows)
-
-    @property
-    def ok(self) -> bool:
-        """No call ended in a 429 or an error: the adapter recovered from any refusal."""
-        return self.finished and self.failed == 0
-
-
-def ideal_span(count: int, limits: str | None) -> float:
-    """The earliest moment, from an empty window, at which the table admits ``count`` requests."""
-    if count < 1 or not limits:
-        return 0.0
-    return max((count - 1) // r.amount * r.period for r in parse_limits(limits))
-
-
 class _Bot:
     """The moderation workload as tasks on a priority queue served by worker threads."""
 
-    def __init__(self, session: requests.Session, base_url: str, seed: int) -> None:
-        self.session, self.base_url, self.seed = session, base_url, seed
+    def __init__(
+        self, session: requests.Session, base_url: str, seed: int, clock: ScaledClock
+    ) -> None:
+        self.session, self.base_url, self.seed, self.clock = session, base_url, seed, clock
+        # When each task became known (simulated): no limiter could send it earlier.
+        self.released: dict[str, list[float]] = {name: [] for name in ENDPOINTS}
         self.tasks: queue.PriorityQueue[tuple[int, int, str, Callable[[], None] | None]] = (
             queue.PriorityQueue()
         )
@@ -104,6 +76,9 @@ class _Bot:
         self.pins = self.replies = self.deletes = 0
 
     def submit(self, priority: int, endpoint: str, job: Callable[[], None] | None) -> None:
+        if job is not None:
+            with self._lock:
+                self.released[endpoint].append(self.clock.now())
         self.tasks.put((priority, next(self._order), endpoint, job))
 
     def stop(self, workers: int) -> None:
@@ -144,6 +119,10 @@ class _Bot:
     def _not_waiting(self) -> None:
         with self._lock:
             self.waiting.pop(threading.get_ident(), None)
+
+    def released_at(self, endpoint: str) -> list[float]:
+        with self._lock:
+            return sorted(self.released[endpoint])
 
     def waiting_now(self) -> list[str]:
         """The endpoint each worker is waiting for right now."""
@@ -225,21 +204,25 @@ def run_demo(
         raise ValueError(f"videos={videos!r} must be 1 to {MAX_VIDEOS}")
     if workers < 1:
         raise ValueError(f"workers={workers!r} must be 1 or more")
+    margin = min(max(DEFAULT_SAFETY_MARGIN, JITTER_REAL * time_scale), MAX_MARGIN)
+    model = IdealModel(
+        margin=margin - DEFAULT_SAFETY_MARGIN,
+        latency=measure_latency(workers) * time_scale,
+    )
     clock = ScaledClock(time_scale)
     app = TikTokApp(clock=clock, seed=seed, videos=videos)
     with SimulatorServer(app) as server, requests.Session() as session:
         adapter = mount(
-            session, base_url=server.url, clock=clock,
-            safety_margin=max(0.05, JITTER_REAL * time_scale),
+            session, base_url=server.url, clock=clock, safety_margin=margin,
             # The demo is the only client of its account, so it may use every slot.
             default_priority="critical", pool_maxsize=max(workers, 10),
         )  # fmt: skip
-        bot = _Bot(session, server.url, seed)
+        bot = _Bot(session, server.url, seed, clock)
         adapter.add_hook("on_wait", bot.on_wait)
         session.hooks["response"].append(bot.on_response)
         for n in range(workers):
             threading.Thread(target=bot.work, name=f"demo-worker-{n}", daemon=True).start()
-        real_start, sim_start = time.monotonic(), clock.now()
+        run = _Run(adapter, app, bot, model, time.monotonic(), clock.now(), time_scale)
         bot.start()
         done = threading.Event()
 
@@ -248,51 +231,67 @@ def run_demo(
             done.set()
 
         threading.Thread(target=watch, daemon=True).start()
-        deadline = real_start + timeout
+        deadline = run.real_start + timeout
         while not done.wait(tick) and time.monotonic() < deadline:
             if on_tick is not None:
-                on_tick(_report(adapter, app, bot, clock.now() - sim_start, real_start,
-                                time_scale, finished=False))  # fmt: skip
-        report = _report(adapter, app, bot, _last_arrival(app, sim_start), real_start,
-                         time_scale, finished=done.is_set())  # fmt: skip
+                on_tick(run.report(clock.now() - run.sim_start, finished=False))
+        report = run.report(None, finished=done.is_set())
         bot.stop(workers)
         adapter.close()
     return report
 
 
-def _last_arrival(app: TikTokApp, start: float) -> float:
-    return max((r.time for r in app.requests), default=start) - start
+class _Run:
+    """One demo run's parts, turned into a :class:`DemoReport` live or at the end."""
 
+    def __init__(
+        self,
+        adapter: TikTokAdapter,
+        app: TikTokApp,
+        bot: _Bot,
+        model: IdealModel,
+        real_start: float,
+        sim_start: float,
+        time_scale: float,
+    ) -> None:
+        self.adapter, self.app, self.bot, self.model = adapter, app, bot, model
+        self.real_start, self.sim_start, self.time_scale = real_start, sim_start, time_scale
 
-def _report(
-    adapter: TikTokAdapter,
-    app: TikTokApp,
-    bot: _Bot,
-    elapsed: float,
-    real_start: float,
-    time_scale: float,
-    *,
-    finished: bool,
-) -> DemoReport:
-    stats = adapter.stats().endpoints
-    waiting = bot.waiting_now()
-    rows = []
-    for name in ENDPOINTS:
-        s = stats.get(name)
-        accepted = app.count(name) - app.count(name, 429)
-        rows.append(
-            EndpointRow(
-                endpoint=name, sent=s.sent if s else 0, waiting=waiting.count(name),
-                waited=s.waited if s else 0, wait_seconds=s.wait_seconds if s else 0.0,
-                rate_limited=app.count(name, 429), failed=bot.failed[name],
-                ideal=ideal_span(accepted, DEFAULT_LIMITS[name]),
-            )
+    def report(self, elapsed: float | None, *, finished: bool) -> DemoReport:
+        """Live numbers when ``elapsed`` is given; else the final report, up to the last arrival."""
+        final = elapsed is None
+        arrivals = self.arrivals() if final else ()
+        if elapsed is None:
+            elapsed = max((a.time for a in arrivals), default=0.0)
+        stats = self.adapter.stats().endpoints
+        waiting = self.bot.waiting_now()
+        rows, ideals = [], {}
+        for name in ENDPOINTS:
+            s = stats.get(name)
+            times = [a.time for a in arrivals if a.endpoint == name and not a.refused]
+            released = [t - self.sim_start for t in self.bot.released_at(name)]
+            ideals[name] = endpoint_ideal(released, times, DEFAULT_LIMITS[name], self.model)
+            rows.append(
+                EndpointRow(
+                    endpoint=name, sent=s.sent if s else 0, waiting=waiting.count(name),
+                    waited=s.waited if s else 0, wait_seconds=s.wait_seconds if s else 0.0,
+                    rate_limited=self.app.count(name, 429), failed=self.bot.failed[name],
+                    ideal=ideals[name],
+                )
+            )  # fmt: skip
+        accepted = sum(1 for a in arrivals if not a.refused)
+        ideal = overall_ideal(accepted, SEED.app_limit, ideals, self.model) if final else 0.0
+        unfinished = () if finished else ("the workload did not finish in time",)
+        return DemoReport(
+            rows=tuple(rows), makespan=elapsed, ideal=ideal,
+            real_seconds=time.monotonic() - self.real_start, time_scale=self.time_scale,
+            finished=finished, errors=tuple(self.bot.errors) + unfinished,
+            arrivals=arrivals, limits=DEFAULT_LIMITS, app_limit=SEED.app_limit,
+            model=self.model,
         )  # fmt: skip
-    total = sum(1 for r in app.requests if r.status != 429)
-    ideal = max([ideal_span(total, SEED.app_limit), *(r.ideal for r in rows)])
-    return DemoReport(
-        rows=tuple(rows), makespan=elapsed, ideal=ideal,
-        real_seconds=time.monotonic() - real_start, time_scale=time_scale,
-        finished=finished,
-        errors=tuple(bot.errors) + (() if finished else ("the workload did not finish in time",)),
-    )  # fmt: skip
+
+    def arrivals(self) -> tuple[Arrival, ...]:
+        return tuple(
+            Arrival(r.endpoint or "(other)", r.time - self.sim_start, r.status == 429)
+            for r in self.app.requests
+        )
