@@ -10,7 +10,7 @@ import requests
 import responses
 
 from tiktok_adapter import TikTokAdapterError, mount
-from tiktok_adapter.helpers import (
+from tiktok_adapter.pagination import (
     PaginationError,
     TikTokAPIError,
     VideoQueryResult,

@@ -8,7 +8,7 @@ from typing import Any
 
 from ._business_data import BusinessData
 from ._data import ApiError, World
-from ._family import NO_RATE_HEADERS, Body, Route
+from ._family import NO_RATE_HEADERS, ApiRoute, Body
 from ._marketing import Marketing
 from ._oauth import OAuth
 from ._windows import ServerRate
@@ -36,31 +36,31 @@ class BusinessFamily:
     refusal_label = f"code {QPS_LIMITED}"
     default_headers = NO_RATE_HEADERS
 
-    def routes(self, world: World, oauth: OAuth) -> Mapping[str, Route]:
+    def routes(self, world: World, oauth: OAuth) -> Mapping[str, ApiRoute]:
         data, ads = BusinessData(world), Marketing(world.seed)
         get, post = ("GET",), ("POST",)
         return {
-            "/oauth2/access_token/": Route(post, oauth.business_token, public=True),
-            "/campaign/get/": Route(get, ads.campaigns),
-            "/adgroup/get/": Route(get, ads.adgroups),
-            "/ad/get/": Route(get, ads.ads),
-            "/report/integrated/get/": Route(get, ads.report),
-            "/campaign/create/": Route(post, ads.create_campaign),
-            "/adgroup/create/": Route(post, ads.create_adgroup),
-            "/ad/create/": Route(post, ads.create_ad),
-            "/campaign/status/update/": Route(post, ads.status_updater("campaign")),
-            "/adgroup/status/update/": Route(post, ads.status_updater("adgroup")),
-            "/ad/status/update/": Route(post, ads.status_updater("ad")),
-            "/business/get/": Route(get, data.account),
-            "/business/video/list/": Route(get, data.videos),
-            "/business/comment/list/": Route(get, data.comments),
-            "/business/comment/reply/list/": Route(get, data.replies),
-            "/business/comment/create/": Route(post, data.create),
-            "/business/comment/reply/create/": Route(post, data.reply),
-            "/business/comment/like/": Route(post, data.like),
-            "/business/comment/pin/": Route(post, data.pin),
-            "/business/comment/hide/": Route(post, data.hide),
-            "/business/comment/delete/": Route(post, data.delete),
+            "/oauth2/access_token/": ApiRoute(post, oauth.business_token, public=True),
+            "/campaign/get/": ApiRoute(get, ads.campaigns),
+            "/adgroup/get/": ApiRoute(get, ads.adgroups),
+            "/ad/get/": ApiRoute(get, ads.ads),
+            "/report/integrated/get/": ApiRoute(get, ads.report),
+            "/campaign/create/": ApiRoute(post, ads.create_campaign),
+            "/adgroup/create/": ApiRoute(post, ads.create_adgroup),
+            "/ad/create/": ApiRoute(post, ads.create_ad),
+            "/campaign/status/update/": ApiRoute(post, ads.status_updater("campaign")),
+            "/adgroup/status/update/": ApiRoute(post, ads.status_updater("adgroup")),
+            "/ad/status/update/": ApiRoute(post, ads.status_updater("ad")),
+            "/business/get/": ApiRoute(get, data.account),
+            "/business/video/list/": ApiRoute(get, data.videos),
+            "/business/comment/list/": ApiRoute(get, data.comments),
+            "/business/comment/reply/list/": ApiRoute(get, data.replies),
+            "/business/comment/create/": ApiRoute(post, data.create),
+            "/business/comment/reply/create/": ApiRoute(post, data.reply),
+            "/business/comment/like/": ApiRoute(post, data.like),
+            "/business/comment/pin/": ApiRoute(post, data.pin),
+            "/business/comment/hide/": ApiRoute(post, data.hide),
+            "/business/comment/delete/": ApiRoute(post, data.delete),
         }
 
     def authorized(self, headers: Mapping[str, str]) -> bool:

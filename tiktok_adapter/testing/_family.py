@@ -33,7 +33,7 @@ NO_RATE_HEADERS = RateHeaders(limit=False, remaining=False, reset=False, retry_a
 
 
 @dataclass(frozen=True)
-class Route:
+class ApiRoute:
     """One endpoint a family answers: the methods it takes and the handler of its data.
 
     ``body_required`` is False where a POST without a JSON object is still valid;
@@ -66,7 +66,7 @@ class Family(Protocol):
     refusal_label: str
     default_headers: RateHeaders
 
-    def routes(self, world: World, oauth: OAuth) -> Mapping[str, Route]: ...
+    def routes(self, world: World, oauth: OAuth) -> Mapping[str, ApiRoute]: ...
 
     def authorized(self, headers: Mapping[str, str]) -> bool: ...
 

@@ -6,7 +6,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from ._data import ApiError, World
-from ._family import Body, RateHeaders, Route
+from ._family import ApiRoute, Body, RateHeaders
 from ._oauth import OAuth
 from ._posting import Publishing
 from ._research import Research
@@ -28,36 +28,36 @@ class V2Family:
     refusal_label = "429"
     default_headers = RateHeaders()
 
-    def routes(self, world: World, oauth: OAuth) -> Mapping[str, Route]:
+    def routes(self, world: World, oauth: OAuth) -> Mapping[str, ApiRoute]:
         research, posting = Research(world), Publishing(world)
         lists = research.lists
         post = ("POST",)
         return {
-            "/oauth/token/": Route(post, oauth.token, body_required=False, public=True),
-            "/oauth/revoke/": Route(post, oauth.revoke, body_required=False, public=True),
+            "/oauth/token/": ApiRoute(post, oauth.token, body_required=False, public=True),
+            "/oauth/revoke/": ApiRoute(post, oauth.revoke, body_required=False, public=True),
             # user/info is the one endpoint TikTok also takes by GET, without a body.
-            "/user/info/": Route(("GET", "POST"), world.user_info, body_required=False),
-            "/video/list/": Route(post, world.video_list),
-            "/video/query/": Route(post, world.video_query),
-            "/video/comment/list/": Route(post, world.comment_list),
-            "/video/comment/create/": Route(post, world.comment_create),
-            "/video/comment/delete/": Route(post, world.comment_delete),
-            "/video/comment/pin/": Route(post, world.comment_pin),
-            "/research/video/query/": Route(post, research.video_query),
-            "/research/user/info/": Route(post, research.user_info),
-            "/research/user/followers/": Route(post, research.followers),
-            "/research/user/following/": Route(post, research.following),
-            "/research/video/comment/list/": Route(post, lists.comments),
-            "/research/user/liked_videos/": Route(post, lists.liked),
-            "/research/user/pinned_videos/": Route(post, lists.pinned),
-            "/research/user/reposted_videos/": Route(post, lists.reposted),
-            "/post/publish/creator_info/query/": Route(
+            "/user/info/": ApiRoute(("GET", "POST"), world.user_info, body_required=False),
+            "/video/list/": ApiRoute(post, world.video_list),
+            "/video/query/": ApiRoute(post, world.video_query),
+            "/video/comment/list/": ApiRoute(post, world.comment_list),
+            "/video/comment/create/": ApiRoute(post, world.comment_create),
+            "/video/comment/delete/": ApiRoute(post, world.comment_delete),
+            "/video/comment/pin/": ApiRoute(post, world.comment_pin),
+            "/research/video/query/": ApiRoute(post, research.video_query),
+            "/research/user/info/": ApiRoute(post, research.user_info),
+            "/research/user/followers/": ApiRoute(post, research.followers),
+            "/research/user/following/": ApiRoute(post, research.following),
+            "/research/video/comment/list/": ApiRoute(post, lists.comments),
+            "/research/user/liked_videos/": ApiRoute(post, lists.liked),
+            "/research/user/pinned_videos/": ApiRoute(post, lists.pinned),
+            "/research/user/reposted_videos/": ApiRoute(post, lists.reposted),
+            "/post/publish/creator_info/query/": ApiRoute(
                 post, posting.creator_info, body_required=False
             ),
-            "/post/publish/video/init/": Route(post, posting.video_init),
-            "/post/publish/inbox/video/init/": Route(post, posting.inbox_init),
-            "/post/publish/content/init/": Route(post, posting.content_init),
-            "/post/publish/status/fetch/": Route(post, posting.status),
+            "/post/publish/video/init/": ApiRoute(post, posting.video_init),
+            "/post/publish/inbox/video/init/": ApiRoute(post, posting.inbox_init),
+            "/post/publish/content/init/": ApiRoute(post, posting.content_init),
+            "/post/publish/status/fetch/": ApiRoute(post, posting.status),
         }
 
     def authorized(self, headers: Mapping[str, str]) -> bool:

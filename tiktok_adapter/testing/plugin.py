@@ -1,4 +1,5 @@
-"""The pytest plugin: ``fake_tiktok`` (a started simulator) and ``tiktok_session``."""
+"""The pytest plugin: ``fake_tiktok`` (a started simulator) and ``tiktok_session``; for
+httpx, ``fake_tiktok_app`` and ``tiktok_httpx``."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from typing import TYPE_CHECKING
 import pytest
 
 if TYPE_CHECKING:
+    import httpx
     import requests
 
     from .fake import FakeTikTok
@@ -48,3 +50,26 @@ def tiktok_session(fake_tiktok: FakeTikTok) -> Iterator[requests.Session]:
     with requests.Session() as session:
         mount(session, **fake_tiktok.adapter_options())
         yield session
+
+
+@pytest.fixture
+def tiktok_httpx(fake_tiktok_app: FakeTikTok) -> Iterator[httpx.Client]:
+    """An ``httpx.Client`` limited by :class:`~tiktok_adapter.httpx.TikTokTransport`,
+    answered by ``fake_tiktok_app`` (no ``responses`` needed), on its clock and table.
+
+    Read the transport back with ``tiktok_adapter.httpx.transport_of(tiktok_httpx)``.
+    """
+    from ..httpx import client
+    from .httpx_fake import httpx_options
+
+    with client(**httpx_options(fake_tiktok_app)) as limited:
+        yield limited
+
+
+@pytest.fixture
+def fake_tiktok_app() -> FakeTikTok:
+    """A FakeTikTok that is not started (it answers only through the httpx fixtures)."""
+    from .._clock import FakeClock
+    from .fake import FakeTikTok
+
+    return FakeTikTok(clock=FakeClock())
