@@ -12,7 +12,7 @@ import pytest
 import requests
 from conftest import stop_process
 
-import tiktok_adapter.demo as demo
+import tiktok_adapter.cli.demo as demo
 from tiktok_adapter.cli import main
 from tiktok_adapter.pagination import TikTokAPIError
 
@@ -100,7 +100,7 @@ def test_python_dash_m_and_exit_codes() -> None:
 def test_importing_the_package_imports_neither_rich_nor_the_cli() -> None:
     code = (
         "import sys, tiktok_adapter\n"
-        "heavy = {'rich', 'tiktok_adapter.cli', 'tiktok_adapter.demo', 'responses'}\n"
+        "heavy = {'rich', 'tiktok_adapter.cli', 'tiktok_adapter.cli.demo', 'responses'}\n"
         "assert not heavy & set(sys.modules), heavy & set(sys.modules)\n"
     )
     assert _run("-c", code).returncode == 0
@@ -305,7 +305,7 @@ def test_limits_shows_the_seed_app_limit_covering_every_path(
 def test_a_package_error_is_one_redacted_line_and_exit_1(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    import tiktok_adapter._cli_status as status
+    import tiktok_adapter.cli.status as status
     from tiktok_adapter.exceptions import StorageUnavailable
 
     def down(args: object) -> int:
@@ -353,7 +353,7 @@ def test_status_on_redis_without_the_redis_client_names_the_extra() -> None:
 
 _NOISY = """
 import logging, sys
-import tiktok_adapter._cli_status as status
+import tiktok_adapter.cli.status as status
 from tiktok_adapter.cli import main
 from tiktok_adapter.exceptions import StorageUnavailable
 

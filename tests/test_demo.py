@@ -6,13 +6,13 @@ from pathlib import Path
 
 import pytest
 
-import tiktok_adapter._cli_demo as cli_demo
-import tiktok_adapter._cli_output as cli_output
-import tiktok_adapter.demo as demo
-from tiktok_adapter._demo_plot import occupancy
-from tiktok_adapter._demo_report import IdealModel, endpoint_ideal, overall_ideal
+import tiktok_adapter.cli.demo_command as cli_demo
+import tiktok_adapter.cli.output as cli_output
+import tiktok_adapter.cli.demo as demo
+from tiktok_adapter.cli.demo_plot import occupancy
+from tiktok_adapter.cli.demo_report import IdealModel, endpoint_ideal, overall_ideal
 from tiktok_adapter.cli import main
-from tiktok_adapter.demo import DemoReport, ideal_span, run_demo
+from tiktok_adapter.cli.demo import DemoReport, ideal_span, run_demo
 from tiktok_adapter.pagination import TikTokAPIError
 
 
@@ -160,7 +160,7 @@ def test_demo_plot_writes_a_png(tmp_path: Path, capsys: pytest.CaptureFixture[st
 
 def test_plot_marks_the_429s(tmp_path: Path) -> None:
     pytest.importorskip("matplotlib")
-    from tiktok_adapter._demo_plot import plot_report
+    from tiktok_adapter.cli.demo_plot import plot_report
 
     sent = [demo.Arrival("/video/list/", float(t), False) for t in range(0, 50, 10)]
     arrivals = (*sent, demo.Arrival("/video/list/", 55.0, True))

@@ -19,9 +19,9 @@ import pytest
 import requests
 import responses
 
-import tiktok_adapter._clock as clock_module
+import tiktok_adapter.core.clock as clock_module
 from tiktok_adapter import Event, FakeClock, Priority, RateLimitExceeded, TikTokAdapter, mount
-from tiktok_adapter._events import EventKind
+from tiktok_adapter.core.events import EventKind
 from tiktok_adapter.priority import PRIORITY_HEADER
 
 BASE = "https://open.tiktokapis.com"

@@ -93,7 +93,7 @@ class Block:
 sys.meta_path.insert(0, Block())
 import tiktok_adapter
 from tiktok_adapter import FakeClock, Priority, Settings
-from tiktok_adapter._limiter import Limiter
+from tiktok_adapter.engine.limiter import Limiter
 from tiktok_adapter.core import decide, identity, refusal, routes
 from tiktok_adapter.core.rates import parse_rates
 

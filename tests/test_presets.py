@@ -18,7 +18,7 @@ from tiktok_adapter import (
     TikTokAdapter,
     mount,
 )
-from tiktok_adapter._endpoints import get_preset
+from tiktok_adapter.core.endpoints import get_preset
 
 BIZ = "https://business-api.tiktok.com/open_api/v1.3/business/comment"
 INIT = "https://open.tiktokapis.com/v2/post/publish/video/init/"

@@ -13,7 +13,7 @@ import requests
 import responses
 
 from tiktok_adapter import ConfigurationError, FakeClock, Priority, RateLimitExceeded, mount
-from tiktok_adapter._gate import Gate
+from tiktok_adapter.engine.gate import Gate
 from tiktok_adapter.priority import PRIORITY_HEADER, current_priority, priority
 
 URL = "https://open.tiktokapis.com/v2/video/query/"

@@ -9,11 +9,11 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
-from ._budget import Budget, EndpointBudget, WindowBudget
-from ._clock import SYSTEM_CLOCK, Clock, FakeClock, SystemClock
-from ._endpoints import DEFAULT_LIMITS, PRESETS, Endpoint, EndpointTable, Preset
-from ._events import Event, EventKind
 from ._log_redaction import redact_tokens
+from .core.budget import Budget, EndpointBudget, WindowBudget
+from .core.clock import SYSTEM_CLOCK, Clock, FakeClock, SystemClock
+from .core.endpoints import DEFAULT_LIMITS, PRESETS, Endpoint, EndpointTable, Preset
+from .core.events import Event, EventKind
 from .core.headers import RateInfo, parse_rate_headers, parse_reset, parse_retry_after
 from .core.refusal import Refusal, RefusalPolicy, TikTokRefusals
 from .core.retry import RetryPolicy
@@ -31,20 +31,20 @@ from .priority import Priority, priority
 from .settings import Settings
 
 if TYPE_CHECKING:
-    from ._install import Installation, install, installed, uninstall
-    from ._mounting import HostRouter, mount
+    from ._requests.install import Installation, install, installed, uninstall
+    from ._requests.mounting import HostRouter, mount
     from .adapter import OPEN_API_BASE, TikTokAdapter
 
 __version__ = "0.1.0"
 
 # Public names that import requests, by the module that defines them.
 _NEEDS_REQUESTS = {
-    "Installation": "._install",
-    "install": "._install",
-    "installed": "._install",
-    "uninstall": "._install",
-    "HostRouter": "._mounting",
-    "mount": "._mounting",
+    "Installation": "._requests.install",
+    "install": "._requests.install",
+    "installed": "._requests.install",
+    "uninstall": "._requests.install",
+    "HostRouter": "._requests.mounting",
+    "mount": "._requests.mounting",
     "OPEN_API_BASE": ".adapter",
     "TikTokAdapter": ".adapter",
 }
@@ -57,6 +57,7 @@ def __getattr__(name: str) -> Any:
     value = getattr(importlib.import_module(module, __name__), name)
     globals()[name] = value  # later lookups skip this function
     return value
+
 
 __all__ = [
     "DEFAULT_LIMITS",

@@ -9,17 +9,17 @@ from typing import TYPE_CHECKING, Any
 import requests
 from requests.adapters import HTTPAdapter
 
-from ._body import read_prefix, release
-from ._budget import Budget
-from ._clock import SYSTEM_CLOCK, Clock
-from ._errors import to_exception
-from ._events import Hook, Hooks
-from ._limiter import Limiter, replayable
+from ._requests.body import read_prefix, release
+from ._requests.problems import to_exception
+from .core.budget import Budget
+from .core.clock import SYSTEM_CLOCK, Clock
 from .core.decide import Attempt, Raise, Return, Wait
+from .core.events import Hook, Hooks
 from .core.refusal import Answer, Refusal, RefusalPolicy
 from .core.retry import resend_is_safe
 from .core.routes import Route
 from .core.stats import Counter, Stats
+from .engine.limiter import Limiter, replayable
 from .exceptions import ConfigurationError
 from .priority import Priority
 from .settings import Settings

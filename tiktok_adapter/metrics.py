@@ -3,13 +3,24 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
-from ._events import Event
+from .core.events import Event, Hook
 from .core.stats import Counter
 
 if TYPE_CHECKING:
-    from .adapter import TikTokAdapter
+    from .core.budget import Budget
+    from .core.stats import Stats
+
+
+class Monitored(Protocol):
+    """What is instrumented: the requests adapter, or an httpx transport."""
+
+    def stats(self) -> Stats: ...
+
+    def budget(self) -> Budget: ...
+
+    def add_hook(self, name: str, hook: Hook) -> None: ...
 
 _COUNTERS: dict[Counter, str] = {
     Counter.SENT: "Requests sent to the server",
@@ -23,9 +34,11 @@ _COUNTERS: dict[Counter, str] = {
 
 
 def instrument(
-    adapter: TikTokAdapter, registry: Any = None, *, namespace: str = "tiktok_adapter"
+    adapter: Monitored, registry: Any = None, *, namespace: str = "tiktok_adapter"
 ) -> Any:
     """Export the adapter's counters, wait times and remaining budget to Prometheus.
+
+    ``adapter`` is a :class:`TikTokAdapter` or a ``tiktok_adapter.httpx`` transport.
 
     Counters and budget gauges are read from :meth:`TikTokAdapter.stats` and
     :meth:`TikTokAdapter.budget` at scrape time, so the request path pays nothing for

@@ -6,8 +6,8 @@ import logging
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from .._endpoints import EndpointTable, get_preset
 from ..adapter import TikTokAdapter
+from ..core.endpoints import EndpointTable, get_preset
 from ..settings import Settings
 from .policy import CACHED_METHODS, CachePolicy, Expiry
 

@@ -9,8 +9,8 @@ from datetime import timedelta
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
-from .._endpoints import Endpoint, EndpointTable, normalize_path
 from ..core.credentials import too_large
+from ..core.endpoints import Endpoint, EndpointTable, normalize_path
 from ..exceptions import ConfigurationError
 
 CACHED_METHODS = ("GET", "POST")

@@ -16,7 +16,7 @@ from requests_cache.policy import DEFAULT_CACHE_NAME, ExpirationTime
 from requests_cache.policy.actions import CacheActions
 from requests_cache.serializers import SerializerPipeline, Stage
 
-from .._mounting import mount
+from .._requests.mounting import mount
 from ..adapter import TikTokAdapter
 from ..exceptions import ConfigurationError
 from .keys import KeyFunction, Redactor

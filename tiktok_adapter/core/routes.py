@@ -7,7 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-from .._endpoints import EndpointTable, normalize_path
+from .endpoints import EndpointTable, normalize_path
 from .identity import RequestLike, scope_id
 from .rates import Rate, parse_rates
 from .windows import QUOTA_BLOCK, Window

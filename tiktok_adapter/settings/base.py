@@ -9,7 +9,7 @@ from dataclasses import dataclass, field, fields, replace
 from types import MappingProxyType
 from typing import Any, TypedDict, TypeVar
 
-from .._endpoints import get_preset
+from ..core.endpoints import get_preset
 from ..core.rates import parse_rates
 from ..exceptions import ConfigurationError
 from ..storage import validate_storage_uri

@@ -8,7 +8,7 @@ import os
 from collections.abc import Iterable, Mapping
 from typing import Any, NamedTuple, TypeVar
 
-from .._endpoints import get_preset, normalize_path
+from ..core.endpoints import get_preset, normalize_path
 from ..core.rates import MAX_AMOUNT, parse_rates
 from ..exceptions import ConfigurationError
 from .base import FIELD_NAMES, FieldError, SettingsBase, redact

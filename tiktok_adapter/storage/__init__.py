@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from types import MappingProxyType
 from typing import Any, Literal
 
-from .._clock import Clock
+from ..core.clock import Clock
 from ..core.windows import Store
 from ..exceptions import ConfigurationError
 from .base import Backend, StoreOptions

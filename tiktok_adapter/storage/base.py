@@ -6,7 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from .._clock import Clock
+from ..core.clock import Clock
 from ..core.windows import Store
 
 

@@ -6,7 +6,7 @@ import logging
 import threading
 from collections.abc import Sequence
 
-from .._clock import Clock
+from ..core.clock import Clock
 from ..core.forksafe import after_fork_in_child
 from ..core.windows import Admission, StorageError, Store, Usage, Window
 from .memory import MemoryStore

@@ -6,7 +6,7 @@ import threading
 from collections import deque
 from collections.abc import Sequence
 
-from .._clock import Clock, wall_time
+from ..core.clock import Clock, wall_time
 from ..core.forksafe import after_fork_in_child
 from ..core.rates import cap_for
 from ..core.windows import ADMITTED, QUOTA_BLOCK, Admission, Store, Usage, Window

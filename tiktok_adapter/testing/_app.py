@@ -12,8 +12,8 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
-from .._clock import SYSTEM_CLOCK, Clock
-from .._endpoints import EndpointTable, normalize_path
+from ..core.clock import SYSTEM_CLOCK, Clock
+from ..core.endpoints import EndpointTable, normalize_path
 from ._data import ApiError, World
 from ._family import Body, RateHeaders, Raw, request_id
 from ._modes import resolve_mode

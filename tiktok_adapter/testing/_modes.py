@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
 
-from .._endpoints import Endpoint, EndpointTable, Preset, get_preset
+from ..core.endpoints import Endpoint, EndpointTable, Preset, get_preset
 from ._business import BUSINESS_API
 from ._family import Family
 from ._v2 import V2

@@ -8,7 +8,7 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-from .._clock import Clock, FakeClock
+from ..core.clock import Clock, FakeClock
 from ._app import PRESET, RateHeaders, RecordedRequest, TikTokApp
 from ._data import Comment, ModerationAction
 from ._oauth import OAuth

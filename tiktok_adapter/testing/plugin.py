@@ -29,7 +29,7 @@ def fake_tiktok() -> Iterator[FakeTikTok]:
             "the fake_tiktok fixture needs the 'responses' package: "
             "pip install 'tiktok-adapter[testing]'"
         )
-    from .._clock import FakeClock
+    from ..core.clock import FakeClock
     from .fake import FakeTikTok
 
     with FakeTikTok(clock=FakeClock()) as fake:
@@ -69,7 +69,7 @@ def tiktok_httpx(fake_tiktok_app: FakeTikTok) -> Iterator[httpx.Client]:
 @pytest.fixture
 def fake_tiktok_app() -> FakeTikTok:
     """A FakeTikTok that is not started (it answers only through the httpx fixtures)."""
-    from .._clock import FakeClock
+    from ..core.clock import FakeClock
     from .fake import FakeTikTok
 
     return FakeTikTok(clock=FakeClock())

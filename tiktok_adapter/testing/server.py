@@ -13,7 +13,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-from .._endpoints import EndpointTable, get_preset
+from ..core.endpoints import EndpointTable, get_preset
 from ._app import PRESET, TikTokApp
 
 _QUERY = re.compile(r"\?\S*")

@@ -7,7 +7,7 @@ import time
 
 import requests
 
-from .core.refusal import MAX_ERROR_BODY
+from ..core.refusal import MAX_ERROR_BODY
 
 logger = logging.getLogger(__name__)
 # Small reads, so that a compressed body decoded by an older urllib3 (which decodes a

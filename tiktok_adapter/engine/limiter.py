@@ -15,22 +15,22 @@ from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
-from ._admission import Admitter, ErrorFactory
-from ._budget import Budget, take_budget
-from ._clock import Clock
-from ._endpoints import EndpointTable, get_preset
-from ._events import Event, EventKind, Hooks
-from .core.decide import Attempt, Rules
-from .core.headers import RateInfo, parse_rate_headers
-from .core.identity import RequestLike, derive_secret
-from .core.refusal import Answer, Refusal, RefusalKind, RefusalPolicy, TikTokRefusals, exhausted
-from .core.retry import RetryPolicy
-from .core.routes import OTHER, Route, RouteTable
-from .core.stats import Counter, Stats, StatsRecorder
-from .core.windows import StorageError
-from .priority import PRIORITY_HEADER, Priority, current_priority
-from .settings import Settings
-from .storage import is_shared, open_store
+from ..core.budget import Budget, take_budget
+from ..core.clock import Clock
+from ..core.decide import Attempt, Rules
+from ..core.endpoints import EndpointTable, get_preset
+from ..core.events import Event, EventKind, Hooks
+from ..core.headers import RateInfo, parse_rate_headers
+from ..core.identity import RequestLike, derive_secret
+from ..core.refusal import Answer, Refusal, RefusalKind, RefusalPolicy, TikTokRefusals, exhausted
+from ..core.retry import RetryPolicy
+from ..core.routes import OTHER, Route, RouteTable
+from ..core.stats import Counter, Stats, StatsRecorder
+from ..core.windows import StorageError
+from ..priority import PRIORITY_HEADER, Priority, current_priority
+from ..settings import Settings
+from ..storage import is_shared, open_store
+from .waiting import Admitter, ErrorFactory
 
 logger = logging.getLogger("tiktok_adapter")
 

@@ -7,10 +7,10 @@ import json
 import sys
 from typing import Any
 
-from ._cli_output import Column, Output, TextTable
-from ._endpoints import PRESETS, Endpoint, EndpointTable, Preset, get_preset
-from .exceptions import ConfigurationError
-from .settings import Settings
+from ..core.endpoints import PRESETS, Endpoint, EndpointTable, Preset, get_preset
+from ..exceptions import ConfigurationError
+from ..settings import Settings
+from .output import Column, Output, TextTable
 
 
 def add_parser(subparsers: Any) -> None:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from .core.decide import Cause, Problem, utc
-from .exceptions import QuotaExhausted, RateLimitExceeded, StorageUnavailable
+from ..core.decide import Cause, Problem, utc
+from ..exceptions import QuotaExhausted, RateLimitExceeded, StorageUnavailable
 
 _CLASSES: dict[Cause, type[RateLimitExceeded]] = {
     Cause.QUOTA: QuotaExhausted,

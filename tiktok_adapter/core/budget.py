@@ -6,10 +6,10 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from .core.headers import RateInfo
-from .core.routes import Route
-from .core.windows import StorageError, Store, Window
-from .exceptions import StorageUnavailable
+from ..exceptions import StorageUnavailable
+from .headers import RateInfo
+from .routes import Route
+from .windows import StorageError, Store, Window
 
 
 @dataclass(frozen=True)

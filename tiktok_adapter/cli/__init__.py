@@ -12,11 +12,11 @@ import threading
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from . import _cli_demo, _cli_limits, _cli_status
-from ._cli_output import CommandError, Output
-from ._endpoints import PRESETS
-from .exceptions import ConfigurationError, TikTokAdapterError
-from .settings import redact
+from ..core.endpoints import PRESETS
+from ..exceptions import ConfigurationError, TikTokAdapterError
+from ..settings import redact
+from . import demo_command, limits, status
+from .output import CommandError, Output
 
 PROG = "tiktok-adapter"
 HEADER_NAMES = ("limit", "remaining", "reset", "retry-after", "date")
@@ -87,10 +87,10 @@ def add_simulate(subparsers: Any) -> None:
 
 
 def run_simulate(args: argparse.Namespace) -> int:
-    from .testing._app import PRESET, TikTokApp
-    from .testing._modes import resolve_mode
-    from .testing.clock import ScaledClock
-    from .testing.server import SimulatorServer, load_limits
+    from ..testing._app import PRESET, TikTokApp
+    from ..testing._modes import resolve_mode
+    from ..testing.clock import ScaledClock
+    from ..testing.server import SimulatorServer, load_limits
 
     console = Output(sys.stderr)
     # A bad --preset/--tier/--api is a usage error (exit 2), raised before anything binds.
@@ -157,10 +157,10 @@ def _is_loopback(host: str) -> bool:
 
 # One add-parser function per command; each sets ``handler`` to its run function.
 COMMANDS: Sequence[Callable[[Any], None]] = (
-    _cli_limits.add_parser,
+    limits.add_parser,
     add_simulate,
-    lambda subparsers: _cli_demo.add_parser(subparsers, _positive, _count, _videos),
-    _cli_status.add_parser,
+    lambda subparsers: demo_command.add_parser(subparsers, _positive, _count, _videos),
+    status.add_parser,
 )
 
 

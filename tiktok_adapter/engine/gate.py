@@ -6,7 +6,7 @@ import heapq
 import itertools
 import threading
 
-from ._clock import Clock
+from ..core.clock import Clock
 
 
 class Gate:

@@ -7,9 +7,9 @@ import time
 
 import requests
 
-from .testing._app import TikTokApp
-from .testing.clock import ScaledClock
-from .testing.server import SimulatorServer
+from ..testing._app import TikTokApp
+from ..testing.clock import ScaledClock
+from ..testing.server import SimulatorServer
 
 
 def measure_latency(workers: int = 4, per_worker: int = 25) -> float:

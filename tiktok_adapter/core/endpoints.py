@@ -9,7 +9,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, replace
 from types import MappingProxyType
 
-from .exceptions import ConfigurationError
+from ..exceptions import ConfigurationError
 
 logger = logging.getLogger("tiktok_adapter")
 

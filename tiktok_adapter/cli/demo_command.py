@@ -11,10 +11,10 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ._cli_output import Column, CommandError, MissingExtra, Output, TextTable
+from .output import Column, CommandError, MissingExtra, Output, TextTable
 
 if TYPE_CHECKING:
-    from ._demo_report import DemoReport
+    from .demo_report import DemoReport
 
 # Piped (or without rich), a progress line this often, in real seconds.
 PROGRESS_EVERY = 3.0
@@ -59,7 +59,7 @@ def run(args: argparse.Namespace) -> int:
     for line in summary_lines(report):
         out.line(line)
     if args.plot is not None:
-        from ._demo_plot import plot_report
+        from .demo_plot import plot_report
 
         try:
             plot_report(report, args.plot)

@@ -8,9 +8,9 @@ import json
 import sys
 from typing import Any
 
-from ._budget import Budget, WindowBudget
-from ._cli_output import Column, Output, TextTable
-from .adapter import TikTokAdapter
+from ..adapter import TikTokAdapter
+from ..core.budget import Budget, WindowBudget
+from .output import Column, Output, TextTable
 
 
 def add_parser(subparsers: Any) -> None:

@@ -15,8 +15,8 @@ from collections.abc import Sequence
 from os import PathLike
 from typing import Any
 
-from ._demo_report import Arrival, DemoReport
-from .testing._windows import parse_limits
+from ..testing._windows import parse_limits
+from .demo_report import Arrival, DemoReport
 
 APP = "app"
 _COLOURS = ("tab:blue", "tab:orange", "tab:green", "tab:purple")

@@ -13,8 +13,17 @@ from typing import Any
 
 import requests
 
-from ._demo_latency import measure_latency
-from ._demo_report import (
+from .._requests.mounting import mount
+from ..adapter import TikTokAdapter
+from ..core.endpoints import DEFAULT_LIMITS, SEED
+from ..core.events import Event
+from ..pagination import api_call, paginate, query_videos
+from ..settings import DEFAULT_SAFETY_MARGIN
+from ..testing._app import TikTokApp
+from ..testing.clock import ScaledClock
+from ..testing.server import SimulatorServer
+from .demo_latency import measure_latency
+from .demo_report import (
     Arrival,
     DemoReport,
     EndpointRow,
@@ -23,15 +32,6 @@ from ._demo_report import (
     ideal_span,
     overall_ideal,
 )
-from ._endpoints import DEFAULT_LIMITS, SEED
-from ._events import Event
-from ._mounting import mount
-from .adapter import TikTokAdapter
-from .pagination import api_call, paginate, query_videos
-from .settings import DEFAULT_SAFETY_MARGIN
-from .testing._app import TikTokApp
-from .testing.clock import ScaledClock
-from .testing.server import SimulatorServer
 
 __all__ = ["Arrival", "DemoReport", "EndpointRow", "IdealModel", "ideal_span", "run_demo"]
 

@@ -10,9 +10,9 @@ from typing import Any
 
 import requests
 
-from ._mounting import HostRouter, mount
-from .adapter import TikTokAdapter
-from .exceptions import ConfigurationError, TikTokAdapterError
+from ..adapter import TikTokAdapter
+from ..exceptions import ConfigurationError, TikTokAdapterError
+from .mounting import HostRouter, mount
 
 _lock = threading.Lock()
 _active: Installation | None = None

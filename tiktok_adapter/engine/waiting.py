@@ -11,16 +11,16 @@ import threading
 from collections.abc import Callable
 from typing import Any, NoReturn
 
-from ._clock import Clock
-from ._events import Event, EventKind, Hooks
-from ._gate import Gate
-from .core.decide import Attempt, Cause, Problem, Raise, Rules, Send, Wait, iso, why_waiting
-from .core.forksafe import after_fork_in_child
-from .core.routes import Route
-from .core.stats import Counter, StatsRecorder
-from .core.windows import Admission, StorageError, Store, Window
-from .priority import Priority
-from .settings import Settings
+from ..core.clock import Clock
+from ..core.decide import Attempt, Cause, Problem, Raise, Rules, Send, Wait, iso, why_waiting
+from ..core.events import Event, EventKind, Hooks
+from ..core.forksafe import after_fork_in_child
+from ..core.routes import Route
+from ..core.stats import Counter, StatsRecorder
+from ..core.windows import Admission, StorageError, Store, Window
+from ..priority import Priority
+from ..settings import Settings
+from .gate import Gate
 
 logger = logging.getLogger("tiktok_adapter")
 
