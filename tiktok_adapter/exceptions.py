@@ -5,8 +5,8 @@ Our exception tree::
     TikTokAdapterError                      every error this package raises
     ├── ConfigurationError (ValueError)     a bad setting or argument, raised at construction
     ├── MissingDependency (ImportError)     an optional extra is not installed
-    ├── TikTokAPIError                      the API answered with an error envelope (helpers)
-    ├── PaginationError                     a cursor repeated or went missing (helpers)
+    ├── TikTokAPIError                      the API answered with an error envelope (pagination)
+    ├── PaginationError                     a cursor repeated or went missing (pagination)
     └── RateLimitExceeded (requests.RequestException)
         │                                   a request refused by a limit, ours or the server's
         ├── QuotaExhausted                  a daily quota is spent until the next reset

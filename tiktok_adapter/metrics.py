@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from .core.events import Event, Hook
 from .core.stats import Counter
+from .exceptions import MissingDependency
 
 if TYPE_CHECKING:
     from .core.budget import Budget
@@ -21,6 +22,7 @@ class Monitored(Protocol):
     def budget(self) -> Budget: ...
 
     def add_hook(self, name: str, hook: Hook) -> None: ...
+
 
 _COUNTERS: dict[Counter, str] = {
     Counter.SENT: "Requests sent to the server",
@@ -48,7 +50,7 @@ def instrument(
         from prometheus_client import REGISTRY, Histogram
         from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
     except ImportError as exc:  # pragma: no cover - depends on the environment
-        raise ImportError(
+        raise MissingDependency(
             "tiktok_adapter.metrics needs prometheus_client: "
             "pip install 'tiktok-adapter[prometheus]'"
         ) from exc

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..adapter import TikTokAdapter
 from ..core.endpoints import EndpointTable, get_preset
+from ..exceptions import MissingDependency
 from ..settings import Settings
 from .policy import CACHED_METHODS, CachePolicy, Expiry
 
@@ -47,7 +48,7 @@ def _require_requests_cache() -> None:
     try:
         import requests_cache  # noqa: F401
     except ImportError as exc:
-        raise ImportError(
+        raise MissingDependency(
             f"tiktok_adapter.cache needs requests-cache, the 'cache' extra: {_INSTALL_HINT}"
         ) from exc
 

@@ -12,6 +12,8 @@ import textwrap
 from dataclasses import dataclass, field
 from typing import IO, Any
 
+from ..exceptions import MissingDependency, TikTokAdapterError
+
 WIDTH = 80  # the title of a plain table wraps here
 
 
@@ -83,11 +85,11 @@ class TextTable:
         return table
 
 
-class CommandError(Exception):
+class CommandError(TikTokAdapterError):
     """A command cannot do its job; the command line prints the message as one line."""
 
 
-class MissingExtra(CommandError):
+class MissingExtra(CommandError, MissingDependency):
     """An optional dependency a command needs is absent; the message names the extra."""
 
 

@@ -7,7 +7,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field, fields, replace
 from types import MappingProxyType
-from typing import Any, TypedDict, TypeVar
+from typing import Any, Literal, TypedDict, TypeVar, get_args
 
 from ..core.endpoints import get_preset
 from ..core.rates import parse_rates
@@ -15,8 +15,10 @@ from ..exceptions import ConfigurationError
 from ..storage import validate_storage_uri
 from .checks import MAX_SECONDS, check_choice, check_retries, check_seconds, check_text, read_text
 
-ON_LIMIT = ("sleep", "raise")
-ON_STORAGE_ERROR = ("fallback", "raise")
+OnLimit = Literal["sleep", "raise"]
+OnStorageError = Literal["fallback", "raise"]
+ON_LIMIT: tuple[OnLimit, ...] = get_args(OnLimit)
+ON_STORAGE_ERROR: tuple[OnStorageError, ...] = get_args(OnStorageError)
 PRESET_APP_LIMIT = "preset"
 PRIORITY_NAMES = ("low", "medium", "high", "critical")
 # Priorities order the waiters; they are not a tax on every request. Only LOW work
@@ -25,10 +27,13 @@ PRIORITY_NAMES = ("low", "medium", "high", "critical")
 DEFAULT_PRIORITY_SHARES: Mapping[str, float] = MappingProxyType(
     {"low": 0.5, "medium": 1.0, "high": 1.0, "critical": 1.0}
 )
-# Measured (benchmarks/margin.py): on loopback under 8 threads the gap between our
-# admission stamp and the server's arrival stamp stayed below 20 ms; 50 ms also covers
-# clocks a few tens of ms apart when the shared store's clock is not used.
-DEFAULT_SAFETY_MARGIN = 0.05
+# A server enforcing exactly our limit refuses a request when one admitted a window
+# earlier reached it later, relative to its admission, than this one did; the margin
+# must cover that lateness. Measured (benchmarks/margin.py, RESULTS.md) on a shared
+# 2-core machine: mostly under 10 ms, 25 ms at worst, for 8 threads on memory and for 4
+# processes x 4 threads on Redis; 0.02 s let 429s through in 1 of 7 fleet sweeps, 0.03 s
+# none. A margin costs margin/window of throughput: 3% of a 1 s window, 0.05% of a minute.
+DEFAULT_SAFETY_MARGIN = 0.03
 ENV_PREFIX = "TIKTOK_ADAPTER_"
 _PASSWORD = re.compile(r"(://[^:/@]*:)[^@/]*@")
 
@@ -75,13 +80,13 @@ class SettingsBase:
     app_limit: str | None = PRESET_APP_LIMIT
     storage_uri: str = "memory://"
     key_prefix: str = "tiktok_adapter"
-    on_limit: str = "sleep"
+    on_limit: OnLimit = "sleep"
     max_wait: float | None = None
     max_retries: int = 3
     backoff_base: float = 2.0
     backoff_max: float = 60.0
     safety_margin: float = DEFAULT_SAFETY_MARGIN
-    on_storage_error: str = "fallback"
+    on_storage_error: OnStorageError = "fallback"
     storage_time: bool = True
     default_priority: str = "medium"
     priority_shares: Mapping[str, float] = field(
@@ -233,13 +238,13 @@ class SettingsKwargs(TypedDict, total=False):
     app_limit: str | None
     storage_uri: str
     key_prefix: str
-    on_limit: str
+    on_limit: OnLimit
     max_wait: float | None
     max_retries: int
     backoff_base: float
     backoff_max: float
     safety_margin: float
-    on_storage_error: str
+    on_storage_error: OnStorageError
     storage_time: bool
     default_priority: str
     priority_shares: Mapping[str, float]

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from ..core.clock import Clock, FakeClock
+from ..exceptions import MissingDependency
 from ._app import PRESET, RateHeaders, RecordedRequest, TikTokApp
 from ._data import Comment, ModerationAction
 from ._oauth import OAuth
@@ -94,7 +95,7 @@ class FakeTikTok:
                 import responses
             except ImportError:
                 # One line naming the extra, instead of a bare "No module named 'responses'".
-                raise ImportError(
+                raise MissingDependency(
                     f"FakeTikTok needs the 'responses' package, the 'testing' extra: {INSTALL_HINT}"
                 ) from None
             self._mock = responses.RequestsMock(assert_all_requests_are_fired=False)
