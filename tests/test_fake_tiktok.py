@@ -330,7 +330,7 @@ def test_fake_tiktok_without_responses_names_the_extra() -> None:
         "    with FakeTikTok():\n"
         "        pass\n"
         "except ImportError as exc:\n"
-        "    assert type(exc).__name__ == "MissingDependency", type(exc)\n"
+        "    assert type(exc).__name__ == 'MissingDependency', type(exc)\n"
         "    print(exc)\n"
     )
     done = subprocess.run(
