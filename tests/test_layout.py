@@ -112,3 +112,14 @@ def test_the_core_runs_without_requests() -> None:
                             timeout=60)  # fmt: skip
     assert result.returncode == 0, result.stderr
     assert "ok" in result.stdout
+
+
+def test_the_cli_uses_only_the_simulators_public_names() -> None:
+    modules = _modules()
+    known = set(modules)
+    reaching_in = {
+        name: sorted(t for t in _imports(name, *modules[name], known) if ".testing._" in t)
+        for name in known
+        if name.startswith("tiktok_adapter.cli")
+    }
+    assert {name: found for name, found in reaching_in.items() if found} == {}

@@ -87,8 +87,7 @@ def add_simulate(subparsers: Any) -> None:
 
 
 def run_simulate(args: argparse.Namespace) -> int:
-    from ..testing._app import PRESET, TikTokApp
-    from ..testing._modes import resolve_mode
+    from ..testing import PRESET, TikTokApp, resolve_mode
     from ..testing.clock import ScaledClock
     from ..testing.server import SimulatorServer, load_limits
 

@@ -19,7 +19,7 @@ from ..core.endpoints import DEFAULT_LIMITS, SEED
 from ..core.events import Event
 from ..pagination import api_call, paginate, query_videos
 from ..settings import DEFAULT_SAFETY_MARGIN
-from ..testing._app import TikTokApp
+from ..testing import TikTokApp
 from ..testing.clock import ScaledClock
 from ..testing.server import SimulatorServer
 from .demo_latency import measure_latency

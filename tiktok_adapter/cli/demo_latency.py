@@ -7,7 +7,7 @@ import time
 
 import requests
 
-from ..testing._app import TikTokApp
+from ..testing import TikTokApp
 from ..testing.clock import ScaledClock
 from ..testing.server import SimulatorServer
 

@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from os import PathLike
 from typing import Any
 
-from ..testing._windows import parse_limits
+from ..testing import parse_limits
 from .demo_report import Arrival, DemoReport
 
 APP = "app"

@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from ..testing._windows import parse_limits
+from ..testing import parse_limits
 
 
 @dataclass(frozen=True)

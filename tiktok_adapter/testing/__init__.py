@@ -6,13 +6,16 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from ._app import RateHeaders, RecordedRequest, Reply, TikTokApp
+    from ._app import PRESET, RateHeaders, RecordedRequest, Reply, TikTokApp
     from ._data import Comment, ModerationAction
+    from ._modes import resolve_mode
+    from ._windows import parse_limits
     from .clock import ScaledClock
     from .fake import FakeTikTok
     from .server import SimulatorServer
 
 __all__ = [
+    "PRESET",
     "Comment",
     "FakeTikTok",
     "ModerationAction",
@@ -22,11 +25,16 @@ __all__ = [
     "ScaledClock",
     "SimulatorServer",
     "TikTokApp",
+    "parse_limits",
+    "resolve_mode",
 ]
 
 # Imported on first use: the pytest plugin lives in this package, and loading it must
 # not pull in `responses` (an optional test dependency) for every pytest run.
 _HOMES = {
+    "PRESET": "._app",
+    "parse_limits": "._windows",
+    "resolve_mode": "._modes",
     "Comment": "._data",
     "FakeTikTok": ".fake",
     "ModerationAction": "._data",
