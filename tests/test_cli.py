@@ -378,3 +378,27 @@ def test_the_console_script_prints_no_library_log_or_traceback() -> None:
         "tiktok-adapter: WARNING: falling back to memory",  # the package's own, on one line
         "tiktok-adapter: error: storage unavailable",
     ]
+
+
+def test_simulate_runs_the_preset_a_limits_file_names(tmp_path: Path) -> None:
+    limits = tmp_path / "limits.json"
+    table = {"/research/user/info/": "5/day@utc"}
+    limits.write_text(json.dumps({"preset": "research", "limits": table}))
+    process = subprocess.Popen(
+        [sys.executable, "-m", "tiktok_adapter", "simulate", "--port", "0", "--limits",
+         str(limits)],
+        stderr=subprocess.PIPE, text=True, env={**os.environ, "COLUMNS": "200"},
+    )  # fmt: skip
+    rows: list[str] = []
+    try:
+        assert process.stderr is not None
+        banner = process.stderr.readline()
+        while not rows or "/research/user/following/" not in rows[-1]:
+            rows.append(process.stderr.readline())  # one row per endpoint, then it serves
+    finally:
+        stop_process(process)
+    assert "preset research + 1 rows from" in banner and "app limit 1000/day@utc" in banner
+    info = [row.split() for row in rows if "/research/user/info/" in row]
+    assert info == [["/research/user/info/", "5/day@utc"]]
+    # The preset's other rows are kept: the file's rows merge over them.
+    assert any("/research/video/query/" in row and "1000/day@utc" in row for row in rows)

@@ -89,21 +89,24 @@ def add_simulate(subparsers: Any) -> None:
 def run_simulate(args: argparse.Namespace) -> int:
     from ..testing import PRESET, TikTokApp, resolve_mode
     from ..testing.clock import ScaledClock
-    from ..testing.server import SimulatorServer, load_limits
+    from ..testing.server import SimulatorServer, read_limit_file
 
     console = Output(sys.stderr)
-    # A bad --preset/--tier/--api is a usage error (exit 2), raised before anything binds.
-    mode = resolve_mode(args.preset, args.tier, args.api)
-    if not _is_loopback(args.host):
-        console.line(f"warning: {args.host} is not a loopback address", style="yellow")
     limits: dict[str, str] | None = None
     app_limit: str | None = PRESET
+    file_preset: str | None = None
     if args.limits:
         try:
-            limits, app_limit = load_limits(args.limits)
+            spec = read_limit_file(args.limits)
         except (OSError, ValueError) as exc:
             console.line(f"{PROG} simulate: cannot use --limits {args.limits}: {exc}", style="red")
             return 1
+        limits, app_limit, file_preset = spec.limits, spec.app_limit, spec.preset
+    # A bad --preset/--tier/--api is a usage error (exit 2), raised before anything binds.
+    # --preset wins over the file's; the file's rows merge over whichever preset runs.
+    mode = resolve_mode(args.preset or file_preset, args.tier, args.api)
+    if not _is_loopback(args.host):
+        console.line(f"warning: {args.host} is not a loopback address", style="yellow")
     headers = mode.family.default_headers
     off = {name.replace("-", "_"): False for name in args.no_header}
     try:
@@ -115,8 +118,9 @@ def run_simulate(args: argparse.Namespace) -> int:
     except (OSError, ValueError) as exc:
         console.line(f"{PROG} simulate: {exc}", style="red")
         return 1
+    rows = f" + {len(limits)} rows from {args.limits}" if limits else ""
     console.line(f"TikTok simulator on {server.url} (time x{args.time_scale:g}, "
-                  f"{mode.api} API, preset {mode.preset.name}, "
+                  f"{mode.api} API, preset {mode.preset.name}{rows}, "
                   f"app limit {app.app_limit or 'none'}); Ctrl-C stops it")  # fmt: skip
     for path, spec in app.limits.items():
         console.line(f"  {path:<34} {spec}")
