@@ -393,8 +393,10 @@ def test_simulate_runs_the_preset_a_limits_file_names(tmp_path: Path) -> None:
     try:
         assert process.stderr is not None
         banner = process.stderr.readline()
-        while not rows or "/research/user/following/" not in rows[-1]:
-            rows.append(process.stderr.readline())  # one row per endpoint, then it serves
+        for line in iter(process.stderr.readline, ""):  # one row per endpoint, then it serves
+            rows.append(line)
+            if "/research/user/following/" in line:
+                break
     finally:
         stop_process(process)
     assert "preset research + 1 rows from" in banner and "app limit 1000/day@utc" in banner
