@@ -122,8 +122,8 @@ def run_simulate(args: argparse.Namespace) -> int:
     console.line(f"TikTok simulator on {server.url} (time x{args.time_scale:g}, "
                   f"{mode.api} API, preset {mode.preset.name}{rows}, "
                   f"app limit {app.app_limit or 'none'}); Ctrl-C stops it")  # fmt: skip
-    for path, spec in app.limits.items():
-        console.line(f"  {path:<34} {spec}")
+    for path, text in app.limits.items():
+        console.line(f"  {path:<34} {text}")
     _stop_on_sigterm()
     try:
         server.serve_forever()

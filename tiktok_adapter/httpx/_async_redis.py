@@ -1,0 +1,182 @@
+"""Redis for the async transport: redis.asyncio, with the sync store's Lua scripts and keys.
+
+The command of each admission is the sync store's own plan (the same EVALSHA, keys and
+arguments), so sync and async processes on one Redis count one quota. While Redis
+cannot be reached, the limiter's in-process fallback decides exactly as it does for the
+sync store: every admission is counted in process too, and its rules are its own.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from ..core.windows import ADMITTED, QUOTA_BLOCK, Admission, StorageError, Window
+from ..exceptions import ConfigurationError
+from ..storage import storage_scheme
+from ..storage._redis_client import SOCKET_TIMEOUT
+from ..storage._redis_scripts import SCRIPTS, block_slot
+from ..storage.fallback import FallbackStore
+from ..storage.redis import _Plan
+from ..storage.uri import describe_error, redact_uri, uri_secrets
+from ._async_admission import AsyncStore
+
+# redis.asyncio opens these URIs itself; Cluster and Sentinel are not served here yet.
+ASYNC_SCHEMES = frozenset({"redis", "rediss"})
+_PLANS = 64
+
+
+class AsyncRedisStore:
+    """Windows and blocks in Redis through ``redis.asyncio``: one EVALSHA per admission."""
+
+    def __init__(self, uri: str, *, key_prefix: str, margin: float, use_storage_time: bool):
+        scheme = storage_scheme(uri)
+        if scheme not in ASYNC_SCHEMES:
+            raise ConfigurationError(
+                f"storage_uri={redact_uri(uri)!r}: the async httpx transport reaches Redis "
+                f"through redis.asyncio, which serves {', '.join(sorted(ASYNC_SCHEMES))}:// "
+                "URIs; use one of those, or the sync TikTokTransport"
+            )
+        self.uri = uri
+        self.margin = margin
+        self.use_storage_time = use_storage_time
+        self.client: Any = None
+        self._tag = "{" + key_prefix + "}"
+        self._secrets = uri_secrets(uri)
+        self._plans: dict[tuple[int, int], _Plan] = {}
+
+    def _connect(self) -> Any:
+        if self.client is None:
+            try:
+                import redis.asyncio
+            except ImportError:
+                raise ConfigurationError(
+                    "the async transport on Redis needs redis: pip install 'tiktok-adapter[redis]'"
+                ) from None
+            try:
+                self.client = redis.asyncio.Redis.from_url(
+                    self.uri, socket_timeout=SOCKET_TIMEOUT, socket_connect_timeout=SOCKET_TIMEOUT
+                )
+            except Exception as exc:
+                raise StorageError(describe_error(exc, self._secrets)) from None
+        return self.client
+
+    async def _call(self, script: str, rest: Sequence[Any]) -> Any:
+        client = self._connect()
+        try:
+            return await client.execute_command("EVALSHA", SCRIPTS[script].sha, *rest)
+        except Exception as exc:
+            if type(exc).__name__ != "NoScriptError" and "NOSCRIPT" not in str(exc):
+                raise StorageError(describe_error(exc, self._secrets)) from None
+        try:  # a server that has not seen the script yet: EVAL loads it there
+            return await client.execute_command("EVAL", SCRIPTS[script].text, *rest)
+        except Exception as exc:
+            raise StorageError(describe_error(exc, self._secrets)) from None
+
+    def _plan(self, windows: Sequence[Window], blocks: Sequence[str]) -> _Plan:
+        ident = (id(windows), id(blocks))
+        plan = self._plans.get(ident)
+        if plan is None or plan.windows is not windows or plan.blocks is not blocks:
+            if len(self._plans) >= _PLANS:
+                self._plans.clear()
+            plan = self._plans[ident] = _Plan(windows, blocks, self._tag, self.margin)
+        return plan
+
+    def _now_arg(self, now: float | None) -> bytes:
+        return b"" if self.use_storage_time or now is None else repr(now).encode()
+
+    async def acquire(
+        self, windows: Sequence[Window], blocks: Sequence[str], now: float | None,
+        share: float = 1.0,
+    ) -> Admission:  # fmt: skip
+        plan = self._plan(windows, blocks)
+        args = (self._now_arg(now), repr(float(share)).encode(), *plan.tail)
+        reply = await self._call("acquire", (*plan.head[2:], *args))
+        if reply == 0:
+            return ADMITTED
+        # The reply's layout is the script's: "<wait> <binding>", binding counting from 1.
+        text = reply.decode() if isinstance(reply, bytes) else str(reply)
+        wait_text, _, binding_text = text.partition(" ")
+        what = plan.found[int(binding_text) - 1]
+        if isinstance(what, str):
+            return Admission(False, float(wait_text), "server", what.startswith(QUOTA_BLOCK))
+        return Admission(False, float(wait_text), what.rate.text, what.rate.calendar, what.rate)
+
+    async def block(self, key: str, until: float, now: float) -> None:
+        span = until - now
+        if span <= 0:
+            return
+        name, field = block_slot(key)
+        await self._call("block", (1, f"{self._tag}:b:{name}", self._now_arg(now), repr(span),
+                                   field))  # fmt: skip
+
+    async def aclose(self) -> None:
+        if self.client is not None:
+            # redis 5 names it aclose(); redis 4's close() is the coroutine.
+            closing = getattr(self.client, "aclose", None) or self.client.close
+            try:
+                await closing()
+            except Exception:  # closing a dead connection is not worth an error
+                pass
+            self.client = None
+
+
+class AsyncShared:
+    """The shared store behind the limiter's fallback, awaited.
+
+    The fallback's state (its in-process shadow, whether the store is down and until
+    when) is the limiter's :class:`FallbackStore`'s, so the sync parts of the limiter
+    (budget, the shadow's counts) see what the async path did.
+    """
+
+    def __init__(self, fallback: FallbackStore, primary: AsyncRedisStore) -> None:
+        self.sync = fallback
+        self.primary = primary
+
+    async def acquire(
+        self, windows: Sequence[Window], blocks: Sequence[str], now: float | None,
+        share: float = 1.0,
+    ) -> Admission:  # fmt: skip
+        sync, shadow = self.sync, self.sync.fallback
+        local_now = sync.clock.now() if now is None else now
+        local = shadow.acquire(windows, blocks, local_now, share)
+        if not local.admitted or not sync._use_primary():
+            return local
+        try:
+            verdict = await self.primary.acquire(windows, blocks, now, share)
+        except StorageError as exc:
+            shadow.release(windows, local_now)
+            sync._failed(exc)  # raises when on_storage_error is "raise"
+            return shadow.acquire(windows, blocks, sync.clock.now(), share)
+        except BaseException:
+            # Cancelled mid-call: the shadow's charge goes back. Redis may have charged
+            # the one call in flight, which errs on the side of sending less.
+            shadow.release(windows, local_now)
+            raise
+        sync._recovered()
+        if not verdict.admitted:
+            shadow.release(windows, local_now)
+        return verdict
+
+    async def block(self, key: str, until: float, now: float) -> None:
+        self.sync.fallback.block(key, until, now)
+        if self.sync._use_primary():
+            try:
+                await self.primary.block(key, until, now)
+            except StorageError as exc:
+                self.sync._failed(exc)
+
+    async def aclose(self) -> None:
+        await self.primary.aclose()
+
+
+def shared_store(store: Any, uri: str, key_prefix: str, margin: float,
+                 use_storage_time: bool) -> AsyncStore:  # fmt: skip
+    """The async face of the limiter's shared ``store`` (a FallbackStore over Redis)."""
+    if not isinstance(store, FallbackStore):
+        raise ConfigurationError(
+            f"storage_uri={redact_uri(uri)!r} is shared but not served by the async transport"
+        )
+    primary = AsyncRedisStore(uri, key_prefix=key_prefix, margin=margin,
+                              use_storage_time=use_storage_time)  # fmt: skip
+    return AsyncShared(store, primary)

@@ -1,0 +1,211 @@
+"""What the sync and async transports share: the request as the core reads it, the
+answer as plain values, and which httpx errors may be re-sent. No rule lives here."""
+
+from __future__ import annotations
+
+import asyncio
+import ssl
+from collections.abc import AsyncIterator, Iterator, Mapping
+from typing import Any
+
+import httpx
+
+from ..core.clock import Clock, SystemClock
+from ..core.refusal import MAX_ERROR_BODY, Answer
+from ..core.retry import resend_is_safe
+from ..core.routes import Route
+
+# Set on a request (``extensions={STREAM: True}``) to keep the transport from reading
+# even a small JSON 200: it cannot tell on its own whether the caller streams.
+STREAM = "tiktok_adapter.stream"
+# Errors where the request may or may not have reached the server.
+CONNECTION_ERRORS = (httpx.NetworkError, httpx.TimeoutException, httpx.RemoteProtocolError)
+_CHUNK = 4096
+
+
+class _Unread:
+    """The body of a request whose stream has not been read: never replayable."""
+
+
+UNREAD = _Unread()
+
+
+class RequestView:
+    """An ``httpx.Request`` as the core's ``RequestLike``: url text, headers, body bytes.
+
+    A slotted class rather than a frozen dataclass: one is built per request, and a
+    frozen dataclass's ``__init__`` costs several times more.
+    """
+
+    __slots__ = ("body", "headers", "method", "original", "url")
+
+    def __init__(self, url: str, headers: Mapping[str, Any], body: Any, method: str,
+                 original: httpx.Request) -> None:  # fmt: skip
+        self.url, self.headers, self.body = url, headers, body
+        self.method, self.original = method, original
+
+    @classmethod
+    def of(cls, request: httpx.Request) -> RequestView:
+        try:
+            body: Any = request.content or None
+        except httpx.RequestNotRead:  # a generator or file body: it cannot go twice
+            body = UNREAD
+        return cls(str(request.url), request.headers, body, request.method, request)
+
+
+class LowerHeaders(dict[str, str]):
+    """Response headers as the core reads them: any case, one dict lookup each.
+
+    httpx's ``Headers`` scans every header on each lookup; the core looks up about ten
+    names per answer, so one pass to build this costs less.
+    """
+
+    __slots__ = ()
+
+    @classmethod
+    def of(cls, headers: httpx.Headers) -> LowerHeaders:
+        # A repeated name keeps its last value (httpx joins them; a rate header is single).
+        # Latin-1 decodes any bytes; the names the core reads are ASCII.
+        return cls({k.decode("latin-1").lower(): v.decode("latin-1") for k, v in headers.raw})
+
+    def get(self, key: str, default: Any = None) -> Any:
+        return dict.get(self, key.lower(), default)
+
+    def __getitem__(self, key: str) -> str:
+        return dict.__getitem__(self, key.lower())
+
+    def __contains__(self, key: object) -> bool:
+        return isinstance(key, str) and dict.__contains__(self, key.lower())
+
+
+def may_resend(view: RequestView, route: Route, exc: Exception) -> bool:
+    """Safe methods and read-only endpoints only; never after a TLS failure."""
+    cause: BaseException | None = exc
+    for _ in range(8):  # httpx wraps httpcore's error, which wraps the socket's
+        if cause is None:
+            break
+        if isinstance(cause, ssl.SSLError):
+            return False
+        cause = cause.__cause__ or cause.__context__
+    return resend_is_safe(view.method, route.read_only, view.body)
+
+
+def wants_body(request: httpx.Request, status: int, headers: LowerHeaders) -> bool:
+    """Whether a 200's body is read before the caller sees it: only a JSON body that
+    declares a length within the cap, and never when the request asks to stream."""
+    if status != 200 or request.extensions.get(STREAM):
+        return False
+    if "json" not in headers.get("content-type", ""):
+        return False
+    length = headers.get("content-length", "")
+    return length.isdigit() and int(length) <= MAX_ERROR_BODY
+
+
+def _decoded(status: int, headers: httpx.Headers, raw: bytes) -> bytes | None:
+    """``raw`` decoded by its Content-Encoding, reading no more than the cap of it."""
+    size, parts = 0, []
+    try:
+        for chunk in httpx.Response(status, headers=headers, content=raw).iter_bytes(_CHUNK):
+            parts.append(chunk)
+            size += len(chunk)
+            if size > MAX_ERROR_BODY:
+                return None
+    except httpx.DecodingError:
+        return None
+    return b"".join(parts)
+
+
+def rebuilt(response: httpx.Response, raw: bytes, complete: bool) -> httpx.Response:
+    """A response carrying the ``raw`` bytes read, for the caller and for httpx to decode."""
+    headers = response.headers.copy()
+    if not complete:  # the caller gets the prefix read, as requests' adapter gives it
+        headers.pop("Content-Length", None)
+    return httpx.Response(
+        response.status_code, headers=headers, content=raw,
+        request=response.request if _has_request(response) else None,
+        extensions=response.extensions,
+    )  # fmt: skip
+
+
+def _has_request(response: httpx.Response) -> bool:
+    try:
+        response.request  # noqa: B018 - httpx raises when a response has none
+    except RuntimeError:
+        return False
+    return True
+
+
+def answer(
+    response: httpx.Response, headers: LowerHeaders, raw: bytes | None, complete: bool
+) -> Answer:
+    """The response as plain values; ``raw`` is None when the body was left unread."""
+    body = None
+    if raw is not None and complete:
+        body = _decoded(response.status_code, response.headers, raw)
+    return Answer(response.status_code, headers, body)
+
+
+def read_already(response: httpx.Response, headers: LowerHeaders) -> Answer | None:
+    """The answer of a response whose body an inner transport has read (MockTransport
+    reads every body), else None: there is nothing raw left to read."""
+    if not response.is_stream_consumed:  # asked first: raising costs more than asking
+        return None
+    try:
+        content = response.content
+    except httpx.ResponseNotRead:
+        return None
+    body = content if len(content) <= MAX_ERROR_BODY else None
+    return Answer(response.status_code, headers, body)
+
+
+def read_raw(response: httpx.Response) -> tuple[bytes, bool]:
+    """At most the cap (plus one chunk) of the raw body, and whether that was all of it;
+    a longer body's connection is closed rather than drained."""
+    parts, size = [], 0
+    stream: Iterator[bytes] = response.iter_raw(_CHUNK)
+    try:
+        for chunk in stream:
+            parts.append(chunk)
+            size += len(chunk)
+            if size > MAX_ERROR_BODY:
+                response.close()
+                return b"".join(parts)[:MAX_ERROR_BODY], False
+    except httpx.HTTPError:
+        response.close()
+        return b"".join(parts), False
+    response.close()
+    return b"".join(parts), True
+
+
+async def aread_raw(response: httpx.Response) -> tuple[bytes, bool]:
+    """:func:`read_raw` for an async response."""
+    parts, size = [], 0
+    stream: AsyncIterator[bytes] = response.aiter_raw(_CHUNK)
+    try:
+        async for chunk in stream:
+            parts.append(chunk)
+            size += len(chunk)
+            if size > MAX_ERROR_BODY:
+                await response.aclose()
+                return b"".join(parts)[:MAX_ERROR_BODY], False
+    except httpx.HTTPError:
+        await response.aclose()
+        return b"".join(parts), False
+    await response.aclose()
+    return b"".join(parts), True
+
+
+async def asleep(clock: Clock, seconds: float) -> None:
+    """Wait ``seconds`` on ``clock`` without blocking the event loop.
+
+    The real clock waits with ``asyncio.sleep``; a clock with an ``asleep`` coroutine
+    uses it; any other clock (a FakeClock) moves at once, and the task still yields.
+    """
+    own = getattr(clock, "asleep", None)
+    if own is not None:
+        await own(seconds)
+    elif isinstance(clock, SystemClock):
+        await asyncio.sleep(max(seconds, 0.0))
+    else:
+        clock.sleep(seconds)
+        await asyncio.sleep(0)
