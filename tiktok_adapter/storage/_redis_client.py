@@ -2,35 +2,65 @@
 
 redis-py 6 and later retry a failed command up to 10 times with growing backoffs by
 default, so one call on a dead master could take 4 s (refused connections) to 14 s
-(timeouts). The store wants a bound: a call gives up after one socket timeout, and a
-connection that is refused or reset (the stale socket of a master that just died) is
-tried once more after one short backoff, on a fresh connection, which under Sentinel or
-Cluster asks again where the master now is. A timeout is not retried: it already cost
-the whole budget. So no call takes longer than SOCKET_TIMEOUT + RETRY_BACKOFF, plus the
-time to ask the Sentinels.
+(timeouts). The store wants a bound: a call gives up after one socket timeout, and an attempt
+that failed quickly (a connection refused or reset: the stale socket of a master that
+just died) is tried once more after one short backoff, on a fresh connection, which under
+Sentinel asks again where the master now is. A slow failure is not retried: it already
+cost the whole budget.
+A cluster is not retried at all (see client_options). So no call takes longer than
+SOCKET_TIMEOUT + RETRY_BACKOFF, plus the time to ask the Sentinels.
 """
 
 from __future__ import annotations
 
 import importlib
 import inspect
+import time
+from collections.abc import Callable
 from typing import Any
 
 SOCKET_TIMEOUT = 1.0
 RETRY_BACKOFF = 0.1
 
 
-def _one_retry(module: str) -> Any:
-    """A Retry of ``module`` (redis or valkey): once, on a connection error only."""
+def _retry(module: str, retries: int) -> Any:
+    """A Retry of ``module`` (redis or valkey) that retries only a quick failure."""
     try:
-        retry = importlib.import_module(f"{module}.retry")
+        base = importlib.import_module(f"{module}.retry").Retry
         backoff = importlib.import_module(f"{module}.backoff")
         errors = importlib.import_module(f"{module}.exceptions")
     except ImportError:  # the registry reports the missing client with an install hint
         return None
-    return retry.Retry(
-        backoff.ConstantBackoff(RETRY_BACKOFF), 1, supported_errors=(errors.ConnectionError,)
-    )
+
+    class QuickRetry(base):  # type: ignore[misc, valid-type]
+        """Retries an attempt that failed quickly (refused, reset), never a slow one.
+
+        A new connection to a master that hangs fails slowly, whatever error the client
+        makes of the timeout (a ConnectionError, while it greets the server): it already
+        cost the socket timeout, and a second try would cost it again.
+        """
+
+        def call_with_retry(
+            self, do: Callable[[], Any], fail: Callable[..., Any],
+            is_retryable: Callable[[Exception], bool] | None = None,
+            with_failure_count: bool = False,
+        ) -> Any:  # fmt: skip
+            failures = 0
+            while True:
+                began = time.monotonic()
+                try:
+                    return do()
+                except self._supported_errors as error:
+                    if is_retryable is not None and not is_retryable(error):
+                        raise
+                    failures += 1
+                    fail(error, failures) if with_failure_count else fail(error)
+                    quick = time.monotonic() - began < SOCKET_TIMEOUT / 2
+                    if failures > self._retries or not quick:
+                        raise error
+                    time.sleep(RETRY_BACKOFF)
+
+    return QuickRetry(backoff.NoBackoff(), retries, supported_errors=(errors.ConnectionError,))
 
 
 def _cluster_takes_retry(module: str) -> bool:
@@ -48,16 +78,18 @@ def client_options(uri: str) -> dict[str, Any]:
     module = "valkey" if scheme.startswith("valkey") else "redis"
     timeouts = {"socket_timeout": SOCKET_TIMEOUT, "socket_connect_timeout": SOCKET_TIMEOUT}
     opts: dict[str, Any] = dict(timeouts)
-    retry = _one_retry(module)
+    cluster = scheme.endswith("+cluster")
+    # A cluster client retries on timeouts too, whatever errors its Retry names, and asks
+    # the nodes where the slot went before it does: a retry there could cost a second
+    # timeout. It follows a planned failover by its MOVED replies, without a retry.
+    retry = _retry(module, 0 if cluster else 1)
     if retry is not None:
         opts["retry"] = retry
     if scheme.endswith("+sentinel"):
         # The Sentinels are asked first. Without these a refused Sentinel costs seconds of
         # the client's own retries per request (4 s measured); one try each is enough.
         opts["sentinel_kwargs"] = {**timeouts, "retry": None}
-    elif scheme.endswith("+cluster") and not _cluster_takes_retry(module):
-        # The cluster retries a command itself after re-reading which node owns its slot;
-        # once is enough to follow a failover. redis-py 4 counts attempts instead.
-        opts.pop("retry", None)
+    elif cluster and not _cluster_takes_retry(module):
+        opts.pop("retry", None)  # redis-py 4 counts attempts instead: 1 is no retry
         opts["cluster_error_retry_attempts"] = 1
     return opts

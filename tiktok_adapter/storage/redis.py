@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -89,6 +90,7 @@ class RedisStore:
         # plan holds its tuples, so an id cannot be reused while its plan is here.
         self._plans: dict[tuple[int, int], _Plan] = {}
         self._shares: dict[float, bytes] = {}
+        self._cluster: Any = None  # a cluster client to refresh before its next use
         try:
             self._connect(at_start=True)
         except StorageError:
@@ -98,7 +100,7 @@ class RedisStore:
         with self._lock:
             if self.client is None:
                 try:
-                    self.client = self._open()
+                    self.client = self._reopen()
                 except StorageError:
                     raise
                 except ConfigurationError:
@@ -109,7 +111,30 @@ class RedisStore:
                     raise StorageError(describe_error(exc, self._secrets)) from None
             return self.client
 
+    def _reopen(self) -> Any:
+        """A new client; or, for a cluster client that failed, the same one after it has
+        read again which node serves which slot (it read that at the failure, which may
+        have been before a replica was promoted)."""
+        cluster, self._cluster = self._cluster, None
+        if cluster is None:
+            return self._open()
+        try:
+            cluster.nodes_manager.initialize()
+        except Exception:
+            self._cluster = cluster
+            raise
+        return cluster
+
     def _failed(self, exc: Exception) -> StorageError:
+        client = self.client
+        if hasattr(client, "nodes_manager"):
+            self._cluster, self.client = client, None  # refreshed by the next _connect
+        # The pool's idle connections may lead to the master that just failed (a frozen
+        # one costs a timeout each); new ones ask the Sentinels where the master is now.
+        pool = getattr(client, "connection_pool", None)
+        if pool is not None:
+            with contextlib.suppress(Exception):
+                pool.disconnect(inuse_connections=False)
         return StorageError(describe_error(exc, self._secrets))
 
     def _run(self, script: str, keys: Sequence[Any], args: Sequence[Any]) -> Any:
@@ -132,6 +157,8 @@ class RedisStore:
             raise self._failed(again) from again
 
     def _plan(self, windows: Sequence[Window], blocks: Sequence[str]) -> _Plan:
+        if type(windows) is not tuple or type(blocks) is not tuple:  # a list may change
+            return _Plan(windows, blocks, self._tag, self.margin)
         ident = (id(windows), id(blocks))
         plan = self._plans.get(ident)
         if plan is None or plan.windows is not windows or plan.blocks is not blocks:
@@ -205,12 +232,10 @@ class RedisStore:
         return Usage(int(used), now + max(float(span), 0.0))
 
     def close(self) -> None:
-        if self.client is None:
-            return
-        try:
-            self.client.close()
-        except Exception:  # closing a dead connection is not worth an error
-            pass
+        for client in (self.client, self._cluster):
+            if client is not None:
+                with contextlib.suppress(Exception):  # a dead connection is not worth an error
+                    client.close()
 
 
 SCHEMES = frozenset(

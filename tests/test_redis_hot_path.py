@@ -1,0 +1,109 @@
+"""What one admission asks of Redis: one EVALSHA, one read per key, blocks in one hash.
+
+Counted by the server itself (INFO commandstats) on a redis-server of the test's own.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+import redis
+import requests
+from conftest import RedisServer
+from redis_topologies import need_redis_server
+
+from tiktok_adapter import FakeClock, TikTokAdapter
+
+pytestmark = pytest.mark.redis
+
+URL = "https://open.tiktokapis.com/v2/user/info/"
+
+
+@pytest.fixture
+def private_redis() -> Iterator[RedisServer]:
+    """A server nobody else uses, so its command statistics count ours alone."""
+    need_redis_server()
+    server = RedisServer()
+    server.start()
+    yield server
+    server.stop()
+
+
+def _adapter(url: str, clock: FakeClock, limits: str) -> TikTokAdapter:
+    return TikTokAdapter(storage_uri=url, key_prefix="hot", clock=clock, storage_time=False,
+                         limits={"/user/info/": limits}, app_limit="1000/minute",
+                         default_priority="critical")  # fmt: skip
+
+
+def _calls(client: redis.Redis) -> dict[str, int]:
+    stats = client.info("commandstats")
+    return {k.removeprefix("cmdstat_"): int(v["calls"]) for k, v in stats.items()}
+
+
+@pytest.mark.parametrize("limits", ["500/second", "500/day@utc"])
+def test_an_admission_is_one_evalsha_reading_each_key_once(
+    private_redis: RedisServer, clock: FakeClock, limits: str
+) -> None:
+    adapter = _adapter(private_redis.url, clock, limits)
+    request = requests.Request("GET", URL).prepare()
+    route = adapter.resolve(request)
+    adapter.admit(request, route)  # the first one loads the script
+    client = redis.Redis.from_url(private_redis.url, decode_responses=True)
+    client.config_resetstat()
+    for _ in range(20):
+        clock.advance(0.01)
+        adapter.admit(request, route)
+    calls = _calls(client)
+    calls.pop("config|resetstat", None)
+    assert calls.pop("evalsha") == 20 and calls.pop("info", 0) <= 1
+    # Both blocks of the endpoint (the server's pause and a spent quota): one HMGET.
+    assert calls.pop("hmget") == 20
+    # Two windows (the app's moving window and the endpoint's): one read of each.
+    reads = calls.pop("lindex", 0) + calls.pop("get", 0)
+    assert reads == 2 * 20
+    assert not {k for k in calls if k in {"hget", "hgetall", "exists", "lrange", "eval"}}, calls
+
+
+def test_both_blocks_of_an_endpoint_live_in_one_hash(
+    private_redis: RedisServer, clock: FakeClock
+) -> None:
+    adapter = _adapter(private_redis.url, clock, "500/second")
+    request = requests.Request("GET", URL).prepare()
+    route = adapter.resolve(request)
+    now = clock.now()
+    adapter.store.block(route.blocks[0], now + 5, now)  # the server's pause
+    adapter.store.block(route.blocks[1], now + 50, now)  # a spent quota
+    client = redis.Redis.from_url(private_redis.url, decode_responses=True)
+    keys = list(client.scan_iter(match="{hot}:b:*"))
+    assert keys == ["{hot}:b:/user/info/"] and client.type(keys[0]) == "hash"
+    assert set(client.hgetall(keys[0])) == {"ep", "q"}
+    assert 49 < client.pttl(keys[0]) / 1000 <= 50  # it lives as long as its longest block
+    assert adapter.store.blocked_until(route.blocks[0], now) == pytest.approx(now + 5, abs=0.01)
+    assert adapter.store.blocked_until(route.blocks[1], now) == pytest.approx(now + 50, abs=0.01)
+    verdict = adapter.store.acquire(route.windows, route.blocks, now)
+    assert not verdict.admitted and verdict.limit == "server" and verdict.calendar  # the quota
+    assert verdict.wait == pytest.approx(50, abs=0.01)
+    clock.advance(51)
+    assert adapter.store.acquire(route.windows, route.blocks, clock.now()).admitted
+
+
+def test_a_server_that_lost_its_scripts_still_admits(
+    private_redis: RedisServer, clock: FakeClock
+) -> None:
+    # A promoted replica or a restarted server has none of the scripts loaded.
+    adapter = _adapter(private_redis.url, clock, "500/second")
+    request = requests.Request("GET", URL).prepare()
+    route = adapter.resolve(request)
+    adapter.admit(request, route)
+    client = redis.Redis.from_url(private_redis.url)
+    client.script_flush()
+    client.config_resetstat()
+    adapter.admit(request, route)
+    adapter.store.block(route.blocks[0], clock.now() + 1, clock.now())
+    calls = _calls(client)
+    assert calls.get("eval") == 2  # once for each script, which loads it there
+    client.config_resetstat()
+    clock.advance(2)
+    adapter.admit(request, route)
+    assert "eval" not in _calls(client) and _calls(client).get("evalsha") == 1
