@@ -19,10 +19,11 @@ from urllib3.util.retry import Retry
 from tiktok_adapter import TikTokAdapter, mount
 
 PATH = "v2/bench/"
-# By default a caller of "medium" priority may fill only 80% of a window, leaving the
-# rest to higher priorities; peers have no such reserve, so for a like-for-like
-# comparison the adapter's only caller may fill the whole window.
-FULL_WINDOW: dict[str, Any] = {"priority_shares": {"medium": 1.0}}
+# The adapter is judged on its defaults, as users meet them. For comparison only, one
+# row reserves a fifth of every window for HIGH and CRITICAL work (opt-in headroom),
+# which untagged (MEDIUM) callers then cannot use.
+HEADROOM: dict[str, Any] = {"priority_shares": {"medium": 0.8}}
+HEADROOM_NOTE = "opt-in headroom: untagged callers leave a fifth of each window to HIGH/CRITICAL"
 ROUTE = "/bench/"
 RRL = "requests-ratelimiter"
 # Wide enough that no limit binds in the overhead runs.

@@ -9,6 +9,9 @@ from typing import Any
 
 import _scenarios_common as common
 import _server
+import _stamps
+
+from tiktok_adapter.settings import DEFAULT_SAFETY_MARGIN
 
 # How long children may take to import and build their clients before the start.
 _READY_TIMEOUT = 60.0
@@ -25,6 +28,7 @@ def _worker(
     budget: float,
     redis_url: str | None,
     key_prefix: str,
+    settings: dict[str, Any],
     results: Any,
 ) -> None:
     common.quiet()
@@ -34,9 +38,14 @@ def _worker(
     else:
         # Every process of the fleet counts in the same keys: one prefix for all.
         storage = redis_url if kind == "redis" and redis_url else "memory://"
+        extra = dict(settings)
+        stamp = extra.pop("stamp", False)
         contender = common.adapter(
-            base, limit, window, storage_uri=storage, key_prefix=key_prefix, **common.FULL_WINDOW
+            base, limit, window, storage_uri=storage, key_prefix=key_prefix, **extra
         )
+        if stamp:
+            assert contender.adapter is not None
+            _stamps.stamp_admissions(contender.adapter)
     try:
         # Every process starts sending at once, after all have paid for their imports.
         start.wait(timeout=_READY_TIMEOUT)
@@ -74,7 +83,15 @@ def run_one(
     window: float,
     budget: float,
     redis_url: str | None,
+    settings: dict[str, Any] | None = None,
+    stamp: bool = False,
 ) -> dict[str, Any]:
+    """One fleet run; ``settings`` go to every adapter (default settings when None).
+
+    With ``stamp`` every request carries its admission moment, and the row says how
+    much safety margin the arrivals needed.
+    """
+    settings = dict(settings or {})
     server.reset(limit, window)
     ctx = multiprocessing.get_context("spawn")
     results = ctx.Queue()
@@ -95,6 +112,7 @@ def run_one(
                 budget,
                 redis_url,
                 prefix,
+                {**settings, "stamp": stamp},
                 results,
             ),
         )
@@ -131,11 +149,9 @@ def run_one(
         config = f"LimiterAdapter(per_second={limit / window:g}, burst={window:g})"
     else:
         storage = "a shared redis://" if kind == "redis" else "memory://"
-        config = (
-            f'limits={{"{common.ROUTE}": "{spec}"}} on {storage}, '
-            "priority_shares={'medium': 1.0}"
-        )
-    return {
+        config = f'limits={{"{common.ROUTE}": "{spec}"}} on {storage}'
+        config += "".join(f", {k}={v!r}" for k, v in settings.items())
+    row = {
         "contender": name,
         "config": f"in each process: {config}",
         "note": note,
@@ -150,6 +166,10 @@ def run_one(
         "makespan_over_ideal": makespan / ideal if ideal > 0 else None,
         "peak_sent_per_window": seen.max_in_window(window),
     }
+    if stamp:
+        margin = settings.get("safety_margin", DEFAULT_SAFETY_MARGIN)
+        row.update(_stamps.gaps(seen, limit, window, margin))
+    return row
 
 
 def run(

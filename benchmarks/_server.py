@@ -41,12 +41,14 @@ class _Limiter:
             self.retry_after = retry_after
             self.record = record
             self.accepted: deque[float] = deque()
-            # (monotonic arrival, wall arrival, status, client's admission stamp or None)
-            self.arrivals: list[tuple[float, float, int, float | None]] = []
+            # (monotonic arrival, wall arrival, status, client's (stamp, error) or None)
+            self.arrivals: list[tuple[float, float, int, tuple[float, ...] | None]] = []
             self.ok = 0
             self.refused = 0
 
-    def arrive(self, mono: float, wall: float, admit: float | None) -> tuple[int, int | None]:
+    def arrive(
+        self, mono: float, wall: float, admit: tuple[float, ...] | None
+    ) -> tuple[int, int | None]:
         """Status for an arrival at ``mono``, and the Retry-After seconds to send with a 429."""
         with self.lock:
             status, wait = 200, None
@@ -88,8 +90,10 @@ class _Handler(BaseHTTPRequestHandler):
         if self.path.startswith(CONTROL):
             self._control(body)
             return
+        # "stamp error": the client's admission moment and how far off it may be.
         stamp = self.headers.get(ADMIT_HEADER)
-        status, wait = self.server.limiter.arrive(mono, wall, float(stamp) if stamp else None)
+        admit = tuple(float(x) for x in stamp.split()) if stamp else None
+        status, wait = self.server.limiter.arrive(mono, wall, admit)
         payload = _OK_BODY if status == 200 else _REFUSED_BODY
         self.send_response(status)
         self.send_header("Content-Type", "application/json; charset=UTF-8")
@@ -139,8 +143,12 @@ class Arrivals:
 
     ok: int
     refused: int
-    # (monotonic arrival, wall arrival, status, admission stamp or None)
-    log: list[tuple[float, float, int, float | None]] = field(default_factory=list)
+    # (monotonic arrival, wall arrival, status, admission (stamp, error) or None)
+    log: list[tuple[float, float, int, Any]] = field(default_factory=list)
+
+    def stamped(self) -> list[tuple[float, float, int, tuple[float, float]]]:
+        """The arrivals that carried an admission stamp, with it as (stamp, error)."""
+        return [(m, w, s, (a[0], a[1] if len(a) > 1 else 0.0)) for m, w, s, a in self.log if a]
 
     def max_in_window(self, window: float, accepted_only: bool = False) -> int:
         """The most arrivals that fell in any window of ``window`` seconds."""

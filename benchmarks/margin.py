@@ -1,57 +1,35 @@
-"""How far server arrival trails our admission under threads, and which safety_margin covers it."""
+"""How far server arrival trails our admission, and which safety_margin covers it.
+
+Two sweeps on default settings except the margin: threads of one process on memory, and
+a fleet of processes on one Redis (whose windows run on Redis's clock). Repeated with
+``--runs N``, the sweeps are written to ``margin_sweep.json``, which RESULTS.md quotes.
+"""
 
 from __future__ import annotations
 
 import argparse
+import datetime
 import json
-import statistics
+import os
+import platform
 import sys
-import threading
-import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+import _own_redis
 import _scenarios_common as common
+import _scenarios_fleet as fleet
 import _server
+import _stamps
 
-from tiktok_adapter import TikTokAdapter
-from tiktok_adapter._settings import DEFAULT_SAFETY_MARGIN
+from tiktok_adapter.settings import DEFAULT_SAFETY_MARGIN
 
-MARGINS = (0.0, 0.01, 0.02, 0.05)
-
-
-class _Stamping:
-    """Wraps the adapter's store to keep, per thread, the moment of the last admission."""
-
-    def __init__(self, store: Any, local: threading.local) -> None:
-        self._store = store
-        self._local = local
-
-    def acquire(self, windows: Any, blocks: Any, now: float | None, share: float = 1.0) -> Any:
-        verdict = self._store.acquire(windows, blocks, now, share)
-        if verdict.admitted:
-            self._local.stamp = now if now is not None else time.time()
-        return verdict
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._store, name)
-
-
-def _stamp_admissions(adapter: TikTokAdapter) -> None:
-    """Send each request's admission moment to the server in a header."""
-    local = threading.local()
-    adapter.admitter.store = _Stamping(adapter.admitter.store, local)  # type: ignore[assignment]
-    admit = adapter.admit
-
-    def stamped(request: Any, route: Any, level: Any = None) -> float:
-        waited = admit(request, route, level)
-        request.headers[_server.ADMIT_HEADER] = repr(local.stamp)
-        return waited
-
-    adapter.admit = stamped  # type: ignore[method-assign]
+MARGINS = (0.0, 0.01, 0.02, 0.03, 0.05)
+FLEET_MARGINS = (0.0, 0.01, 0.02, 0.03)
+SWEEP_FILE = Path(__file__).resolve().parent / "margin_sweep.json"
 
 
 def run_one(
@@ -64,11 +42,9 @@ def run_one(
     window: float,
 ) -> dict[str, Any]:
     server.reset(limit, window)
-    contender = common.adapter(
-        server.base_url, limit, window, safety_margin=margin, **common.FULL_WINDOW
-    )
+    contender = common.adapter(server.base_url, limit, window, safety_margin=margin)
     assert contender.adapter is not None
-    _stamp_admissions(contender.adapter)
+    _stamps.stamp_admissions(contender.adapter)
     try:
         out = common.drive(
             contender.get,
@@ -80,13 +56,6 @@ def run_one(
     finally:
         contender.close()
     seen = server.arrivals()
-    stamped = sorted((a, wall - a) for _, wall, _, a in seen.log if a is not None)
-    gaps = [g for _, g in stamped]
-    # Our windows are spaced by window + margin on admission; the server's by arrival.
-    # Request i and the one `limit` admissions later stay a window apart at the server
-    # as long as the margin covers how much longer i took to arrive.
-    needed = max((gaps[i] - gaps[i + limit] for i in range(len(gaps) - limit)), default=0.0)
-    ms = [g * 1e3 for g in gaps] or [0.0]
     return {
         "safety_margin": margin,
         "requests": total,
@@ -94,13 +63,16 @@ def run_one(
         "http_429": seen.refused,
         "lost": out.lost,
         "makespan_s": out.makespan,
-        "gap_ms_p50": statistics.median(ms),
-        "gap_ms_p99": statistics.quantiles(ms, n=100, method="inclusive")[-1]
-        if len(ms) > 1
-        else ms[0],
-        "gap_ms_max": max(ms),
-        "margin_needed_ms": max(needed, 0.0) * 1e3,
+        **_stamps.gaps(seen, limit, window, margin),
     }
+
+
+def _log(log: Any, where: str, row: dict[str, Any]) -> None:
+    log(
+        f"  margin {where} {row['safety_margin']:<5} 429s={row['http_429']:<3} "
+        f"lost={row['lost']:<3} gap p50={row['gap_ms_p50']:.2f} p99={row['gap_ms_p99']:.2f} "
+        f"max={row['gap_ms_max']:.2f} ms; margin needed {row['margin_needed_ms']:.2f} ms"
+    )
 
 
 def run(
@@ -113,38 +85,139 @@ def run(
     window: float = 1.0,
     log: Any = print,
 ) -> dict[str, Any]:
+    """Threads of one process on memory, one run per margin."""
     rows = []
     for margin in margins:
         row = run_one(server, margin, total=total, threads=threads, limit=limit, window=window)
-        log(
-            f"  margin {margin:<5} 429s={row['http_429']:<3} lost={row['lost']:<3} gap "
-            f"p50={row['gap_ms_p50']:.2f} p99={row['gap_ms_p99']:.2f} max={row['gap_ms_max']:.2f} "
-            f"ms; margin needed {row['margin_needed_ms']:.2f} ms"
-        )
+        _log(log, "memory", row)
         rows.append(row)
     return {
         "limit": limit,
         "window_s": window,
         "default_margin": DEFAULT_SAFETY_MARGIN,
-        "config": f"{threads} threads share {total} requests; server enforces exactly "
-        f"{limit} per {window:g} s; priority_shares medium=1.0",
+        "config": f"memory, {threads} threads share {total} requests; server enforces exactly "
+        f"{limit} per {window:g} s; default settings but safety_margin",
         "rows": rows,
     }
 
 
+def run_fleet(
+    server: _server.ServerHandle,
+    redis_url: str | None,
+    margins: Sequence[float] = FLEET_MARGINS,
+    *,
+    processes: int = 4,
+    threads: int = 4,
+    total: int = 100,
+    limit: int = 10,
+    window: float = 1.0,
+    log: Any = print,
+) -> dict[str, Any]:
+    """A fleet on one Redis, one run per margin; stamps are the middle of each admission call."""
+    config = (
+        f"Redis, {processes} processes x {threads} threads share {total} requests; server "
+        f"enforces exactly {limit} per {window:g} s; default settings but safety_margin"
+    )
+    if not redis_url:
+        return {"config": config, "rows": [], "notes": ["no redis-server found; not run"]}
+    rows = []
+    for margin in margins:
+        row = fleet.run_one(
+            server, "redis", processes=processes, threads=threads, total=total, limit=limit,
+            window=window, budget=total / limit * window * 3 + 10, redis_url=redis_url,
+            settings={"safety_margin": margin}, stamp=True,
+        )  # fmt: skip
+        row["safety_margin"] = margin
+        _log(log, "fleet ", row)
+        rows.append(row)
+    return {
+        "limit": limit,
+        "window_s": window,
+        "processes": processes,
+        "threads": threads,
+        "default_margin": DEFAULT_SAFETY_MARGIN,
+        "config": config,
+        "rows": rows,
+        "notes": [],
+    }
+
+
+def summarize(runs: list[dict[str, Any]], key: str) -> list[dict[str, Any]]:
+    """Per margin over repeated runs: runs with a 429, all 429s, lost, worst margin needed."""
+    by: dict[float, list[dict[str, Any]]] = {}
+    for one in runs:
+        for row in one[key]["rows"]:
+            by.setdefault(row["safety_margin"], []).append(row)
+    return [
+        {
+            "safety_margin": margin,
+            "runs": len(rows),
+            "runs_with_429": sum(1 for r in rows if r["http_429"]),
+            "http_429": sum(r["http_429"] for r in rows),
+            "lost": sum(r["lost"] for r in rows),
+            "margin_needed_ms_max": max(r["margin_needed_ms"] for r in rows),
+            "gap_ms_max": max(r["gap_ms_max"] for r in rows),
+        }
+        for margin, rows in sorted(by.items())
+    ]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--requests", type=int, default=100)
+    parser.add_argument("--requests", type=int, default=60)
     parser.add_argument("--threads", type=int, default=8)
     parser.add_argument("--limit", type=int, default=5)
     parser.add_argument("--margins", type=float, nargs="+", default=list(MARGINS))
+    parser.add_argument("--fleet-margins", type=float, nargs="+", default=list(FLEET_MARGINS))
+    parser.add_argument("--fleet-requests", type=int, default=100)
+    parser.add_argument("--no-fleet", action="store_true", help="memory sweep only")
+    parser.add_argument("--runs", type=int, default=1, help="repeat both sweeps")
+    parser.add_argument("--output", type=Path, default=SWEEP_FILE)
+    parser.add_argument(
+        "--append", action="store_true", help="add these runs to those already in --output"
+    )
     args = parser.parse_args()
     common.quiet()
-    with _server.start() as server:
-        result = run(
-            server, args.margins, total=args.requests, threads=args.threads, limit=args.limit
-        )
-    print(json.dumps(result, indent=2))
+    runs: list[dict[str, Any]] = []
+    # Recorded without --output, whose value may be a path on this machine.
+    argv = sys.argv[1:]
+    kept = [a for i, a in enumerate(argv) if a != "--output" and argv[i - 1 : i] != ["--output"]]
+    commands = [" ".join(["python benchmarks/margin.py", *kept])]
+    if args.append and args.output.exists():
+        before = json.loads(args.output.read_text())
+        runs, commands = before["runs"], before["commands"] + commands
+    with _own_redis.own_redis() as redis_url, _server.start() as server:
+        for n in range(args.runs):
+            print(f"run {n + 1} of {args.runs}")
+            one = {
+                "memory": run(
+                    server, args.margins, total=args.requests, threads=args.threads,
+                    limit=args.limit,
+                )
+            }  # fmt: skip
+            if not args.no_fleet:
+                one["fleet"] = run_fleet(
+                    server, redis_url, args.fleet_margins, total=args.fleet_requests
+                )
+            runs.append(one)
+    result = {
+        "commands": commands,
+        "machine": f"{os.cpu_count()}-core {platform.machine()} {platform.system()}, "
+        f"Python {platform.python_version()}",
+        "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+        "memory_config": runs[0]["memory"]["config"],
+        "memory": summarize(runs, "memory"),
+        "runs": runs,
+    }
+    fleets = [r for r in runs if r.get("fleet", {}).get("rows")]
+    if fleets:
+        result["fleet_config"] = fleets[0]["fleet"]["config"]
+        result["fleet"] = summarize(fleets, "fleet")
+    args.output.write_text(json.dumps(result, indent=2) + "\n")
+    for key in ("memory", "fleet"):
+        for row in result.get(key, []):
+            print(f"{key:<6} {json.dumps(row)}")
+    print(f"wrote {args.output}")
 
 
 if __name__ == "__main__":

@@ -97,9 +97,9 @@ def test_overall_ideal_is_the_slowest_bound() -> None:
 def test_the_demo_charges_the_scaled_margin_and_latency() -> None:
     report = run_demo(time_scale=600, workers=2, videos=5)
     assert report.ok, report.errors
-    # 50 ms of loopback jitter at x600 is a 30 s margin; the adapter's own 0.05 s is not
+    # 50 ms of loopback jitter at x600 is a 30 s margin; the adapter's own 0.03 s is not
     # charged to the simulation.
-    assert report.model.margin == pytest.approx(29.95)
+    assert report.model.margin == pytest.approx(29.97)
     assert report.model.latency > 0
     assert report.ideal >= max(r.ideal for r in report.rows) > 0
     assert len(report.arrivals) == sum(r.sent for r in report.rows)

@@ -29,10 +29,11 @@ DEFAULT_PRIORITY_SHARES: Mapping[str, float] = MappingProxyType(
 )
 # A server enforcing exactly our limit refuses a request when one admitted a window
 # earlier reached it later, relative to its admission, than this one did; the margin
-# must cover that lateness. Measured (benchmarks/margin.py, RESULTS.md) on a shared
-# 2-core machine: mostly under 10 ms, 25 ms at worst, for 8 threads on memory and for 4
-# processes x 4 threads on Redis; 0.02 s let 429s through in 1 of 7 fleet sweeps, 0.03 s
-# none. A margin costs margin/window of throughput: 3% of a 1 s window, 0.05% of a minute.
+# must cover that lateness. Measured (benchmarks/margin.py; README "Performance") on a
+# loaded 2-core machine, 8 threads on memory and 4 processes x 4 threads on Redis: median
+# 7 ms, above 20 ms in 7 of 78 runs, above 30 ms in 4. 0.02 s let a 429 through in 2 of 10
+# fleet runs, 0.03 s in 1; 0.05 s would have covered every run, but a margin costs
+# margin/window of throughput: 5% of a 1 s window against 3% (0.05% of a minute).
 DEFAULT_SAFETY_MARGIN = 0.03
 ENV_PREFIX = "TIKTOK_ADAPTER_"
 _PASSWORD = re.compile(r"(://[^:/@]*:)[^@/]*@")
