@@ -6,13 +6,13 @@ from pathlib import Path
 
 import pytest
 
+import tiktok_adapter.cli.demo as demo
 import tiktok_adapter.cli.demo_command as cli_demo
 import tiktok_adapter.cli.output as cli_output
-import tiktok_adapter.cli.demo as demo
-from tiktok_adapter.cli.demo_plot import occupancy
-from tiktok_adapter.cli.demo_report import IdealModel, endpoint_ideal, overall_ideal
 from tiktok_adapter.cli import main
 from tiktok_adapter.cli.demo import DemoReport, ideal_span, run_demo
+from tiktok_adapter.cli.demo_plot import occupancy
+from tiktok_adapter.cli.demo_report import IdealModel, endpoint_ideal, overall_ideal
 from tiktok_adapter.pagination import TikTokAPIError
 
 
