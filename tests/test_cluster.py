@@ -30,7 +30,8 @@ from redis_topologies import Cluster, client, cluster_client_bounds_calls, runni
 
 from tiktok_adapter import TikTokAdapter, mount
 
-pytestmark = pytest.mark.redis
+# Slow (real failovers): they run in the tox env `py311-redis`, not in every env.
+pytestmark = [pytest.mark.redis, pytest.mark.failover]
 
 INFO = "https://open.tiktokapis.com/v2/user/info/"
 

@@ -37,7 +37,8 @@ from failover_fleet import (
 )
 from redis_topologies import SentinelSet, client, running
 
-pytestmark = pytest.mark.redis
+# Slow (real failovers): they run in the tox env `py311-redis`, not in every env.
+pytestmark = [pytest.mark.redis, pytest.mark.failover]
 
 
 Arrivals = list[tuple[float, int]]
