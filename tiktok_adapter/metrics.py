@@ -77,6 +77,7 @@ def instrument(
                 for window in limits.windows:
                     gauge.add_metric([endpoint, window.limit], window.remaining)
             yield gauge
+            yield from _limits(budget, stats, namespace, GaugeMetricFamily)
 
         def describe(self) -> Iterator[Any]:
             return iter(())
@@ -95,3 +96,27 @@ def instrument(
 
     adapter.add_hook("on_wait", observe_wait)
     return registry
+
+
+def _limits(budget: Budget, stats: Stats, namespace: str, gauge_type: Any) -> Iterator[Any]:
+    """Each window's configured and effective (learned) amount, and each scope's factor."""
+    limit = gauge_type(
+        f"{namespace}_window_limit",
+        "What each window admits: as configured, and in effect after learning from refusals",
+        labels=["endpoint", "window", "source"],
+    )
+    rows = [("app", w) for w in budget.app]
+    rows += [(name, w) for name, e in budget.endpoints.items() for w in e.windows]
+    for endpoint, window in rows:
+        limit.add_metric([endpoint, window.limit, "configured"], window.amount)
+        effective = window.learned if window.learned is not None else window.amount
+        limit.add_metric([endpoint, window.limit, "effective"], effective)
+    yield limit
+    learned = gauge_type(
+        f"{namespace}_learned_ratio",
+        "The fraction of its configured limits a scope runs at (1 when nothing is learned)",
+        labels=["scope"],
+    )
+    for scope, factor in stats.learned.items():
+        learned.add_metric([scope], factor)
+    yield learned

@@ -58,20 +58,31 @@ def _when(window: WindowBudget, now: float) -> str:
     return f"{moment:%H:%M:%S} UTC (in {max(window.resets_at - now, 0):.0f} s)"
 
 
+def _learned(window: WindowBudget, shown: bool) -> tuple[str, ...]:
+    if not shown:
+        return ()
+    return ("" if window.learned is None else str(window.learned),)
+
+
 def render(budget: Budget) -> None:
-    columns = ("endpoint", "window", "used", "remaining", "resets", "blocked")
+    # "learned" is what a window admits after refusals taught a lower limit than the
+    # configured one; the column appears only when some window has learned one.
+    windows = [*budget.app, *(w for e in budget.endpoints.values() for w in e.windows)]
+    learned = any(w.learned is not None for w in windows)
+    columns = ("endpoint", "window", *(("learned",) if learned else ()), "used", "remaining",
+               "resets", "blocked")  # fmt: skip
     table = TextTable(
         "tiktok_adapter budget",
         tuple(Column(c, right=c not in ("endpoint", "window")) for c in columns),
     )
     now = budget.taken_at
     for window in budget.app:
-        table.add_row("app", window.limit, str(window.used), str(window.remaining),
-                      _when(window, now), "")  # fmt: skip
+        table.add_row("app", window.limit, *_learned(window, learned), str(window.used),
+                      str(window.remaining), _when(window, now), "")  # fmt: skip
     for name, endpoint in sorted(budget.endpoints.items()):
         blocked = f"{endpoint.blocked_until - now:.0f} s" if endpoint.blocked_until else ""
         for window in endpoint.windows:
-            table.add_row(name, window.limit, str(window.used), str(window.remaining),
-                          _when(window, now), blocked)  # fmt: skip
+            table.add_row(name, window.limit, *_learned(window, learned), str(window.used),
+                          str(window.remaining), _when(window, now), blocked)  # fmt: skip
             name, blocked = "", ""
     Output().table(table)

@@ -10,6 +10,7 @@ from dataclasses import dataclass, replace
 from types import MappingProxyType
 
 from ..exceptions import ConfigurationError
+from .costs import RecordCost, follow_list, research
 
 logger = logging.getLogger("tiktok_adapter")
 
@@ -27,13 +28,15 @@ class Endpoint:
     ``@utc`` to count per calendar period in UTC ("1000/day@utc") instead of in a
     moving window. ``read_only`` endpoints are safe to re-send after a connection
     error and may be cached. ``counts_toward_app`` is False where the API family
-    gives an endpoint a quota of its own outside the app budget.
+    gives an endpoint a quota of its own outside the app budget. ``cost`` says what a
+    request spends beyond one request (the Research API's records), or None.
     """
 
     path: str
     limits: str
     read_only: bool = False
     counts_toward_app: bool = True
+    cost: RecordCost | None = None
 
 
 # TikTok does not count OAuth calls (token, refresh, revoke; the Business API's oauth2)
@@ -116,34 +119,32 @@ RESEARCH = Preset(
     name="research",
     app_limit="1000/day@utc",
     description=(
-        "Research API: 1,000 requests per UTC day; followers and following have "
-        "20,000 per UTC day of their own."
+        "Research API: 1,000 requests and 100,000 records per UTC day; followers and "
+        "following have 20,000 requests and 2,000,000 records per UTC day of their own."
     ),
     source="TikTok Research API documentation (daily quota, reset at 00:00 UTC).",
     # The daily 1,000 counts Research calls only: an OAuth token or a Display API call
     # made with the same client key spends none of it.
     app_covers=("/research/",),
     endpoints=(
-        Endpoint("/research/video/query/", "1000/day@utc", read_only=True),
-        Endpoint("/research/video/comment/list/", "1000/day@utc", read_only=True),
-        Endpoint("/research/user/info/", "1000/day@utc", read_only=True),
-        Endpoint("/research/user/liked_videos/", "1000/day@utc", read_only=True),
-        Endpoint("/research/user/pinned_videos/", "1000/day@utc", read_only=True),
-        Endpoint("/research/user/reposted_videos/", "1000/day@utc", read_only=True),
-        Endpoint(
-            "/research/user/followers/",
-            "20000/day@utc",
-            read_only=True,
-            counts_toward_app=False,
-        ),
-        Endpoint(
-            "/research/user/following/",
-            "20000/day@utc",
-            read_only=True,
-            counts_toward_app=False,
-        ),
+        Endpoint("/research/video/query/", "1000/day@utc", read_only=True,
+                 cost=research(20, "videos")),
+        Endpoint("/research/video/comment/list/", "1000/day@utc", read_only=True,
+                 cost=research(10, "comments")),
+        Endpoint("/research/user/info/", "1000/day@utc", read_only=True,
+                 cost=research(1, field=None)),
+        Endpoint("/research/user/liked_videos/", "1000/day@utc", read_only=True,
+                 cost=research(20, "user_liked_videos")),
+        Endpoint("/research/user/pinned_videos/", "1000/day@utc", read_only=True,
+                 cost=research(3, "pinned_videos_list", field=None)),
+        Endpoint("/research/user/reposted_videos/", "1000/day@utc", read_only=True,
+                 cost=research(20, "user_reposted_videos")),
+        Endpoint("/research/user/followers/", "20000/day@utc", read_only=True,
+                 counts_toward_app=False, cost=follow_list("followers", "user_followers")),
+        Endpoint("/research/user/following/", "20000/day@utc", read_only=True,
+                 counts_toward_app=False, cost=follow_list("following", "user_following")),
     ),
-)
+)  # fmt: skip
 
 CONTENT_POSTING = Preset(
     name="content-posting",

@@ -11,7 +11,7 @@ import json
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Literal, Protocol
 
 from .headers import RateInfo
 from .retry import RetryPolicy
@@ -54,6 +54,9 @@ class Refusal:
     kind: RefusalKind
     code: str
     retry_at: float | None = None
+    # What the refusal is about: the endpoint's own limit, or the whole app's (the
+    # Business API's 40100 is the app's QPS); learned limits lower that scope.
+    scope: Literal["endpoint", "app"] = "endpoint"
 
 
 @dataclass(frozen=True)
@@ -88,11 +91,13 @@ class TikTokRefusals:
     quota_codes: frozenset[str] = frozenset({"daily_quota_limit_exceeded"})
     business_codes: frozenset[int] = frozenset({40100})
     _markers: tuple[bytes, ...] = field(init=False, repr=False, compare=False)
+    _business: frozenset[str] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         markers = [c.encode() for c in (*self.rate_codes, *self.quota_codes)]
         markers += [str(c).encode() for c in self.business_codes]
         object.__setattr__(self, "_markers", tuple(markers))
+        object.__setattr__(self, "_business", frozenset(str(c) for c in self.business_codes))
 
     def classify(self, answer: Answer, info: RateInfo | None) -> Refusal | None:
         retry_at = _server_moment(info)
@@ -106,7 +111,8 @@ class TikTokRefusals:
         if code is None:
             return None
         kind = QUOTA if code in self.quota_codes else RATE
-        return Refusal(kind, code, retry_at)
+        scope: Literal["endpoint", "app"] = "app" if code in self._business else "endpoint"
+        return Refusal(kind, code, retry_at, scope)
 
     def _looks_refused(self, answer: Answer) -> bool:
         content = answer.body

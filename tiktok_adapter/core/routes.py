@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from urllib.parse import urlsplit
 
+from .costs import RecordCost
 from .endpoints import EndpointTable, normalize_path
 from .identity import RequestLike, scope_id
 from .rates import Rate, parse_rates
@@ -34,6 +35,9 @@ class Route:
     blocks: tuple[str, ...]
     scoped: tuple[Rate, ...] = ()
     report: str = ""
+    # What a request spends beyond itself (records), and the windows that count it.
+    cost: RecordCost | None = None
+    cost_windows: tuple[Window, ...] = ()
 
     def __post_init__(self) -> None:
         if not self.report:
@@ -61,6 +65,11 @@ class RouteTable:
         self.app_windows = tuple(Window(window_key(APP, r), r) for r in rates)
         self._cache: dict[str, Route] = {}
         self._lock = threading.Lock()
+        # Learned limits (the Learner's ``adjust``) turn the configured windows into the
+        # effective ones here, so every transport that asks for windows gets them.
+        self.adjust: Callable[[Route, tuple[Window, ...]], tuple[Window, ...]] | None = None
+        # Whether record budgets are counted (the store must charge costs and refund).
+        self.count_costs = True
 
     def resolve(self, url: str) -> Route:
         key = url.split("?", 1)[0]
@@ -79,6 +88,12 @@ class RouteTable:
         counts = endpoint.counts_toward_app if endpoint else True
         windows = list(self.app_windows) if counts and self.app_counts(name) else []
         scoped: list[Rate] = []
+        cost = endpoint.cost if endpoint is not None else None
+        cost_windows: tuple[Window, ...] = ()
+        if cost is not None:
+            records = [replace(r, text=f"{r.text} records")
+                       for r in parse_rates(cost.limit, f"cost[{name!r}]")]  # fmt: skip
+            cost_windows = tuple(Window(window_key(f"records:{cost.pool}", r), r) for r in records)
         if endpoint is not None:
             for r in parse_rates(endpoint.limits, f"limits[{endpoint.path!r}]"):
                 if r.scope == "app":
@@ -92,6 +107,8 @@ class RouteTable:
             blocks=("ep:" + name, QUOTA_BLOCK + name),
             scoped=tuple(scoped),
             report=name if endpoint else OTHER,
+            cost=cost,
+            cost_windows=cost_windows,
         )
 
     def windows_for(self, route: Route, request: RequestLike) -> tuple[tuple[Window, ...], str]:
@@ -101,14 +118,25 @@ class RouteTable:
         and each identity waits in a queue of its own, so one user's spent quota
         never holds another user back.
         """
+        adjust = self.adjust
+        costs = self.costs_of(route, request)
         if not route.scoped:
-            return route.windows, route.name
+            windows = route.windows + costs if costs else route.windows
+            return (windows if adjust is None else adjust(route, windows)), route.name
         ids = {r.scope: scope_id(request, r.scope, self.secret) for r in route.scoped}
         extra = tuple(
             Window(window_key(f"{route.name}#{r.scope}:{ids[r.scope]}", r), r) for r in route.scoped
         )
         gate = route.name + "#" + ",".join(f"{k}:{v}" for k, v in sorted(ids.items()))
-        return route.windows + extra, gate
+        windows = route.windows + extra + costs
+        return (windows if adjust is None else adjust(route, windows)), gate
+
+    def costs_of(self, route: Route, request: RequestLike) -> tuple[Window, ...]:
+        """The record windows of ``request``, each charging what the request reserves."""
+        if route.cost is None or not self.count_costs:
+            return ()
+        amount = route.cost.reserve(request.body)
+        return tuple(replace(w, cost=min(amount, w.rate.amount)) for w in route.cost_windows)
 
     def known_routes(self) -> list[Route]:
         """A route for every row of the table, for budget reports."""

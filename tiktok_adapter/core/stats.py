@@ -5,7 +5,7 @@ from __future__ import annotations
 import enum
 import threading
 from collections.abc import Mapping
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 from types import MappingProxyType
 
 
@@ -45,6 +45,9 @@ class Stats:
     endpoints: Mapping[str, EndpointStats]
     total: EndpointStats
     elapsed: float
+    # Scopes ("app" or an endpoint) running below their configured limits, with the
+    # fraction of them they run at (learned from refusals); empty when none is.
+    learned: Mapping[str, float] = field(default_factory=lambda: MappingProxyType({}))
 
     @property
     def requests_per_hour(self) -> float:
@@ -70,6 +73,8 @@ class Stats:
         ]  # fmt: skip
         lines.insert(1, "-" * len(lines[0]))
         lines.append(f"elapsed {self.elapsed:.1f} s, {self.requests_per_hour:.1f} requests/hour")
+        for scope, factor in sorted(self.learned.items()):
+            lines.append(f"learned: {scope} runs at {factor:.0%} of its configured limits")
         return "\n".join(lines)
 
 

@@ -16,10 +16,15 @@ QUOTA_BLOCK = "q:"
 
 @dataclass(frozen=True)
 class Window:
-    """A rate bound to the storage key that counts it."""
+    """A rate bound to the storage key that counts it.
+
+    ``cost`` is what one admission charges: 1 for a request; the records a request
+    reserves in a record window (see :mod:`.costs`).
+    """
 
     key: str
     rate: Rate
+    cost: int = 1
 
 
 @dataclass(frozen=True)

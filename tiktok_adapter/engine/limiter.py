@@ -7,6 +7,7 @@ httpx transports each wrap one and do only their own I/O: send, read, sleep, rai
 
 from __future__ import annotations
 
+import contextvars
 import logging
 import random
 import uuid
@@ -16,20 +17,24 @@ from dataclasses import replace
 from typing import Any
 
 from ..core.budget import Budget, take_budget
-from ..core.clock import Clock
+from ..core.clock import Clock, wall_time
 from ..core.decide import Attempt, Rules
 from ..core.endpoints import EndpointTable, get_preset
 from ..core.events import Event, EventKind, Hooks
 from ..core.headers import RateInfo, parse_rate_headers
 from ..core.identity import RequestLike, derive_secret
+from ..core.learner import Learner
+from ..core.learning import Learned, LearningPolicy
 from ..core.refusal import Answer, Refusal, RefusalKind, RefusalPolicy, TikTokRefusals, exhausted
 from ..core.retry import RetryPolicy
 from ..core.routes import OTHER, Route, RouteTable
 from ..core.stats import Counter, Stats, StatsRecorder
-from ..core.windows import StorageError
+from ..core.windows import StorageError, Window
 from ..priority import PRIORITY_HEADER, Priority, current_priority
 from ..settings import Settings
 from ..storage import is_shared, open_store
+from ..storage._redis_refund import refunder
+from ..storage.learned import open_learned
 from .waiting import Admitter, ErrorFactory
 
 logger = logging.getLogger("tiktok_adapter")
@@ -41,6 +46,14 @@ _SERVER_INFO_SIZE = 256
 # session, a pickle round trip) shares the original's windows, stats and hooks, so two
 # copies never each allow the whole limit.
 _LIVE: weakref.WeakValueDictionary[str, Limiter] = weakref.WeakValueDictionary()
+
+# What the last admission in this thread (or task) reserved in record windows: the
+# limiter's id, the endpoint, the windows with their costs, and the calendar time. The
+# response to that request refunds what did not come back.
+_Reserved = tuple[str, str, tuple[Window, ...], float]
+_RESERVED: contextvars.ContextVar[_Reserved | None] = contextvars.ContextVar(
+    "tiktok_adapter_reserved", default=None
+)
 
 
 class Limiter:
@@ -56,6 +69,7 @@ class Limiter:
         hooks: Hooks | None = None,
         random_source: Callable[[], float] | None = None,
         ident: str | None = None,
+        learning: LearningPolicy | None = None,
     ) -> None:
         s = self.settings = settings
         self.clock = clock
@@ -79,6 +93,22 @@ class Limiter:
             use_storage_time=s.storage_time, clock=clock,
             on_error="raise" if s.on_storage_error == "raise" else "fallback",
         )  # fmt: skip
+        # Learned limits: the effective windows are built before the store sees them.
+        policy = learning or LearningPolicy()
+        self.learner = Learner(
+            policy, open_learned(self.store, s.key_prefix, policy), self.store, clock,
+            frozenset(w.key for w in self.routes.app_windows),
+        )  # fmt: skip
+        self.routes.adjust = self.learner.adjust
+        # Record budgets need a store that charges costs and refunds them (memory://).
+        self._refund = refunder(self.store)
+        self.routes.count_costs = self._refund is not None
+        if self._refund is None and any(e.cost is not None for e in self.table):
+            logger.warning(
+                "record budgets (%s) are counted on memory:// only; this store counts "
+                "requests, not records", ", ".join(sorted({e.cost.pool for e in self.table
+                                                           if e.cost is not None})),
+            )  # fmt: skip
         # A shared store on its own clock (Redis TIME) is not handed ours.
         self.pass_now = not (is_shared(s.storage_uri) and s.storage_time)
         self.admitter = Admitter(
@@ -115,7 +145,12 @@ class Limiter:
     def admit(self, request: RequestLike, route: Route, attempt: Attempt) -> float:
         """Block until every window admits the request (sync), or raise."""
         windows, queue = self.routes.windows_for(route, request)
-        return self.admitter.admit(request, route, attempt, windows, queue)
+        waited = self.admitter.admit(request, route, attempt, windows, queue)
+        if route.cost_windows and self._refund is not None:
+            keys = {w.key for w in route.cost_windows}
+            reserved = tuple(w for w in windows if w.key in keys)
+            _RESERVED.set((self.id, route.name, reserved, self._calendar_time()))
+        return waited
 
     # -- after the server answered --------------------------------------------------------
 
@@ -124,13 +159,19 @@ class Limiter:
         return the refusal (with when the endpoint reopens) if the answer is one."""
         now = self.clock.now()
         self.count(route, Counter.SENT)
+        if route.cost is not None:
+            self._settle(route, answer)
         info = parse_rate_headers(answer.headers, now)
         if info is not None:
             self._remember(route, info)
         refusal = self.refusal_policy.classify(answer, info)
         if refusal is not None:
             self.count(route, Counter.RATE_LIMITED)
+            if refusal.kind is RefusalKind.RATE:
+                self.learner.refused(route, refusal.scope, now)
             return self._pause(route, refusal, attempt, now)
+        if answer.status < 400:
+            self.learner.accepted(route, now)
         closed = exhausted(info, now, self.retry_policy)
         if closed is not None:
             self._block(route, closed.until, now, quota=closed.quota)
@@ -147,18 +188,48 @@ class Limiter:
     # -- monitoring -----------------------------------------------------------------------
 
     def stats(self) -> Stats:
-        return self.recorder.snapshot(self.clock.now())
+        return replace(self.recorder.snapshot(self.clock.now()), learned=self.learned())
 
     def budget(self) -> Budget:
         return take_budget(
             self.store, self.routes.app_windows, self.routes.known_routes(),
-            dict(self.server_info), self.clock.now(),
+            dict(self.server_info), self.clock.now(), adjust=self.learner.adjust,
+            costs=self.routes.count_costs,
         )  # fmt: skip
+
+    def learned(self) -> dict[str, float]:
+        """Each scope ("app" or an endpoint) that runs below its configured limit, with the
+        fraction of it that it runs at; empty when nothing was learned."""
+        values: dict[str, Learned] = dict(self.learner.values())
+        return {scope: state.factor for scope, state in sorted(values.items())}
 
     def record_cache(self, route: Route, hit: bool) -> None:
         self.count(route, Counter.CACHE_HITS if hit else Counter.CACHE_MISSES)
 
     # -- helpers --------------------------------------------------------------------------
+
+    def _calendar_time(self) -> float:
+        store = getattr(self.store, "fallback", self.store)  # the shadow keeps our calendar
+        wall = getattr(store, "calendar_time", None)
+        return float(wall(self.clock.now())) if wall is not None else wall_time(self.clock)
+
+    def _settle(self, route: Route, answer: Answer) -> None:
+        """Refund the records a request reserved and did not get: all of them for a
+        refusal or an error, the rest when the body shows how many came back."""
+        held = _RESERVED.get()
+        if held is None or held[0] != self.id or held[1] != route.name or route.cost is None:
+            return
+        _RESERVED.set(None)
+        _, _, windows, wall = held
+        if answer.status >= 400 or self.refusal_policy.classify(answer, None) is not None:
+            came: int | None = 0
+        else:
+            came = route.cost.came_back(answer.body)
+        if came is None or self._refund is None:
+            return
+        for window in windows:
+            if window.cost > came:
+                self._refund(window, window.cost - came, wall)
 
     def _remember(self, route: Route, info: RateInfo) -> None:
         if route.report not in self.server_info and len(self.server_info) >= _SERVER_INFO_SIZE:

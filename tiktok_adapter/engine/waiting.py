@@ -25,6 +25,7 @@ from .gate import Gate
 logger = logging.getLogger("tiktok_adapter")
 
 _LONG_WAIT = 60.0
+_MIN_SLEEP = 1e-6
 # Quota warnings remembered per endpoint, so that each reset is announced once.
 _WARNED_SIZE = 1024
 
@@ -128,7 +129,9 @@ class Admitter:
             assert isinstance(decision, Wait)
             gate.eta = now + decision.seconds
             self._announce(route, attempt.level, verdict, decision, now)
-            self.clock.sleep(decision.seconds)
+            # A refusal whose wait rounds to zero (Redis replies in whole microseconds)
+            # must still move time on, or a clock that moves only by sleeping spins.
+            self.clock.sleep(max(decision.seconds, _MIN_SLEEP))
 
     def _give_up(self, request: Any, route: Route, decision: Raise) -> NoReturn:
         self.stats.add(route.report, Counter.REFUSALS)

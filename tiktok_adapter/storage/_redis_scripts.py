@@ -30,7 +30,8 @@ end
 #
 # KEYS: the block hashes, then one key per window.
 # ARGV: now, share, margin, the number of block hashes; for each hash the number of its
-# fields and the fields; for each window its amount, period and 1 for a calendar window.
+# fields and the fields; for each window its amount, period and 1 for a calendar window
+# ("1:<cost>" for one charged <cost> at once, such as reserved records) or 0.
 # Each key is read once; the reply is 0 when admitted, else "<wait> <binding>", where
 # binding counts the block fields first, then the windows, from 1.
 ACQUIRE = (
@@ -57,7 +58,9 @@ for i = nh + 1, #KEYS do
   local amount, period = tonumber(ARGV[a]), tonumber(ARGV[a + 1])
   local cap = amount
   if share < 1 then cap = math.max(1, math.floor(amount * share)) end
-  if ARGV[a + 2] == '1' then
+  if string.sub(ARGV[a + 2], 1, 1) == '1' then
+    -- "1:<cost>" charges a calendar window <cost> at once (reserved records)
+    local cost = math.min(tonumber(string.sub(ARGV[a + 2], 3)) or 1, cap)
     local bucket = math.floor(now / period)
     local count = 0
     local held = redis.call('GET', KEYS[i])
@@ -65,8 +68,8 @@ for i = nh + 1, #KEYS do
       local hb, hc = string.match(held, '^(%d+):(%d+)$')
       if tonumber(hb) == bucket then count = tonumber(hc) end
     end
-    counts[i] = count
-    if count >= cap then
+    counts[i] = count + cost
+    if count + cost > cap then
       local w = (bucket + 1) * period + margin - now
       if w > wait then wait = w; binding = nb + i - nh end
     end
@@ -84,10 +87,10 @@ local stamp = string.format('%.6f', now)
 a = first
 for i = nh + 1, #KEYS do
   local amount, period = tonumber(ARGV[a]), tonumber(ARGV[a + 1])
-  if ARGV[a + 2] == '1' then
+  if string.sub(ARGV[a + 2], 1, 1) == '1' then
     local bucket = math.floor(now / period)
     local ttl = math.ceil(((bucket + 1) * period + margin - now) * 1000)
-    redis.call('SET', KEYS[i], string.format('%d:%d', bucket, counts[i] + 1), 'PX', ttl)
+    redis.call('SET', KEYS[i], string.format('%d:%d', bucket, counts[i]), 'PX', ttl)
   else
     -- One entry in, one out: RPOP costs less than LTRIM, which is for a lowered amount.
     local n = redis.call('LPUSH', KEYS[i], stamp)

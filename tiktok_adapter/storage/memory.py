@@ -63,14 +63,17 @@ class MemoryStore:
                     bucket = int(wall // rate.period)
                     held = self._calendar.get(window.key)
                     count = held[1] if held and held[0] == bucket else 0
-                    self._calendar[window.key] = (bucket, count + 1)
+                    self._calendar[window.key] = (bucket, count + window.cost)
                     self._spans[window.key] = rate.period
                 else:
                     times = self._moving.get(window.key)
                     if times is None:
                         times = self._moving[window.key] = deque(maxlen=rate.amount)
                         self._spans[window.key] = rate.period + self.margin
-                    times.append(now)
+                    elif times.maxlen is not None and times.maxlen < rate.amount:
+                        # A learned amount was raised: keep the history, grow the log.
+                        times = self._moving[window.key] = deque(times, maxlen=rate.amount)
+                    times.extend([now] * min(window.cost, rate.amount))
             self._ops += 1
             if self._ops % _SWEEP_EVERY == 0:
                 self._sweep(now, wall)
@@ -95,19 +98,21 @@ class MemoryStore:
         for window in windows:
             rate = window.rate
             cap = cap_for(rate, share)
+            # A request that costs more than one (records) needs that many slots free.
+            cost = min(window.cost, cap)
             if rate.calendar:
                 bucket = int(wall // rate.period)
                 held = self._calendar.get(window.key)
-                if held and held[0] == bucket and held[1] >= cap:
+                if held and held[0] == bucket and held[1] + cost > cap:
                     w = (bucket + 1) * rate.period + self.margin - wall
                     if w > wait:
                         wait, binding, calendar = w, window, True
                 continue
             times = self._moving.get(window.key)
-            if times is None or len(times) < cap:
+            if times is None or len(times) + cost <= cap:
                 continue
-            # The cap-th newest admission must leave the window before one more fits.
-            w = times[-cap] + rate.period + self.margin - now
+            # The (cap - cost + 1)-th newest admission must leave before ``cost`` more fit.
+            w = times[-(cap - cost + 1)] + rate.period + self.margin - now
             if w > wait:
                 wait, binding, calendar = w, window, False
         if wait <= 0.0:
@@ -139,6 +144,21 @@ class MemoryStore:
                     if stamp == now:
                         del times[len(times) - 1 - back]
                         break
+
+    def refund(self, window: Window, amount: int, wall: float) -> None:
+        """Give back ``amount`` of what a request reserved in a calendar window at ``wall``
+        (the calendar time of its admission): nothing once that period has ended."""
+        rate = window.rate
+        if amount <= 0 or not rate.calendar:
+            return
+        with self._lock:
+            held = self._calendar.get(window.key)
+            if held and held[0] == int(wall // rate.period):
+                self._calendar[window.key] = (held[0], max(held[1] - amount, 0))
+
+    def calendar_time(self, now: float) -> float:
+        """The calendar time this store's ``@utc`` windows count on, at ``now``."""
+        return self._wall(now)
 
     def block(self, key: str, until: float, now: float) -> None:
         with self._lock:

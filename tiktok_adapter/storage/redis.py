@@ -50,8 +50,9 @@ class _Plan:
             found.extend(f"{f}:{name}" if f else name for f in names)
         for w in windows:
             rate = w.rate
-            tail.extend((str(rate.amount).encode(), repr(float(rate.period)).encode(),
-                         b"1" if rate.calendar else b"0"))  # fmt: skip
+            # A calendar window charged more than one (records) says so: "1:<cost>".
+            flag = (b"1:%d" % w.cost if w.cost > 1 else b"1") if rate.calendar else b"0"
+            tail.extend((str(rate.amount).encode(), repr(float(rate.period)).encode(), flag))
             found.append(w)
         # Keys and arguments are bytes, so the client encodes nothing per call; the command
         # stays a str, which is how a cluster client recognises EVALSHA to route it by key.

@@ -19,6 +19,7 @@ from ._family import Body, RateHeaders, Raw, request_id
 from ._modes import resolve_mode
 from ._oauth import OAuth
 from ._parts import account, parse_body, token
+from ._records import RecordBudgets, records_in
 from ._v2 import RATE_LIMITED
 from ._windows import ServerRate, SlidingLog, Verdict, ceil_seconds, parse_limits
 
@@ -100,6 +101,8 @@ class TikTokApp:
         self.routes = self.family.routes(self.world, self.oauth)
         self.requests: list[RecordedRequest] = []
         self._logs: dict[tuple[str, ServerRate, str], SlidingLog] = {}
+        # Record budgets, one log per pool (the Research API counts records too).
+        self._records = RecordBudgets()
         self._lock = threading.Lock()
         self._log_ids = itertools.count(1)
 
@@ -137,11 +140,15 @@ class TikTokApp:
     ) -> tuple[Reply, bool]:
         logs = self._windows_for(path, name, query, headers, payload)
         verdicts = [log.check(now) for log in logs]
-        full = [v for v in verdicts if v.remaining <= 0]
+        cost, records = self._records.logs_for(self.table.match(name) if name else None)
+        spent = [v for v in (r.check(now) for r in records) if v.remaining <= 0]
+        full = [v for v in verdicts if v.remaining <= 0] + spent
         if full:
             return self._refuse(full, now), True
         for log in logs:
             log.charge(now)
+        if cost is not None:
+            payload = self._records.within(cost, payload, records, now)
         # The binding window is the one with the fewest slots left after this request.
         tightest = min(verdicts, key=lambda v: v.remaining, default=None)
         rate_headers = self._rate_headers(tightest, now)
@@ -150,6 +157,8 @@ class TikTokApp:
             data = self._dispatch(method, path, name, query, headers, payload, now)
         except ApiError as exc:
             return self._reply(*self.family.error(exc, rid), rate_headers), False
+        for log in records:
+            log.charge(now, records_in(data))
         if isinstance(data, Raw):  # OAuth answers in shapes of its own
             return self._reply(data.status, data.body, rate_headers), False
         return self._reply(*self.family.success(data, rid), rate_headers), False
@@ -214,6 +223,11 @@ class TikTokApp:
             logs.append(log)
         return logs
 
+    def record_count(self, pool: str) -> int:
+        """Records the pool has served in its current period (the Research API's budget)."""
+        with self._lock:
+            return self._records.count(pool, self.clock.now())
+
     def _refuse(self, full: list[Verdict], now: float) -> Reply:
         retry_at = max(v.resets_at for v in full)
         binding = max(full, key=lambda v: v.resets_at)
@@ -272,4 +286,5 @@ class TikTokApp:
         """Forget every window and recorded request; the world's data stays."""
         with self._lock:
             self._logs.clear()
+            self._records.clear()
             self.requests.clear()

@@ -91,12 +91,13 @@ class SlidingLog:
         # Full: one more fits once the amount-th newest arrival has left the window.
         return Verdict(rate, 0, self._times[-rate.amount] + rate.period)
 
-    def charge(self, now: float) -> None:
+    def charge(self, now: float, amount: int = 1) -> None:
+        """Count ``amount`` arrivals (records, for a record budget) at ``now``."""
         if self.rate.calendar:
             self._expire(now)
-            self._count += 1
+            self._count += amount
         else:
-            self._times.append(now)
+            self._times.extend([now] * amount)
 
     @property
     def empty(self) -> bool:

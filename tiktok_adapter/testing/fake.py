@@ -106,11 +106,15 @@ class FakeTikTok:
             return self
         mock = self.mock
         pattern = re.compile(re.escape(self.base_url) + r"(?:/.*)?$")
+        from responses import CallbackResponse  # importable: self.mock made one
+
         for method in _METHODS:
-            added = mock.add_callback(
+            # Built here and added, because add_callback returns None before responses 0.24.
+            added = CallbackResponse(
                 method, pattern, callback=self._callback, match=[self._unclaimed]
             )
             setattr(added, _FAKE_MARK, True)
+            mock.add(added)
             self._registered.append(added)
         if self._own_mock:
             mock.start()

@@ -1,0 +1,84 @@
+"""Refunds of reserved records on Redis: a script of its own beside the admission script.
+
+Admission charges a calendar window ``cost`` at once (the window's flag argument reads
+"1:<cost>"); the response then says how many records came back, and this gives the
+rest back to the day it was reserved in, never to the next one.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from collections.abc import Callable
+from typing import Any, cast
+
+from ..core.windows import StorageError, Window
+from ._redis_scripts import SCRIPTS
+
+logger = logging.getLogger("tiktok_adapter")
+# The admission script charges a calendar window's cost when it parses this.
+_COST_MARK = "string.sub(ARGV[a + 2], 3)"
+
+# KEYS[1]: the window. ARGV: the bucket (calendar period) of the reservation, the amount.
+_REFUND = """
+local held = redis.call('GET', KEYS[1])
+if not held then return 0 end
+local hb, hc = string.match(held, '^(%d+):(%d+)$')
+if tonumber(hb) ~= tonumber(ARGV[1]) then return 0 end
+local left = math.max(tonumber(hc) - tonumber(ARGV[2]), 0)
+local ttl = redis.call('PTTL', KEYS[1])
+if ttl > 0 then
+  redis.call('SET', KEYS[1], string.format('%d:%d', hb, left), 'PX', ttl)
+else
+  redis.call('SET', KEYS[1], string.format('%d:%d', hb, left))
+end
+return 1
+"""
+_SHA = hashlib.sha1(_REFUND.encode()).hexdigest()
+
+
+def refund_shared(store: Any, window: Window, amount: int, wall: float) -> None:
+    """Give ``amount`` back to ``window`` on the Redis store ``store``, in the calendar
+    period that contains ``wall``; any failure is a StorageError."""
+    if amount <= 0 or not window.rate.calendar:
+        return
+    key = f"{store._tag}:w:{window.key}"
+    bucket = str(int(wall // window.rate.period))
+    try:
+        client = store.client if store.client is not None else store._connect()
+        try:
+            client.execute_command("EVALSHA", _SHA, 1, key, bucket, str(amount))
+        except Exception as exc:
+            if type(exc).__name__ != "NoScriptError" and "NOSCRIPT" not in str(exc):
+                raise
+            client.execute_command("EVAL", _REFUND, 1, key, bucket, str(amount))
+    except StorageError:
+        raise
+    except Exception as exc:
+        raise StorageError(f"refund: {type(exc).__name__}") from None
+
+
+Refund = Callable[[Window, int, float], None]
+
+
+def refunder(store: Any) -> Refund | None:
+    """How ``store`` gives reserved records back, or None when it cannot charge costs.
+
+    A memory store refunds itself. A Redis store behind the fallback refunds both the
+    in-process shadow and Redis, once the admission script charges costs ("1:<cost>").
+    """
+    own = getattr(store, "refund", None)
+    if own is not None:
+        return cast(Refund, own)
+    shadow, primary = getattr(store, "fallback", None), getattr(store, "primary", None)
+    if shadow is None or not hasattr(primary, "_tag") or _COST_MARK not in SCRIPTS["acquire"].text:
+        return None
+
+    def refund(window: Window, amount: int, wall: float) -> None:
+        shadow.refund(window, amount, wall)
+        try:
+            refund_shared(primary, window, amount, wall)
+        except StorageError as exc:
+            logger.warning("could not refund %d records on the shared store: %s", amount, exc)
+
+    return refund
