@@ -272,3 +272,13 @@ def test_refusals_at_our_own_full_window_are_jitter_not_a_lower_limit(clock: Fak
         limiter.learner.refused(route, "endpoint", clock.now())
         clock.advance(61)
     assert limiter.learned().get("/user/info/", 1.0) < 1.0
+
+
+def test_learning_can_be_switched_off_from_any_source() -> None:
+    assert TikTokAdapter().limiter.learner.policy.enabled
+    assert not TikTokAdapter(learn_limits=False).limiter.learner.policy.enabled
+    assert not TikTokAdapter(learn_limits="false").limiter.learner.policy.enabled  # type: ignore[arg-type]
+    from tiktok_adapter import Settings
+
+    env = {"TIKTOK_ADAPTER_LEARN_LIMITS": "no"}
+    assert not TikTokAdapter(Settings.from_env(environ=env)).limiter.learner.policy.enabled

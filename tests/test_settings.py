@@ -189,7 +189,7 @@ DOCUMENTED_SETTINGS = {
     "limits", "preset", "tier", "app_limit", "storage_uri", "key_prefix", "on_limit",
     "max_wait", "max_retries", "backoff_base", "backoff_max", "safety_margin",
     "on_storage_error", "storage_time", "default_priority", "priority_shares",
-    "rate_limit_codes", "cache_expire_after",
+    "rate_limit_codes", "cache_expire_after", "learn_limits",
 }  # fmt: skip
 GUIDE_ALIASES = {
     "requests_per_minute", "requests_per_hour", "backoff_base_delay", "cache_duration_minutes",

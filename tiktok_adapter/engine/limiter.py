@@ -94,7 +94,7 @@ class Limiter:
             on_error="raise" if s.on_storage_error == "raise" else "fallback",
         )  # fmt: skip
         # Learned limits: the effective windows are built before the store sees them.
-        policy = learning or LearningPolicy()
+        policy = learning or LearningPolicy(enabled=s.learn_limits)
         self.learner = Learner(
             policy, open_learned(self.store, s.key_prefix, policy), self.store, clock,
             frozenset(w.key for w in self.routes.app_windows),

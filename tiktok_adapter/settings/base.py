@@ -95,6 +95,7 @@ class SettingsBase:
     )
     rate_limit_codes: frozenset[int] = frozenset({40100})
     cache_expire_after: float = 1800.0
+    learn_limits: bool = True
 
     def __post_init__(self) -> None:
         # Each check runs under _about(name) so a loader can tell which of its keys failed.
@@ -140,11 +141,12 @@ class SettingsBase:
                 )
         with _about("max_retries"):
             check_retries(self.max_retries, "max_retries")
-        with _about("storage_time"):
-            if not isinstance(self.storage_time, bool):
-                raise ConfigurationError(
-                    f"storage_time={self.storage_time!r} must be true or false"
-                )
+        for flag in ("storage_time", "learn_limits"):
+            with _about(flag):
+                if not isinstance(getattr(self, flag), bool):
+                    raise ConfigurationError(
+                        f"{flag}={getattr(self, flag)!r} must be true or false"
+                    )
 
     def _check_priorities(self) -> None:
         with _about("default_priority"):
@@ -251,3 +253,4 @@ class SettingsKwargs(TypedDict, total=False):
     priority_shares: Mapping[str, float]
     rate_limit_codes: frozenset[int]
     cache_expire_after: float
+    learn_limits: bool

@@ -113,7 +113,7 @@ def read_text(name: str, value: Any) -> Any:
         if found is None:
             raise bad("a whole number such as 3" if name in INTS else "a number such as 2.5")
         return found
-    if name == "storage_time":
+    if name in ("storage_time", "learn_limits"):
         if text.lower() not in TRUE | FALSE:
             raise bad("true or false (also 1/0, yes/no, on/off)")
         return text.lower() in TRUE
