@@ -26,8 +26,17 @@ def main(work: Path) -> int:
     (source,) = (work / "unpacked").iterdir()
     run(sys.executable, "-m", "pip", "install", "--quiet", f"{source}[test]")
     # From the unpacked copy, the way a packager would run them.
-    run(sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-m", "not failover",
-        cwd=source)
+    run(
+        sys.executable,
+        "-m",
+        "pytest",
+        "-q",
+        "-p",
+        "no:cacheprovider",
+        "-m",
+        "not failover",
+        cwd=source,
+    )
     return 0
 
 
