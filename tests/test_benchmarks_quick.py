@@ -176,6 +176,10 @@ def test_each_verdict_follows_from_the_numbers_it_reports(
         if goal["verdict"] == "NOT RUN" and prefix.startswith(("fleet", "Redis")):
             assert not IN_CI, goal
             continue
+        if goal["verdict"] == "NOT RUN" and prefix.startswith("cache"):
+            # The tox env without requests-cache cannot run the cache benchmark.
+            assert importlib.util.find_spec("requests_cache") is None, goal
+            continue
         expected = "PASS" if rule(results) else "FAIL"
         assert goal["verdict"] == expected, goal
         # The report shows the same verdict on the same line as the goal.

@@ -189,19 +189,19 @@ class Learner:
         if len(self._refused_at) >= _CACHE_SIZE:
             self._refused_at.clear()
         self._refused_at[name] = wall
-        # A failed probe lowers at once; otherwise a refusal must follow another.
-        if not current.probing and wall - previous > max(self.policy.confirm_within,
-                                                          10 * cooldown):  # fmt: skip
-            return
         try:
             used = [(w.rate, self.store.usage(w, now).used) for w in windows]
         except StorageError:
             used = []
-        if not current.probing and _at_our_limit(used, current.factor):
-            # Refused with our own window full: the server enforces the limit we hold, and
-            # a request reached it late (loopback or network jitter at the window's edge).
-            # That is a pause, not a lower limit, so a correct configuration never drifts.
-            logger.debug("%s: refused at the configured limit; not learning from it", name)
+        # A failed probe lowers at once; otherwise a refusal must follow another. Refused
+        # with our own window full, the server may enforce the very limit we hold and a
+        # request reached it late (jitter at the window's edge): that lowers only when it
+        # recurs within two windows, as a lower real limit does in every window, so a
+        # correct configuration does not drift on rare late arrivals.
+        confirm = max(self.policy.confirm_within, 10 * cooldown)
+        if _at_our_limit(used, current.factor):
+            confirm = 2 * cooldown
+        if not current.probing and wall - previous > confirm:
             return
         state = lowered(current, reading(used), wall, cooldown, self.policy)
         if state is None:
