@@ -178,8 +178,11 @@ WORKER = textwrap.dedent(
     from tiktok_adapter import mount
     base, uri, prefix, count = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
     session = requests.Session()
+    # The verdict reads arrival times at the server, so it would also judge how late a
+    # loaded machine delivers a request; a wide margin keeps it about the shared window.
+    # (Whether the default margin covers loopback jitter is benchmarks/margin.py's job.)
     mount(session, base_url=base, storage_uri=uri, key_prefix=prefix, app_limit=None,
-          limits={"/bench/": "20/second"}, default_priority="critical")
+          limits={"/bench/": "20/second"}, default_priority="critical", safety_margin=0.2)
     with ThreadPoolExecutor(4) as pool:
         codes = list(pool.map(lambda _: session.get(base + "v2/bench/").status_code,
                               range(count)))
