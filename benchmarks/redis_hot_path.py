@@ -1,8 +1,10 @@
 """One admission through Redis against the floor: a bare EVALSHA round trip, in the same run.
 
-On a redis-server of our own, three calls are timed in interleaved rounds (a slow spell
-of the machine hits all three alike): EVALSHA of a script that only returns 1, through
-the adapter's own client; the Redis store's ``acquire``; and the adapter's whole
+On a redis-server of our own, four calls are timed in interleaved rounds (a slow spell
+of the machine hits all alike): EVALSHA of a script that only returns 1, through the
+adapter's own redis-py client (the floor of the goal); the same EVALSHA packed once and
+sent on one connection of the store's lane (the floor without redis-py's per-command
+work, shown for comparison); the Redis store's ``acquire``; and the adapter's whole
 admission (``admit``: the in-process count, the Redis script, the stats). Each is timed
 in wall time and in this process's CPU time; the ratio to the bare EVALSHA is the median
 of the rounds' ratios. The server's own time per script and the commands per admission
@@ -29,6 +31,7 @@ import _scenarios_common as common
 import requests
 
 from tiktok_adapter import TikTokAdapter
+from tiktok_adapter.storage._redis_lane import Lane, array_header, pack
 
 GOAL = 1.25  # an admission costs at most this many bare EVALSHA round trips
 # The benchmarks' route (one window that never binds) and a TikTok-shaped one: an app
@@ -71,9 +74,13 @@ def measure_route(url: str, name: str, rounds: int, per_round: int) -> dict[str,
     store = ad.store.primary  # type: ignore[attr-defined]
     client = store.client
     sha = client.script_load("return 1")
+    lane = Lane.of(client)
+    assert lane is not None, "a plain redis:// client has a connection pool"
+    packed = array_header(3) + pack(("EVALSHA", sha, 0))
     windows, blocks = route.windows, route.blocks
     calls: dict[str, Callable[[], object]] = {
         "bare EVALSHA": lambda: client.evalsha(sha, 0),
+        "bare EVALSHA, packed, own connection": lambda: lane.call(packed),
         "store.acquire": lambda: store.acquire(windows, blocks, None),
         "adapter.admit": lambda: ad.admit(request, route),
     }
@@ -144,7 +151,7 @@ def markdown(result: dict[str, Any]) -> str:
     ]
     for route in result["routes"]:
         for row in route["rows"]:
-            server = (route["server_us_bare_evalsha"] if row["call"] == "bare EVALSHA"
+            server = (route["server_us_bare_evalsha"] if row["call"].startswith("bare")
                       else route["server_us_admission_script"])  # fmt: skip
             lines.append(
                 f"| {route['route']} | {row['call']} | {row['wall_us']:.1f} | "

@@ -15,6 +15,7 @@ from ..core.forksafe import after_fork_in_child
 from ..core.windows import ADMITTED, QUOTA_BLOCK, Admission, StorageError, Store, Usage, Window
 from ..exceptions import ConfigurationError
 from ._redis_client import client_options
+from ._redis_lane import Lane, array_header, bulk, pack
 from ._redis_scripts import SCRIPTS, block_slot
 from .base import Backend, StoreOptions
 from .uri import describe_error, redact_uri, sentinel_service, uri_secrets
@@ -30,9 +31,10 @@ class _Plan:
 
     ``head`` is the command up to its keys, ``tail`` the arguments after ``now`` and the
     share; ``found`` names what a binding index in the script's reply points at.
+    ``prefix`` and ``suffix`` are the same in the Redis protocol, for the store's lane.
     """
 
-    __slots__ = ("blocks", "found", "head", "tail", "windows")
+    __slots__ = ("blocks", "found", "head", "prefix", "suffix", "tail", "windows")
 
     def __init__(self, windows: Sequence[Window], blocks: Sequence[str], tag: str, margin: float):
         self.windows, self.blocks = windows, blocks
@@ -56,9 +58,13 @@ class _Plan:
             found.append(w)
         # Keys and arguments are bytes, so the client encodes nothing per call; the command
         # stays a str, which is how a cluster client recognises EVALSHA to route it by key.
-        self.head = ("EVALSHA", SCRIPTS["acquire"].sha, len(keys), *keys)
+        self.head: tuple[str | int | bytes, ...] = (
+            "EVALSHA", SCRIPTS["acquire"].sha, len(keys), *keys,
+        )  # fmt: skip
         self.tail = tuple(tail)
         self.found = tuple(found)
+        self.prefix = array_header(len(self.head) + 2 + len(self.tail)) + pack(self.head)
+        self.suffix = pack(self.tail)
 
 
 class RedisStore:
@@ -90,7 +96,8 @@ class RedisStore:
         # Keyed by the identity of the caller's tuples (a route's are built once); each
         # plan holds its tuples, so an id cannot be reused while its plan is here.
         self._plans: dict[tuple[int, int], _Plan] = {}
-        self._shares: dict[float, bytes] = {}
+        self._shares: dict[float, tuple[bytes, bytes]] = {}
+        self._lane: Lane | None = None  # the admission command's own connections
         self._cluster: Any = None  # a cluster client to refresh before its next use
         try:
             self._connect(at_start=True)
@@ -102,6 +109,7 @@ class RedisStore:
             if self.client is None:
                 try:
                     self.client = self._reopen()
+                    self._lane = Lane.of(self.client)
                 except StorageError:
                     raise
                 except ConfigurationError:
@@ -128,6 +136,8 @@ class RedisStore:
 
     def _failed(self, exc: Exception) -> StorageError:
         client = self.client
+        if self._lane is not None:
+            self._lane.reset()
         if hasattr(client, "nodes_manager"):
             self._cluster, self.client = client, None  # refreshed by the next _connect
         # The pool's idle connections may lead to the master that just failed (a frozen
@@ -180,15 +190,21 @@ class RedisStore:
         share: float = 1.0,
     ) -> Admission:
         plan = self._plan(windows, blocks)
-        share_arg = self._shares.get(share)
-        if share_arg is None:
-            share_arg = repr(float(share)).encode()
+        shared = self._shares.get(share)
+        if shared is None:
+            share_text = repr(float(share)).encode()
+            shared = (share_text, bulk(share_text))
             if len(self._shares) < _PLANS:
-                self._shares[share] = share_arg
+                self._shares[share] = shared
+        share_arg = shared[0]
         client = self.client if self.client is not None else self._connect()
         now_arg = self._now_arg(now)
+        lane = self._lane
         try:
-            reply = client.execute_command(*plan.head, now_arg, share_arg, *plan.tail)
+            if lane is not None:
+                reply = lane.call(b"".join((plan.prefix, bulk(now_arg), shared[1], plan.suffix)))
+            else:
+                reply = client.execute_command(*plan.head, now_arg, share_arg, *plan.tail)
         except Exception as exc:
             reply = self._loaded(client, exc, "acquire", (*plan.head[2:], now_arg, share_arg,
                                                           *plan.tail))  # fmt: skip
@@ -233,6 +249,8 @@ class RedisStore:
         return Usage(int(used), now + max(float(span), 0.0))
 
     def close(self) -> None:
+        if self._lane is not None:
+            self._lane.close()
         for client in (self.client, self._cluster):
             if client is not None:
                 with contextlib.suppress(Exception):  # a dead connection is not worth an error
