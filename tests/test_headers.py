@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
+from requests.structures import CaseInsensitiveDict
 
 from tiktok_adapter import RateInfo, parse_rate_headers, parse_reset, parse_retry_after
+from tiktok_adapter._requests.headers import ResponseHeaders
+from tiktok_adapter.core.refusal import Answer, TikTokRefusals
 
 NOW = 1_700_000_000.0
 DATE_NOW = "Tue, 14 Nov 2023 22:13:20 GMT"  # == NOW
@@ -98,3 +103,29 @@ def test_parse_rate_headers_uses_date_for_epoch_reset() -> None:
     info = parse_rate_headers({"Date": DATE_NOW, "X-RateLimit-Reset": str(int(NOW + 10))}, NOW + 50)
     # Our clock is 50 s ahead of the server's; the reset is 10 s after the server's now.
     assert info is not None and info.reset_at == pytest.approx(NOW + 50 + 10 + 1)
+
+
+@pytest.mark.parametrize(
+    "spell",
+    [
+        pytest.param(lambda h: h, id="plain dict"),
+        pytest.param(lambda h: {k.upper(): v for k, v in h.items()}, id="upper-case dict"),
+        pytest.param(lambda h: ResponseHeaders(CaseInsensitiveDict(h)), id="requests' headers"),
+        pytest.param(lambda h: CaseInsensitiveDict(h), id="bare CaseInsensitiveDict"),
+    ],
+)
+def test_rate_headers_and_refusals_are_read_whatever_the_case(spell: Any) -> None:
+    headers = {"X-RateLimit-Remaining": "0", "Retry-After": "7", "Content-Type": "application/json"}
+    assert parse_rate_headers(spell(headers), NOW) == RateInfo(remaining=0, retry_at=NOW + 7)
+    body = b'{"error": {"code": "rate_limit_exceeded"}}'
+    refusal = TikTokRefusals().classify(Answer(200, spell(headers), body), None)
+    assert refusal is not None and refusal.code == "rate_limit_exceeded"
+
+
+def test_the_requests_view_answers_like_the_headers_it_views() -> None:
+    view = ResponseHeaders(CaseInsensitiveDict({"Retry-After": "7"}))
+    assert view.get("RETRY-after") == "7" and view["retry-after"] == "7"
+    assert "Retry-After" in view and "Date" not in view and 7 not in view
+    assert view.get("Date", "none") == "none" and list(view) == ["Retry-After"] and len(view) == 1
+    with pytest.raises(KeyError):
+        view["Date"]

@@ -10,6 +10,7 @@ import requests
 from requests.adapters import HTTPAdapter
 
 from ._requests.body import read_prefix, release
+from ._requests.headers import ResponseHeaders
 from ._requests.problems import to_exception
 from .core.budget import Budget
 from .core.clock import SYSTEM_CLOCK, Clock
@@ -195,7 +196,7 @@ class TikTokAdapter(HTTPAdapter):
             body = None
         else:
             body = response.content
-        return Answer(response.status_code, response.headers, body)
+        return Answer(response.status_code, ResponseHeaders(response.headers), body)
 
     def may_resend_after_error(
         self, request: requests.PreparedRequest, route: Route, exc: Exception

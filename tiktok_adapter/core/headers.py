@@ -111,15 +111,26 @@ def _count(value: str | None, name: str) -> int | None:
     return int(number)
 
 
+def case_insensitive(headers: Mapping[str, str]) -> Mapping[str, str]:
+    """``headers`` to look names up in lower case. A plain dict knows only the case it was
+    written in, so it is lowered once; the transports' case-insensitive views (requests'
+    and httpx's headers, seen through ours) are used as they are."""
+    if type(headers) is dict:
+        return {str(k).lower(): v for k, v in headers.items()}
+    return headers
+
+
 def parse_rate_headers(headers: Mapping[str, str], now: float) -> RateInfo | None:
     """The rate information in ``headers``, or None when there is none (the common case)."""
-    limit = headers.get("X-RateLimit-Limit")
-    remaining = headers.get("X-RateLimit-Remaining")
-    reset = headers.get("X-RateLimit-Reset")
-    retry = headers.get("Retry-After")
+    headers = case_insensitive(headers)
+    # Lower-case names: a view keyed that way (see the transports) lowers nothing more.
+    limit = headers.get("x-ratelimit-limit")
+    remaining = headers.get("x-ratelimit-remaining")
+    reset = headers.get("x-ratelimit-reset")
+    retry = headers.get("retry-after")
     if limit is None and remaining is None and reset is None and retry is None:
         return None
-    server_date = parse_http_date(headers.get("Date"))
+    server_date = parse_http_date(headers.get("date"))
     retry_after = parse_retry_after(retry, now, server_date)
     return RateInfo(
         limit=_count(limit, "X-RateLimit-Limit"),

@@ -9,11 +9,12 @@ from __future__ import annotations
 import enum
 import json
 import logging
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Literal, Protocol
+from typing import Literal, NamedTuple, Protocol
 
-from .headers import RateInfo
+from .headers import RateInfo, case_insensitive
 from .retry import RetryPolicy
 
 logger = logging.getLogger(__name__)
@@ -36,11 +37,10 @@ RATE = RefusalKind.RATE
 QUOTA = RefusalKind.QUOTA
 
 
-@dataclass(frozen=True)
-class Answer:
+class Answer(NamedTuple):
     """A response as plain values: ``headers`` must look names up case-insensitively, and
     ``body`` is the body when it was read (at most :data:`MAX_ERROR_BODY` for a 429),
-    or None when the caller streams it."""
+    or None when the caller streams it. One per response: a NamedTuple is cheap to build."""
 
     status: int
     headers: Mapping[str, str]
@@ -90,13 +90,15 @@ class TikTokRefusals:
     rate_codes: frozenset[str] = frozenset({"rate_limit_exceeded"})
     quota_codes: frozenset[str] = frozenset({"daily_quota_limit_exceeded"})
     business_codes: frozenset[int] = frozenset({40100})
-    _markers: tuple[bytes, ...] = field(init=False, repr=False, compare=False)
+    # One pattern for every code: a 200 is searched once, not once per code.
+    _markers: re.Pattern[bytes] = field(init=False, repr=False, compare=False)
     _business: frozenset[str] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         markers = [c.encode() for c in (*self.rate_codes, *self.quota_codes)]
         markers += [str(c).encode() for c in self.business_codes]
-        object.__setattr__(self, "_markers", tuple(markers))
+        pattern = b"|".join(re.escape(m) for m in markers) or b"(?!)"  # (?!) never matches
+        object.__setattr__(self, "_markers", re.compile(pattern))
         object.__setattr__(self, "_business", frozenset(str(c) for c in self.business_codes))
 
     def classify(self, answer: Answer, info: RateInfo | None) -> Refusal | None:
@@ -118,9 +120,9 @@ class TikTokRefusals:
         content = answer.body
         if not content or len(content) > MAX_ERROR_BODY:
             return False
-        if "json" not in answer.headers.get("Content-Type", ""):
+        if "json" not in case_insensitive(answer.headers).get("content-type", ""):
             return False
-        return any(marker in content for marker in self._markers)
+        return self._markers.search(content) is not None
 
     def _body_code(self, content: bytes | None) -> str | None:
         """The refusal code in a JSON body, or None when the body names none."""

@@ -76,7 +76,7 @@ class Admitter:
         queue: str,
     ) -> float:
         """Block until every window admits the request; returns the seconds waited."""
-        gate = self.gates.get(queue)
+        gate = self.gates.get(queue) if self.gates else None
         if gate is None or not gate.busy:
             verdict = self._acquire(request, route, attempt, windows)
             if verdict.admitted:

@@ -6,7 +6,7 @@ import threading
 from collections import deque
 from collections.abc import Sequence
 
-from ..core.clock import Clock, wall_time
+from ..core.clock import Clock
 from ..core.forksafe import after_fork_in_child
 from ..core.rates import cap_for
 from ..core.windows import ADMITTED, QUOTA_BLOCK, Admission, Store, Usage, Window
@@ -34,6 +34,8 @@ class MemoryStore:
     def __init__(self, margin: float = 0.0, clock: Clock | None = None) -> None:
         self.margin = margin
         self.clock = clock
+        # Looked up once: admission reads the calendar on every call.
+        self._calendar_of = getattr(clock, "wall", None) or getattr(clock, "now", None)
         self._lock = threading.Lock()
         # A child forked while another thread held the lock would deadlock on it.
         after_fork_in_child(self, "_lock")
@@ -73,14 +75,19 @@ class MemoryStore:
                     elif times.maxlen is not None and times.maxlen < rate.amount:
                         # A learned amount was raised: keep the history, grow the log.
                         times = self._moving[window.key] = deque(times, maxlen=rate.amount)
-                    times.extend([now] * min(window.cost, rate.amount))
+                    if window.cost == 1:
+                        times.append(now)
+                    else:
+                        times.extend([now] * min(window.cost, rate.amount))
             self._ops += 1
             if self._ops % _SWEEP_EVERY == 0:
                 self._sweep(now, wall)
             return ADMITTED
 
     def _wall(self, now: float) -> float:
-        return wall_time(self.clock) if self.clock is not None else now
+        """The calendar time: ``clock``'s (as :func:`wall_time` reads it), else ``now``."""
+        read = self._calendar_of
+        return float(read()) if read is not None else now
 
     def _refusal(
         self,
@@ -97,7 +104,7 @@ class MemoryStore:
                 wait, calendar = until - now, key.startswith(QUOTA_BLOCK)
         for window in windows:
             rate = window.rate
-            cap = cap_for(rate, share)
+            cap = rate.amount if share >= 1.0 else cap_for(rate, share)
             # A request that costs more than one (records) needs that many slots free.
             cost = min(window.cost, cap)
             if rate.calendar:
