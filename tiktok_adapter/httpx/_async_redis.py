@@ -8,70 +8,101 @@ sync store: every admission is counted in process too, and its rules are its own
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Sequence
 from typing import Any
 
 from ..core.windows import ADMITTED, QUOTA_BLOCK, Admission, StorageError, Window
 from ..exceptions import ConfigurationError
 from ..storage import storage_scheme
-from ..storage._redis_client import SOCKET_TIMEOUT
 from ..storage._redis_scripts import SCRIPTS, block_slot
 from ..storage.fallback import FallbackStore
-from ..storage.redis import _Plan
+from ..storage.redis import SCHEMES, _Plan
 from ..storage.uri import describe_error, redact_uri, uri_secrets
 from ._async_admission import AsyncStore
+from ._async_redis_connect import (
+    Opened,
+    Topology,
+    check_installed,
+    close_quietly,
+    open_client,
+    target_of,
+)
 
-# redis.asyncio opens these URIs itself; Cluster and Sentinel are not served here yet.
-ASYNC_SCHEMES = frozenset({"redis", "rediss"})
+# Every scheme of the sync Redis backend: one server, a Sentinel set, a Cluster.
+ASYNC_SCHEMES = SCHEMES
 _PLANS = 64
 
 
 class AsyncRedisStore:
-    """Windows and blocks in Redis through ``redis.asyncio``: one EVALSHA per admission."""
+    """Windows and blocks in Redis through ``redis.asyncio``: one EVALSHA per admission.
+
+    The client is opened on first use. After a failed call a cluster client reads the
+    slots again before its next command (a replica may have been promoted since), and a
+    pool drops its idle connections, so that new ones ask the Sentinels where the master
+    is now instead of reusing sockets to the one that failed.
+    """
 
     def __init__(self, uri: str, *, key_prefix: str, margin: float, use_storage_time: bool):
-        scheme = storage_scheme(uri)
-        if scheme not in ASYNC_SCHEMES:
+        if storage_scheme(uri) not in ASYNC_SCHEMES:
             raise ConfigurationError(
-                f"storage_uri={redact_uri(uri)!r}: the async httpx transport reaches Redis "
-                f"through redis.asyncio, which serves {', '.join(sorted(ASYNC_SCHEMES))}:// "
-                "URIs; use one of those, or the sync TikTokTransport"
+                f"storage_uri={redact_uri(uri)!r}: the async httpx transport serves "
+                f"{', '.join(f'{s}://' for s in sorted(ASYNC_SCHEMES))} URIs"
             )
         self.uri = uri
+        self.target = target_of(uri)
+        check_installed(self.target, uri)
         self.margin = margin
         self.use_storage_time = use_storage_time
-        self.client: Any = None
+        self.opened: Opened | None = None
+        self._stale = False  # a cluster client to refresh before its next command
         self._tag = "{" + key_prefix + "}"
         self._secrets = uri_secrets(uri)
         self._plans: dict[tuple[int, int], _Plan] = {}
 
-    def _connect(self) -> Any:
-        if self.client is None:
+    @property
+    def client(self) -> Any:
+        return self.opened.client if self.opened is not None else None
+
+    async def _connect(self) -> Any:
+        if self.opened is None:
             try:
-                import redis.asyncio
-            except ImportError:
-                raise ConfigurationError(
-                    "the async transport on Redis needs redis: pip install 'tiktok-adapter[redis]'"
-                ) from None
-            try:
-                self.client = redis.asyncio.Redis.from_url(
-                    self.uri, socket_timeout=SOCKET_TIMEOUT, socket_connect_timeout=SOCKET_TIMEOUT
-                )
+                self.opened = open_client(self.target, self.uri)
+            except ConfigurationError:
+                raise
             except Exception as exc:
                 raise StorageError(describe_error(exc, self._secrets)) from None
-        return self.client
+        client = self.opened.client
+        if self._stale:
+            self._stale = False
+            try:
+                await client.nodes_manager.initialize()
+            except Exception as exc:
+                self._stale = True
+                raise StorageError(describe_error(exc, self._secrets)) from None
+        return client
+
+    async def _failed(self, client: Any, exc: Exception) -> StorageError:
+        if self.opened is not None and self.opened.topology is Topology.CLUSTER:
+            self._stale = True
+        pool = getattr(client, "connection_pool", None)
+        if pool is not None:
+            with contextlib.suppress(Exception):
+                await pool.disconnect(inuse_connections=False)
+        return StorageError(describe_error(exc, self._secrets))
 
     async def _call(self, script: str, rest: Sequence[Any]) -> Any:
-        client = self._connect()
+        client = await self._connect()
         try:
             return await client.execute_command("EVALSHA", SCRIPTS[script].sha, *rest)
         except Exception as exc:
+            # redis-py raises NoScriptError (valkey the same name); a raw reply says NOSCRIPT.
             if type(exc).__name__ != "NoScriptError" and "NOSCRIPT" not in str(exc):
-                raise StorageError(describe_error(exc, self._secrets)) from None
-        try:  # a server that has not seen the script yet: EVAL loads it there
+                raise await self._failed(client, exc) from None
+        try:  # a server that has not seen the script (a new master after a failover)
             return await client.execute_command("EVAL", SCRIPTS[script].text, *rest)
         except Exception as exc:
-            raise StorageError(describe_error(exc, self._secrets)) from None
+            raise await self._failed(client, exc) from None
 
     def _plan(self, windows: Sequence[Window], blocks: Sequence[str]) -> _Plan:
         ident = (id(windows), id(blocks))
@@ -111,14 +142,10 @@ class AsyncRedisStore:
                                    field))  # fmt: skip
 
     async def aclose(self) -> None:
-        if self.client is not None:
-            # redis 5 names it aclose(); redis 4's close() is the coroutine.
-            closing = getattr(self.client, "aclose", None) or self.client.close
-            try:
-                await closing()
-            except Exception:  # closing a dead connection is not worth an error
-                pass
-            self.client = None
+        opened, self.opened = self.opened, None
+        if opened is not None:
+            for client in (opened.client, *opened.behind):
+                await close_quietly(client)
 
 
 class AsyncShared:
