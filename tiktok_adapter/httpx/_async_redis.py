@@ -12,12 +12,13 @@ import contextlib
 from collections.abc import Sequence
 from typing import Any
 
-from ..core.windows import ADMITTED, QUOTA_BLOCK, Admission, StorageError, Window
+from ..core.windows import Admission, StorageError, Window
 from ..exceptions import ConfigurationError
 from ..storage import storage_scheme
+from ..storage._redis_plan import Plans
 from ..storage._redis_scripts import SCRIPTS, block_slot
 from ..storage.fallback import FallbackStore
-from ..storage.redis import SCHEMES, _Plan
+from ..storage.redis import SCHEMES
 from ..storage.uri import describe_error, redact_uri, uri_secrets
 from ._async_admission import AsyncStore
 from ._async_redis_connect import (
@@ -31,7 +32,6 @@ from ._async_redis_connect import (
 
 # Every scheme of the sync Redis backend: one server, a Sentinel set, a Cluster.
 ASYNC_SCHEMES = SCHEMES
-_PLANS = 64
 
 
 class AsyncRedisStore:
@@ -58,7 +58,7 @@ class AsyncRedisStore:
         self._stale = False  # a cluster client to refresh before its next command
         self._tag = "{" + key_prefix + "}"
         self._secrets = uri_secrets(uri)
-        self._plans: dict[tuple[int, int], _Plan] = {}
+        self.plans = Plans(self._tag, margin)
 
     @property
     def client(self) -> Any:
@@ -104,15 +104,6 @@ class AsyncRedisStore:
         except Exception as exc:
             raise await self._failed(client, exc) from None
 
-    def _plan(self, windows: Sequence[Window], blocks: Sequence[str]) -> _Plan:
-        ident = (id(windows), id(blocks))
-        plan = self._plans.get(ident)
-        if plan is None or plan.windows is not windows or plan.blocks is not blocks:
-            if len(self._plans) >= _PLANS:
-                self._plans.clear()
-            plan = self._plans[ident] = _Plan(windows, blocks, self._tag, self.margin)
-        return plan
-
     def _now_arg(self, now: float | None) -> bytes:
         return b"" if self.use_storage_time or now is None else repr(now).encode()
 
@@ -120,18 +111,9 @@ class AsyncRedisStore:
         self, windows: Sequence[Window], blocks: Sequence[str], now: float | None,
         share: float = 1.0,
     ) -> Admission:  # fmt: skip
-        plan = self._plan(windows, blocks)
-        args = (self._now_arg(now), repr(float(share)).encode(), *plan.tail)
-        reply = await self._call("acquire", (*plan.head[2:], *args))
-        if reply == 0:
-            return ADMITTED
-        # The reply's layout is the script's: "<wait> <binding>", binding counting from 1.
-        text = reply.decode() if isinstance(reply, bytes) else str(reply)
-        wait_text, _, binding_text = text.partition(" ")
-        what = plan.found[int(binding_text) - 1]
-        if isinstance(what, str):
-            return Admission(False, float(wait_text), "server", what.startswith(QUOTA_BLOCK))
-        return Admission(False, float(wait_text), what.rate.text, what.rate.calendar, what.rate)
+        plan = self.plans.get(windows, blocks)
+        args = (self._now_arg(now), self.plans.share(share)[0], *plan.tail)
+        return plan.admission(await self._call("acquire", (*plan.head[2:], *args)))
 
     async def block(self, key: str, until: float, now: float) -> None:
         span = until - now

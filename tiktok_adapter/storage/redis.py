@@ -12,59 +12,19 @@ import limits.errors
 import limits.storage
 
 from ..core.forksafe import after_fork_in_child
-from ..core.windows import ADMITTED, QUOTA_BLOCK, Admission, StorageError, Store, Usage, Window
+from ..core.windows import Admission, StorageError, Store, Usage, Window
 from ..exceptions import ConfigurationError
 from ._redis_client import client_options
-from ._redis_lane import Lane, array_header, bulk, pack
+from ._redis_lane import Lane, bulk
+from ._redis_plan import Plans
 from ._redis_scripts import SCRIPTS, block_slot
 from .base import Backend, StoreOptions
 from .uri import describe_error, redact_uri, sentinel_service, uri_secrets
 
 # Opens a client to the store; raises StorageError while the store cannot be reached.
 Connect = Callable[[], Any]
-# Plans kept per store: every route, and a few per-token tuples (a new one per call).
-_PLANS = 64
-
-
-class _Plan:
-    """The command of one (windows, blocks) pair, encoded once: what every call repeats.
-
-    ``head`` is the command up to its keys, ``tail`` the arguments after ``now`` and the
-    share; ``found`` names what a binding index in the script's reply points at.
-    ``prefix`` and ``suffix`` are the same in the Redis protocol, for the store's lane.
-    """
-
-    __slots__ = ("blocks", "found", "head", "prefix", "suffix", "tail", "windows")
-
-    def __init__(self, windows: Sequence[Window], blocks: Sequence[str], tag: str, margin: float):
-        self.windows, self.blocks = windows, blocks
-        fields: dict[str, list[str]] = {}
-        for block in blocks:
-            name, field = block_slot(block)
-            fields.setdefault(name, []).append(field)
-        keys: list[bytes] = [f"{tag}:b:{name}".encode() for name in fields]
-        keys.extend(f"{tag}:w:{w.key}".encode() for w in windows)
-        tail: list[bytes] = [repr(margin).encode(), str(len(fields)).encode()]
-        found: list[str | Window] = []
-        for name, names in fields.items():
-            tail.append(str(len(names)).encode())
-            tail.extend(f.encode() for f in names)
-            found.extend(f"{f}:{name}" if f else name for f in names)
-        for w in windows:
-            rate = w.rate
-            # A calendar window charged more than one (records) says so: "1:<cost>".
-            flag = (b"1:%d" % w.cost if w.cost > 1 else b"1") if rate.calendar else b"0"
-            tail.extend((str(rate.amount).encode(), repr(float(rate.period)).encode(), flag))
-            found.append(w)
-        # Keys and arguments are bytes, so the client encodes nothing per call; the command
-        # stays a str, which is how a cluster client recognises EVALSHA to route it by key.
-        self.head: tuple[str | int | bytes, ...] = (
-            "EVALSHA", SCRIPTS["acquire"].sha, len(keys), *keys,
-        )  # fmt: skip
-        self.tail = tuple(tail)
-        self.found = tuple(found)
-        self.prefix = array_header(len(self.head) + 2 + len(self.tail)) + pack(self.head)
-        self.suffix = pack(self.tail)
+# The empty ``now`` argument (the script reads Redis's clock), packed once.
+_STORE_CLOCK = bulk(b"")
 
 
 class RedisStore:
@@ -93,10 +53,7 @@ class RedisStore:
         self._secrets = secrets
         self._lock = threading.Lock()
         after_fork_in_child(self, "_lock")
-        # Keyed by the identity of the caller's tuples (a route's are built once); each
-        # plan holds its tuples, so an id cannot be reused while its plan is here.
-        self._plans: dict[tuple[int, int], _Plan] = {}
-        self._shares: dict[float, tuple[bytes, bytes]] = {}
+        self.plans = Plans(self._tag, margin)
         self._lane: Lane | None = None  # the admission command's own connections
         self._cluster: Any = None  # a cluster client to refresh before its next use
         try:
@@ -167,18 +124,6 @@ class RedisStore:
         except Exception as again:
             raise self._failed(again) from again
 
-    def _plan(self, windows: Sequence[Window], blocks: Sequence[str]) -> _Plan:
-        if type(windows) is not tuple or type(blocks) is not tuple:  # a list may change
-            return _Plan(windows, blocks, self._tag, self.margin)
-        ident = (id(windows), id(blocks))
-        plan = self._plans.get(ident)
-        if plan is None or plan.windows is not windows or plan.blocks is not blocks:
-            plan = _Plan(windows, blocks, self._tag, self.margin)
-            if len(self._plans) >= _PLANS:
-                self._plans.clear()  # per-token windows make a new tuple on every call
-            self._plans[ident] = plan
-        return plan
-
     def _now_arg(self, now: float | None) -> bytes:
         return b"" if self.use_storage_time or now is None else repr(now).encode()
 
@@ -189,34 +134,21 @@ class RedisStore:
         now: float | None,
         share: float = 1.0,
     ) -> Admission:
-        plan = self._plan(windows, blocks)
-        shared = self._shares.get(share)
-        if shared is None:
-            share_text = repr(float(share)).encode()
-            shared = (share_text, bulk(share_text))
-            if len(self._shares) < _PLANS:
-                self._shares[share] = shared
-        share_arg = shared[0]
+        plan = self.plans.get(windows, blocks)
+        share_arg, share_bulk = self.plans.share(share)
         client = self.client if self.client is not None else self._connect()
         now_arg = self._now_arg(now)
         lane = self._lane
         try:
             if lane is not None:
-                reply = lane.call(b"".join((plan.prefix, bulk(now_arg), shared[1], plan.suffix)))
+                now_bulk = bulk(now_arg) if now_arg else _STORE_CLOCK  # Redis's clock: no now
+                reply = lane.call(b"".join((plan.prefix, now_bulk, share_bulk, plan.suffix)))
             else:
                 reply = client.execute_command(*plan.head, now_arg, share_arg, *plan.tail)
         except Exception as exc:
             reply = self._loaded(client, exc, "acquire", (*plan.head[2:], now_arg, share_arg,
                                                           *plan.tail))  # fmt: skip
-        if reply == 0:
-            return ADMITTED
-        text = reply.decode() if isinstance(reply, bytes) else str(reply)
-        wait_text, _, binding_text = text.partition(" ")
-        what = plan.found[int(binding_text) - 1]
-        if isinstance(what, str):
-            return Admission(False, float(wait_text), "server", what.startswith(QUOTA_BLOCK))
-        rate = what.rate
-        return Admission(False, float(wait_text), rate.text, rate.calendar, rate)
+        return plan.admission(reply)
 
     def block(self, key: str, until: float, now: float) -> None:
         span = until - now
