@@ -149,31 +149,31 @@ class AsyncShared:
         sync, shadow = self.sync, self.sync.fallback
         local_now = sync.clock.now() if now is None else now
         local = shadow.acquire(windows, blocks, local_now, share)
-        if not local.admitted or not sync._use_primary():
+        if not local.admitted or not sync.use_primary():
             return local
         try:
             verdict = await self.primary.acquire(windows, blocks, now, share)
         except StorageError as exc:
             shadow.release(windows, local_now)
-            sync._failed(exc)  # raises when on_storage_error is "raise"
+            sync.failed(exc)  # raises when on_storage_error is "raise"
             return shadow.acquire(windows, blocks, sync.clock.now(), share)
         except BaseException:
             # Cancelled mid-call: the shadow's charge goes back. Redis may have charged
             # the one call in flight, which errs on the side of sending less.
             shadow.release(windows, local_now)
             raise
-        sync._recovered()
+        sync.recovered()
         if not verdict.admitted:
             shadow.release(windows, local_now)
         return verdict
 
     async def block(self, key: str, until: float, now: float) -> None:
         self.sync.fallback.block(key, until, now)
-        if self.sync._use_primary():
+        if self.sync.use_primary():
             try:
                 await self.primary.block(key, until, now)
             except StorageError as exc:
-                self.sync._failed(exc)
+                self.sync.failed(exc)
 
     async def aclose(self) -> None:
         await self.primary.aclose()

@@ -42,10 +42,10 @@ def refund_shared(store: Any, window: Window, amount: int, wall: float) -> None:
     period that contains ``wall``; any failure is a StorageError."""
     if amount <= 0 or not window.rate.calendar:
         return
-    key = f"{store._tag}:w:{window.key}"
+    key = f"{store.tag}:w:{window.key}"
     bucket = str(int(wall // window.rate.period))
     try:
-        client = store.client if store.client is not None else store._connect()
+        client = store.connection()
         try:
             client.execute_command("EVALSHA", _SHA, 1, key, bucket, str(amount))
         except Exception as exc:
@@ -71,7 +71,7 @@ def refunder(store: Any) -> Refund | None:
     if own is not None:
         return cast(Refund, own)
     shadow, primary = getattr(store, "fallback", None), getattr(store, "primary", None)
-    if shadow is None or not hasattr(primary, "_tag") or _COST_MARK not in SCRIPTS["acquire"].text:
+    if shadow is None or not hasattr(primary, "tag") or _COST_MARK not in SCRIPTS["acquire"].text:
         return None
 
     def refund(window: Window, amount: int, wall: float) -> None:

@@ -58,10 +58,12 @@ class FallbackStore:
     def degraded(self) -> bool:
         return self._down_until > 0.0
 
-    def _use_primary(self) -> bool:
+    # use_primary, failed and recovered are the switch between the shared store and the
+    # shadow; the async transport's store drives the same switch through them.
+    def use_primary(self) -> bool:
         return self.raise_errors or self.clock.now() >= self._down_until
 
-    def _failed(self, exc: StorageError) -> None:
+    def failed(self, exc: StorageError) -> None:
         if self.raise_errors:
             raise exc
         with self._lock:
@@ -74,7 +76,7 @@ class FallbackStore:
                 )
             self._down_until = self.clock.now() + self.retry_interval
 
-    def _recovered(self) -> None:
+    def recovered(self) -> None:
         if self._down_until:
             with self._lock:
                 if self._down_until:
@@ -91,17 +93,17 @@ class FallbackStore:
         # ``now`` is None when the shared store keeps time; the shadow keeps ours.
         local_now = self.clock.now() if now is None else now
         local = self.fallback.acquire(windows, blocks, local_now, share)
-        if not local.admitted or not self._use_primary():
+        if not local.admitted or not self.use_primary():
             return local
         try:
             verdict = self.primary.acquire(windows, blocks, now, share)
         except StorageError as exc:
             self.fallback.release(windows, local_now)
-            self._failed(exc)
+            self.failed(exc)
             # The shared store may have taken a timeout to fail: stamp the request at
             # the moment it is sent, not at the moment it was first asked about.
             return self.fallback.acquire(windows, blocks, self.clock.now(), share)
-        self._recovered()
+        self.recovered()
         if not verdict.admitted:
             self.fallback.release(windows, local_now)
         return verdict
@@ -109,27 +111,27 @@ class FallbackStore:
     def block(self, key: str, until: float, now: float) -> None:
         # The local copy keeps this process paused even if the write below is lost.
         self.fallback.block(key, until, now)
-        if self._use_primary():
+        if self.use_primary():
             try:
                 self.primary.block(key, until, now)
             except StorageError as exc:
-                self._failed(exc)
+                self.failed(exc)
 
     def blocked_until(self, key: str, now: float) -> float:
         local = self.fallback.blocked_until(key, now)
-        if self._use_primary():
+        if self.use_primary():
             try:
                 return max(local, self.primary.blocked_until(key, now))
             except StorageError as exc:
-                self._failed(exc)
+                self.failed(exc)
         return local
 
     def usage(self, window: Window, now: float) -> Usage:
-        if self._use_primary():
+        if self.use_primary():
             try:
                 return self.primary.usage(window, now)
             except StorageError as exc:
-                self._failed(exc)
+                self.failed(exc)
         return self.fallback.usage(window, now)
 
     def close(self) -> None:

@@ -96,10 +96,7 @@ class RedisLearned:
         # request a timeout; the learner keeps its copy until the store is back.
         if self.fallback is not None and getattr(self.fallback, "degraded", False):
             raise StorageError("learned limits: the shared store is down")
-        client = self.redis_store.client
-        if client is None:
-            client = self.redis_store._connect()
-        return client
+        return self.redis_store.connection()
 
     def _script(self, name: str, args: list[str]) -> Any:
         client = self._client()
@@ -144,6 +141,6 @@ def open_learned(
 ) -> LocalLearned | RedisLearned:
     """The shared place for ``store``: its Redis when it has one, else this process."""
     primary = getattr(store, "primary", store)
-    if hasattr(primary, "_connect") and hasattr(primary, "client"):
+    if hasattr(primary, "connection") and hasattr(primary, "tag"):
         return RedisLearned(primary, key_prefix, policy, store if primary is not store else None)
     return LocalLearned()

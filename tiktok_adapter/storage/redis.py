@@ -49,11 +49,11 @@ class RedisStore:
         self.use_storage_time = use_storage_time
         self.client: Any = None
         self._open = connect
-        self._tag = "{" + key_prefix + "}"
+        self.tag = "{" + key_prefix + "}"
         self._secrets = secrets
         self._lock = threading.Lock()
         after_fork_in_child(self, "_lock")
-        self.plans = Plans(self._tag, margin)
+        self.plans = Plans(self.tag, margin)
         self._lane: Lane | None = None  # the admission command's own connections
         self._cluster: Any = None  # a cluster client to refresh before its next use
         try:
@@ -76,6 +76,10 @@ class RedisStore:
                 except Exception as exc:  # every other failure of the store is an outage
                     raise StorageError(describe_error(exc, self._secrets)) from None
             return self.client
+
+    def connection(self) -> Any:
+        """The client, opened when it is not (raises StorageError while it cannot be)."""
+        return self.client if self.client is not None else self._connect()
 
     def _reopen(self) -> Any:
         """A new client; or, for a cluster client that failed, the same one after it has
@@ -155,13 +159,13 @@ class RedisStore:
         if span <= 0:
             return
         name, field = block_slot(key)
-        self._run("block", [f"{self._tag}:b:{name}"], [self._now_arg(now), repr(span), field])
+        self._run("block", [f"{self.tag}:b:{name}"], [self._now_arg(now), repr(span), field])
 
     def blocked_until(self, key: str, now: float) -> float:
         client = self.client if self.client is not None else self._connect()
         name, field = block_slot(key)
         try:
-            raw = client.hget(f"{self._tag}:b:{name}", field)
+            raw = client.hget(f"{self.tag}:b:{name}", field)
             if raw is None:
                 return 0.0
             if self.use_storage_time:
@@ -177,7 +181,7 @@ class RedisStore:
         rate = window.rate
         args = [self._now_arg(now), rate.amount, rate.period, self.margin]
         args.append(1 if rate.calendar else 0)
-        used, span = self._run("usage", [f"{self._tag}:w:{window.key}"], args)
+        used, span = self._run("usage", [f"{self.tag}:w:{window.key}"], args)
         return Usage(int(used), now + max(float(span), 0.0))
 
     def close(self) -> None:
