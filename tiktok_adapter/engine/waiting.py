@@ -20,7 +20,7 @@ from ..core.stats import Counter, StatsRecorder
 from ..core.windows import Admission, StorageError, Store, Window
 from ..priority import Priority
 from ..settings import Settings
-from .gate import Gate
+from .gate import Gate, Queue
 
 logger = logging.getLogger("tiktok_adapter")
 
@@ -95,13 +95,7 @@ class Admitter:
                 gate.leave(ticket)
                 if not gate.busy:
                     self.gates.pop(queue, None)
-        waited = max(self.clock.now() - started, 0.0)
-        if waited > 0:
-            self.stats.add(route.report, Counter.WAITED)
-            self.stats.add(route.report, Counter.WAIT_SECONDS, waited)
-        else:
-            self.stats.add(route.report, Counter.ADMITTED_AT_ONCE)
-        return waited
+        return self.admitted_after(route, started)
 
     def _wait(
         self,
@@ -115,23 +109,52 @@ class Admitter:
         started = self.clock.now()
         while True:
             if not gate.wait_turn(ticket, attempt.deadline, self.clock):
-                now = self.clock.now()
-                timeout = self.rules.queue_timeout(attempt, now - started, gate.eta,
-                                                   gate.waiting() - 1, now)  # fmt: skip
-                self._give_up(request, route, timeout)
+                self.queue_timed_out(request, route, attempt, gate, started)
             now = self.clock.now()
             verdict = self._acquire(request, route, attempt, windows, now)
-            decision = self.rules.admission(attempt, verdict, self.shares[attempt.level], now)
-            if isinstance(decision, Send):
+            seconds = self.turn(request, route, attempt, verdict, gate, now)
+            if seconds is None:
                 return
-            if isinstance(decision, Raise):
-                self._give_up(request, route, decision)
-            assert isinstance(decision, Wait)
-            gate.eta = now + decision.seconds
-            self._announce(route, attempt.level, verdict, decision, now)
-            # A refusal whose wait rounds to zero (Redis replies in whole microseconds)
-            # must still move time on, or a clock that moves only by sleeping spins.
-            self.clock.sleep(max(decision.seconds, _MIN_SLEEP))
+            self.clock.sleep(seconds)
+
+    # -- the steps both wait loops take (this one sleeps, the async one awaits) ----------
+
+    def turn(
+        self, request: Any, route: Route, attempt: Attempt, verdict: Admission, gate: Queue,
+        now: float,
+    ) -> float | None:  # fmt: skip
+        """What the head of the queue does with the store's ``verdict``: None to send, else
+        the seconds to sleep before asking again; raises when the rules give up."""
+        decision = self.rules.admission(attempt, verdict, self.shares[attempt.level], now)
+        if isinstance(decision, Send):
+            return None
+        if isinstance(decision, Raise):
+            self._give_up(request, route, decision)
+        assert isinstance(decision, Wait)
+        gate.eta = now + decision.seconds
+        self._announce(route, attempt.level, verdict, decision, now)
+        # A refusal whose wait rounds to zero (Redis replies in whole microseconds) must
+        # still move time on, or a clock that moves only by sleeping spins.
+        return max(decision.seconds, _MIN_SLEEP)
+
+    def queue_timed_out(
+        self, request: Any, route: Route, attempt: Attempt, gate: Queue, started: float
+    ) -> NoReturn:
+        """``max_wait`` ran out while the call waited behind others in ``gate``."""
+        now = self.clock.now()
+        timeout = self.rules.queue_timeout(attempt, now - started, gate.eta,
+                                           gate.waiting() - 1, now)  # fmt: skip
+        self._give_up(request, route, timeout)
+
+    def admitted_after(self, route: Route, started: float) -> float:
+        """Count how a call that queued at ``started`` was admitted; the seconds it waited."""
+        waited = max(self.clock.now() - started, 0.0)
+        if waited > 0:
+            self.stats.add(route.report, Counter.WAITED)
+            self.stats.add(route.report, Counter.WAIT_SECONDS, waited)
+        else:
+            self.stats.add(route.report, Counter.ADMITTED_AT_ONCE)
+        return waited
 
     def _give_up(self, request: Any, route: Route, decision: Raise) -> NoReturn:
         self.stats.add(route.report, Counter.REFUSALS)

@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, Protocol
 
 from ..core.clock import Clock
-from ..core.decide import Attempt, Raise, Send, Wait
+from ..core.decide import Attempt
 from ..core.routes import Route
 from ..core.stats import Counter
 from ..core.windows import Admission, StorageError, Window
@@ -150,13 +150,7 @@ class AsyncAdmitter(Admitter):
             gate.leave(ticket)
             if not gate.busy:
                 self.queues.pop(queue, None)
-        waited = max(self.clock.now() - started, 0.0)
-        if waited > 0:
-            self.stats.add(route.report, Counter.WAITED)
-            self.stats.add(route.report, Counter.WAIT_SECONDS, waited)
-        else:
-            self.stats.add(route.report, Counter.ADMITTED_AT_ONCE)
-        return waited
+        return self.admitted_after(route, started)
 
     async def _await_turns(
         self, request: Any, route: Route, attempt: Attempt, windows: tuple[Window, ...],
@@ -165,21 +159,13 @@ class AsyncAdmitter(Admitter):
         started = self.clock.now()
         while True:
             if not await gate.wait_turn(ticket, attempt.deadline, self.clock):
-                now = self.clock.now()
-                timeout = self.rules.queue_timeout(attempt, now - started, gate.eta,
-                                                   gate.waiting() - 1, now)  # fmt: skip
-                self._give_up(request, route, timeout)
+                self.queue_timed_out(request, route, attempt, gate, started)
             now = self.clock.now()
             verdict = await self._aacquire(request, route, attempt, windows, now)
-            decision = self.rules.admission(attempt, verdict, self.shares[attempt.level], now)
-            if isinstance(decision, Send):
+            seconds = self.turn(request, route, attempt, verdict, gate, now)
+            if seconds is None:
                 return
-            if isinstance(decision, Raise):
-                self._give_up(request, route, decision)
-            assert isinstance(decision, Wait)
-            gate.eta = now + decision.seconds
-            self._announce(route, attempt.level, verdict, decision, now)
-            await asleep(self.clock, decision.seconds)
+            await asleep(self.clock, seconds)
 
     async def _aacquire(
         self, request: Any, route: Route, attempt: Attempt, windows: tuple[Window, ...],
