@@ -216,6 +216,28 @@ class Learner:
             name, _describe(windows, state.factor),
         )  # fmt: skip
 
+    def due(self, route: Route) -> bool:
+        """Whether ``accepted`` would do more than look for ``route``: a scope of it is due
+        a raise and was not checked within the last second. No store is asked, so the
+        caller may decide here whether to run ``accepted`` elsewhere (off an event loop)."""
+        if not self.policy.enabled or not route.read_only:
+            return False
+        values = self.values()
+        if not values:
+            return False
+        wall = wall_time(self.clock)
+        name = route.name
+        return self._due(values.get(name), name, wall) or self._due(
+            values.get(APP_SCOPE), APP_SCOPE, wall
+        )
+
+    def _due(self, state: Learned | None, scope: str, wall: float) -> bool:
+        return (
+            state is not None
+            and raise_due(state, wall, self.policy)
+            and wall >= self._next_check.get(scope, -math.inf)
+        )
+
     def accepted(self, route: Route, now: float) -> None:
         """An accepted request: raise a scope one step when a raise is due and it is busy.
 
@@ -229,9 +251,7 @@ class Learner:
         wall = wall_time(self.clock)
         for scope in (route.name, APP_SCOPE):
             state = values.get(scope)
-            if state is None or not raise_due(state, wall, self.policy):
-                continue
-            if wall < self._next_check.get(scope, -math.inf):
+            if state is None or not self._due(state, scope, wall):
                 continue
             self._next_check[scope] = wall + _CHECK_EVERY
             name, windows = self._scope_windows(route, "app" if scope == APP_SCOPE else "endpoint")

@@ -13,7 +13,8 @@ import random
 import uuid
 import weakref
 from collections.abc import Callable
-from dataclasses import replace
+from dataclasses import dataclass, replace
+from functools import partial
 from typing import Any
 
 from ..core.budget import Budget, take_budget
@@ -29,7 +30,7 @@ from ..core.refusal import Answer, Refusal, RefusalKind, RefusalPolicy, TikTokRe
 from ..core.retry import RetryPolicy
 from ..core.routes import OTHER, Route, RouteTable
 from ..core.stats import Counter, Stats, StatsRecorder
-from ..core.windows import StorageError, Window
+from ..core.windows import StorageError, Store, Window
 from ..priority import PRIORITY_HEADER, Priority, current_priority
 from ..settings import Settings
 from ..storage import is_shared, open_store
@@ -54,6 +55,31 @@ _Reserved = tuple[str, str, tuple[Window, ...], float]
 _RESERVED: contextvars.ContextVar[_Reserved | None] = contextvars.ContextVar(
     "tiktok_adapter_reserved", default=None
 )
+
+# Work on the store after an answer that may be a round trip to a shared store: a
+# refund, a learned limit, a block. See Limiter.defer.
+Effect = Callable[[], None]
+
+
+@dataclass(frozen=True, slots=True)
+class BlockWrite:
+    """An effect that shares a server's block of an endpoint through the store.
+
+    A transport with an async client for the store may write it there (``key``,
+    ``until``, ``now``) instead of calling it; calling it writes through the sync store.
+    """
+
+    store: Store
+    route: str
+    key: str
+    until: float
+    now: float
+
+    def __call__(self) -> None:
+        try:
+            self.store.block(self.key, self.until, self.now)
+        except StorageError as exc:
+            logger.warning("could not share the block of %s: %s", self.route, exc)
 
 
 class Limiter:
@@ -146,11 +172,19 @@ class Limiter:
         """Block until every window admits the request (sync), or raise."""
         windows, queue = self.routes.windows_for(route, request)
         waited = self.admitter.admit(request, route, attempt, windows, queue)
-        if route.cost_windows and self._refund is not None:
-            keys = {w.key for w in route.cost_windows}
-            reserved = tuple(w for w in windows if w.key in keys)
-            _RESERVED.set((self.id, route.name, reserved, self._calendar_time()))
+        if route.cost_windows:  # tested here: most routes reserve nothing, at no call
+            self.reserve(route, windows)
         return waited
+
+    def reserve(self, route: Route, windows: tuple[Window, ...]) -> None:
+        """Remember the records that admitting ``windows`` just reserved for ``route``, so
+        that its answer refunds what does not come back. Every transport calls it right
+        after an admission, in the thread or task that then sends (a context variable)."""
+        if not route.cost_windows or self._refund is None:
+            return
+        keys = {w.key for w in route.cost_windows}
+        reserved = tuple(w for w in windows if w.key in keys)
+        _RESERVED.set((self.id, route.name, reserved, self._calendar_time()))
 
     # -- after the server answered --------------------------------------------------------
 
@@ -165,17 +199,25 @@ class Limiter:
         if info is not None:
             self._remember(route, info)
         refusal = self.refusal_policy.classify(answer, info)
+        learner = self.learner
         if refusal is not None:
             self.count(route, Counter.RATE_LIMITED)
-            if refusal.kind is RefusalKind.RATE:
-                self.learner.refused(route, refusal.scope, now)
+            if refusal.kind is RefusalKind.RATE and learner.policy.enabled:
+                self.defer(partial(learner.refused, route, refusal.scope, now))
             return self._pause(route, refusal, attempt, now)
-        if answer.status < 400:
-            self.learner.accepted(route, now)
+        # ``due`` asks no store: the common answer (nothing learned) defers nothing.
+        if answer.status < 400 and learner.due(route):
+            self.defer(partial(learner.accepted, route, now))
         closed = exhausted(info, now, self.retry_policy)
         if closed is not None:
             self._block(route, closed.until, now, quota=closed.quota)
         return None
+
+    def defer(self, effect: Effect) -> None:
+        """Run ``effect``: work on the store after an answer (a refund, a learned limit,
+        a block) that may be a round trip to a shared store. Here it runs at once; the
+        async transport's limiter collects it and runs it off the event loop instead."""
+        effect()
 
     def retrying(self, route: Route, attempt: Attempt, seconds: float, why: str) -> None:
         """Count a re-send and tell the hooks; the transport sleeps ``seconds`` itself."""
@@ -229,7 +271,7 @@ class Limiter:
             return
         for window in windows:
             if window.cost > came:
-                self._refund(window, window.cost - came, wall)
+                self.defer(partial(self._refund, window, window.cost - came, wall))
 
     def _remember(self, route: Route, info: RateInfo) -> None:
         if route.report not in self.server_info and len(self.server_info) >= _SERVER_INFO_SIZE:
@@ -239,10 +281,8 @@ class Limiter:
         self.server_info[route.report] = info
 
     def _block(self, route: Route, until: float, now: float, *, quota: bool = False) -> None:
-        try:
-            self.store.block(route.blocks[1 if quota else 0], until, now)
-        except StorageError as exc:
-            logger.warning("could not share the block of %s: %s", route.name, exc)
+        key = route.blocks[1 if quota else 0]
+        self.defer(BlockWrite(self.store, route.name, key, until, now))
 
     def _pause(self, route: Route, refusal: Refusal, attempt: Attempt, now: float) -> Refusal:
         """Block the endpoint for as long as the refusal says; returns it with that moment."""

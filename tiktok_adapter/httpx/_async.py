@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
@@ -15,7 +16,7 @@ from ..core.refusal import Answer, Refusal, RefusalPolicy
 from ..core.routes import Route
 from ..core.stats import Counter
 from ..core.windows import StorageError
-from ..engine.limiter import Limiter, replayable
+from ..engine.limiter import BlockWrite, Effect, Limiter, replayable
 from ..settings import Settings
 from ..storage import is_shared
 from ._async_admission import AsyncAdmitter, AsyncStore, InProcess
@@ -44,24 +45,33 @@ logger = logging.getLogger("tiktok_adapter")
 
 
 class AsyncLimiter(Limiter):
-    """A limiter whose blocks on a shared store are written by the transport, awaited.
+    """A limiter whose effects on a shared store are run by the transport, off the loop.
 
-    ``observe`` decides the block; writing it to Redis is I/O, which must not block the
-    event loop, so it is kept in ``pending`` for the task that observed (nothing is
-    awaited in between, so the list holds only that task's blocks).
+    On a shared store (``collect``) a refund, a learned limit or a block is a round trip
+    that must not block the event loop, so ``defer`` keeps it in ``pending``; the
+    transport takes the list right after ``observe`` returns, with nothing awaited in
+    between, so it holds only the observing task's effects. In process (memory://) an
+    effect is a dict update under a lock, and runs at once.
     """
 
-    defer_blocks = False
+    collect = False
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.pending: list[tuple[str, float, float]] = []
+        self.pending: list[Effect] = []
 
-    def _block(self, route: Route, until: float, now: float, *, quota: bool = False) -> None:
-        if not self.defer_blocks:
-            super()._block(route, until, now, quota=quota)
-            return
-        self.pending.append((route.blocks[1 if quota else 0], until, now))
+    def defer(self, effect: Effect) -> None:
+        if self.collect:
+            self.pending.append(effect)
+        else:
+            effect()
+
+    def take(self) -> list[Effect]:
+        """The effects deferred since the last call (the empty list when none: no copy)."""
+        pending = self.pending
+        if pending:
+            self.pending = []
+        return pending
 
 
 class AsyncTikTokTransport(LimitedTransport, httpx.AsyncBaseTransport):
@@ -102,20 +112,30 @@ class AsyncTikTokTransport(LimitedTransport, httpx.AsyncBaseTransport):
         if is_shared(s.storage_uri):
             astore = shared_store(limiter.store, s.storage_uri, s.key_prefix,
                                   s.safety_margin, s.storage_time)  # fmt: skip
-            limiter.defer_blocks = True
+            limiter.collect = True
         else:
             astore = InProcess(limiter.store)
         self.astore = astore
         self.admitter = AsyncAdmitter(limiter, astore)
+        # Effects still running for a task that was cancelled meanwhile; see _apply.
+        self._applying: set[asyncio.Task[None]] = set()
+        # Learned limits on a shared store are first read at the first request, before
+        # any is applied: in a thread, as the learner's later reads are.
+        self._learned_read = not (limiter.collect and limiter.learner.policy.enabled)
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         limiter = self.limiter
         view = RequestView.of(request)
         route = limiter.resolve(view.url)
         attempt = limiter.start(route, limiter.priority_of(request.headers))
+        if not self._learned_read:
+            await asyncio.to_thread(limiter.learner.values)
+            self._learned_read = True
         while True:
             windows, queue = limiter.routes.windows_for(route, view)
             await self.admitter.admit_async(view, route, attempt, windows, queue)
+            if route.cost_windows:  # Research queries: refund what does not come back
+                limiter.reserve(route, windows)
             try:
                 response = await self.transport.handle_async_request(request)
             except CONNECTION_ERRORS as exc:
@@ -161,13 +181,39 @@ class AsyncTikTokTransport(LimitedTransport, httpx.AsyncBaseTransport):
         limiter = self.limiter
         assert isinstance(limiter, AsyncLimiter)
         refusal = limiter.observe(route, seen, attempt)
-        pending, limiter.pending = limiter.pending, []
-        for key, until, now in pending:
-            try:
-                await self.astore.block(key, until, now)
-            except StorageError as exc:  # the in-process copy still holds this process
-                logger.warning("could not share the block of %s: %s", route.name, exc)
+        effects = limiter.take()  # nothing awaited since observe: this task's alone
+        if effects:
+            await self._apply(effects)
         return response, refusal
+
+    async def _apply(self, effects: list[Effect]) -> None:
+        """Run ``effects`` off the event loop, and wait for them.
+
+        They run in a task of their own, shielded: a request cancelled meanwhile (a
+        timeout) still has its records refunded and its block shared, and ``aclose``
+        waits for what is left. Only a loop that closes first (``asyncio.run`` ending
+        with a request in flight) cancels them.
+        """
+        task = asyncio.ensure_future(self._run(effects))
+        self._applying.add(task)
+        task.add_done_callback(self._applying.discard)
+        await asyncio.shield(task)
+
+    async def _run(self, effects: list[Effect]) -> None:
+        for effect in effects:
+            try:
+                if isinstance(effect, BlockWrite):  # the async client, no thread
+                    await self._share_block(effect)
+                else:  # the sync client's round trip, in a thread
+                    await asyncio.to_thread(effect)
+            except Exception:  # the answer stands; its bookkeeping failed
+                logger.exception("could not finish the work after an answer")
+
+    async def _share_block(self, block: BlockWrite) -> None:
+        try:
+            await self.astore.block(block.key, block.until, block.now)
+        except StorageError as exc:  # the in-process copy still holds this process
+            logger.warning("could not share the block of %s: %s", block.route, exc)
 
     async def _retrying(self, route: Route, attempt: Attempt, seconds: float, why: str) -> None:
         self.limiter.retrying(route, attempt, seconds, why)
@@ -177,7 +223,13 @@ class AsyncTikTokTransport(LimitedTransport, httpx.AsyncBaseTransport):
     async def aclose(self) -> None:
         """Close the wrapped transport and the async Redis client; the windows stay."""
         await self.transport.aclose()
+        await self._settled()
         await self.astore.aclose()
+
+    async def _settled(self) -> None:
+        """Wait for the effects of cancelled requests, before their client closes."""
+        if self._applying:
+            await asyncio.gather(*self._applying, return_exceptions=True)
 
     async def __aenter__(self) -> AsyncTikTokTransport:
         await self.transport.__aenter__()
@@ -185,4 +237,5 @@ class AsyncTikTokTransport(LimitedTransport, httpx.AsyncBaseTransport):
 
     async def __aexit__(self, *args: Any) -> None:
         await self.transport.__aexit__(*args)
+        await self._settled()
         await self.astore.aclose()

@@ -1,0 +1,237 @@
+"""The async transport's work after an answer: record refunds reach the budget, and the
+learner's and the refunds' Redis round trips run off the event loop."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+import httpx
+import pytest
+
+from tiktok_adapter import FakeClock
+from tiktok_adapter.httpx import AsyncTikTokTransport, async_client, transport_of
+from tiktok_adapter.testing import FakeTikTok
+from tiktok_adapter.testing.httpx_fake import httpx_options
+
+QUERY = "/v2/research/video/query/?fields=id"
+BODY: dict[str, Any] = {
+    "query": {"and": [{"operation": "IN", "field_name": "region_code", "field_values": ["US"]}]},
+    "start_date": "20231101",
+    "end_date": "20231114",
+    "max_count": 100,
+}
+RECORDS = "100000/day@utc records"
+INFO = "https://open.tiktokapis.com/v2/user/info/"
+OK = {"data": {"user": {}}, "error": {"code": "ok", "message": "", "log_id": "y"}}
+REFUSED = {"error": {"code": "rate_limit_exceeded", "message": "slow down", "log_id": "z"}}
+# A Redis call made slow on purpose: far above a loop's tick, far below a test's patience.
+SLOW = 0.3
+# The most one asyncio.sleep(0.01) may take meanwhile: wide of scheduling jitter on two
+# shared cores, and a third of SLOW, so a call on the loop cannot pass unseen.
+LAG = 0.1
+
+
+@pytest.fixture(params=["memory", pytest.param("redis", marks=pytest.mark.redis)])
+def store(request: pytest.FixtureRequest) -> dict[str, Any]:
+    if request.param == "memory":
+        return {}
+    return {
+        "storage_uri": request.getfixturevalue("redis_url"),
+        "key_prefix": request.getfixturevalue("key_prefix"),
+        "storage_time": False,  # the fake clock drives the windows
+    }
+
+
+def _records_used(transport: AsyncTikTokTransport) -> int:
+    windows = transport.budget().endpoints["/research/video/query/"].windows
+    return {w.limit: w.used for w in windows}[RECORDS]
+
+
+def test_records_that_did_not_come_back_are_refunded_under_async(
+    clock: FakeClock, store: dict[str, Any]
+) -> None:
+    fake = FakeTikTok(preset="research", clock=clock, videos=60)
+
+    async def main() -> tuple[AsyncTikTokTransport, list[int]]:
+        used = []
+        async with async_client(**httpx_options(fake), **store) as client:
+            transport = transport_of(client)
+            assert isinstance(transport, AsyncTikTokTransport)
+            page = (await client.post(QUERY, json=BODY)).json()["data"]["videos"]
+            assert len(page) == 60  # 100 reserved, 60 came back
+            used.append(_records_used(transport))
+            # Without max_count TikTok's default (20) is reserved, and 20 come back.
+            await client.post(QUERY, json={k: v for k, v in BODY.items() if k != "max_count"})
+            used.append(_records_used(transport))
+        return transport, used
+
+    transport, used = asyncio.run(main())
+    assert used == [60, 80]
+    # The in-process shadow of a shared store was refunded too.
+    shadow = getattr(transport.store, "fallback", None)
+    if shadow is not None:
+        route = transport.limiter.resolve("https://open.tiktokapis.com" + QUERY)
+        (records,) = route.cost_windows
+        assert shadow.usage(records, clock.now()).used == 80
+
+
+def test_a_refused_query_gives_every_reserved_record_back_under_async(
+    clock: FakeClock, store: dict[str, Any]
+) -> None:
+    answers = iter([httpx.Response(429, json=REFUSED)])
+
+    def handle(request: httpx.Request) -> httpx.Response:
+        return next(answers, httpx.Response(500, json={}))
+
+    async def main() -> int:
+        async with httpx.AsyncClient(
+            base_url="https://open.tiktokapis.com",
+            transport=AsyncTikTokTransport(
+                transport=httpx.MockTransport(handle), preset="research", clock=clock,
+                max_retries=0, **store,
+            ),
+        ) as client:  # fmt: skip
+            transport = transport_of(client)
+            assert isinstance(transport, AsyncTikTokTransport)
+            assert (await client.post(QUERY, json=BODY)).status_code == 429
+            return _records_used(transport)
+
+    assert asyncio.run(main()) == 0
+
+
+def _slow_sync_redis(monkeypatch: pytest.MonkeyPatch) -> threading.Event:
+    """Every command of a sync Redis client (the async one is another class) comes SLOW
+    seconds late from now on; the event is set once one was sent."""
+    import redis
+
+    entered = threading.Event()
+    real: Callable[..., Any] = redis.Redis.execute_command
+
+    def slow(self: Any, *args: Any, **kwargs: Any) -> Any:
+        entered.set()
+        time.sleep(SLOW)
+        return real(self, *args, **kwargs)
+
+    monkeypatch.setattr(redis.Redis, "execute_command", slow)
+    return entered
+
+
+async def _lags(until: asyncio.Future[Any]) -> list[float]:
+    """How long each asyncio.sleep(0.01) took while ``until`` was not done."""
+    lags = []
+    while not until.done():
+        started = time.perf_counter()
+        await asyncio.sleep(0.01)
+        lags.append(time.perf_counter() - started)
+    return lags
+
+
+@pytest.mark.redis
+@pytest.mark.parametrize("first", [429, 200], ids=["refusal", "first-read"])
+def test_learning_never_blocks_the_event_loop(
+    redis_url: str, key_prefix: str, monkeypatch: pytest.MonkeyPatch, first: int
+) -> None:
+    """A loop-lag probe (real time): while the sync Redis client's round trips take SLOW
+    seconds each, another task's asyncio.sleep(0.01) never takes LAG. The first request
+    reads the learned limits; after a 429 the learner reads usage, and the block is
+    shared (through the async client)."""
+    answers = iter([httpx.Response(first, json=REFUSED if first == 429 else OK)])
+
+    def handle(request: httpx.Request) -> httpx.Response:
+        return next(answers, httpx.Response(200, json=OK))
+
+    entered = _slow_sync_redis(monkeypatch)
+
+    async def main() -> list[float]:
+        transport = AsyncTikTokTransport(
+            transport=httpx.MockTransport(handle), clock=FakeClock(), storage_uri=redis_url,
+            key_prefix=key_prefix, storage_time=False,
+        )  # fmt: skip
+        async with httpx.AsyncClient(transport=transport) as client:
+            request = asyncio.ensure_future(client.get(INFO))
+            lags = await _lags(request)
+            assert (await request).status_code == 200
+        return lags
+
+    lags = asyncio.run(main())
+    assert entered.is_set()  # the learner did reach the slow client
+    assert lags and max(lags) < LAG, lags
+
+
+@pytest.mark.redis
+def test_refunds_never_block_the_event_loop_and_survive_cancellation(
+    clock: FakeClock, redis_url: str, key_prefix: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The refund's Redis script runs in a thread (the probe sees no lag), and a task
+    cancelled while it runs still has its records given back."""
+    fake = FakeTikTok(preset="research", clock=clock, videos=60)
+    store: dict[str, Any] = {
+        "storage_uri": redis_url,
+        "key_prefix": key_prefix,
+        "storage_time": False,
+    }
+
+    async def main() -> tuple[AsyncTikTokTransport, list[float]]:
+        client = async_client(**httpx_options(fake), **store)
+        transport = transport_of(client)
+        assert isinstance(transport, AsyncTikTokTransport)
+        transport.budget()  # reads the learned limits: the first read is not judged here
+        entered = _slow_sync_redis(monkeypatch)
+        request = asyncio.ensure_future(client.post(QUERY, json=BODY))
+        probe = asyncio.ensure_future(_lags(request))
+        deadline = time.monotonic() + 10
+        while not entered.is_set() and not request.done() and time.monotonic() < deadline:
+            await asyncio.sleep(0.005)  # until the refund is under way
+        assert entered.is_set(), "no refund reached the shared store"
+        request.cancel()
+        await asyncio.gather(request, return_exceptions=True)
+        lags = await probe
+        await client.aclose()  # waits for the effects still running
+        return transport, lags
+
+    transport, lags = asyncio.run(main())
+    assert lags and max(lags) < LAG, lags
+    monkeypatch.undo()
+    assert _records_used(transport) == 60
+
+
+@pytest.mark.redis
+def test_a_request_cancelled_while_its_refusal_is_learned_still_shares_the_block(
+    redis_url: str, key_prefix: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Cancelled during the first effect (the learner's slow read), the request's later
+    effect (the server's block, written through the async client) still reaches Redis."""
+    clock = FakeClock()
+    limited = {"retry-after": "30"}
+    answers = iter([httpx.Response(200, json=OK), httpx.Response(429, json=REFUSED,
+                                                                 headers=limited)])  # fmt: skip
+
+    def handle(request: httpx.Request) -> httpx.Response:
+        return next(answers, httpx.Response(200, json=OK))
+
+    transport = AsyncTikTokTransport(
+        transport=httpx.MockTransport(handle), clock=clock, storage_uri=redis_url,
+        key_prefix=key_prefix, storage_time=False,
+    )  # fmt: skip
+
+    async def main() -> None:
+        client = httpx.AsyncClient(transport=transport)
+        assert (await client.get(INFO)).status_code == 200
+        entered = _slow_sync_redis(monkeypatch)
+        request = asyncio.ensure_future(client.get(INFO))
+        deadline = time.monotonic() + 10
+        while not entered.is_set() and not request.done() and time.monotonic() < deadline:
+            await asyncio.sleep(0.005)  # until the learner's read is under way
+        assert entered.is_set() and not request.done()
+        request.cancel()
+        await asyncio.gather(request, return_exceptions=True)
+        await client.aclose()
+
+    asyncio.run(main())
+    monkeypatch.undo()
+    key = transport.limiter.resolve(INFO).blocks[0]
+    assert transport.store.primary.blocked_until(key, clock.now()) > clock.now()
