@@ -12,14 +12,14 @@ from requests.adapters import HTTPAdapter
 from ._requests.body import read_prefix, release
 from ._requests.headers import ResponseHeaders
 from ._requests.problems import to_exception
-from .core.budget import Budget
 from .core.clock import SYSTEM_CLOCK, Clock
 from .core.decide import Attempt, Raise, Return, Wait
 from .core.events import Hook, Hooks
 from .core.refusal import Answer, Refusal, RefusalPolicy
 from .core.retry import resend_is_safe
 from .core.routes import Route
-from .core.stats import Counter, Stats
+from .core.stats import Counter
+from .engine.facade import LimiterFacade
 from .engine.limiter import Limiter, replayable
 from .exceptions import ConfigurationError
 from .priority import Priority
@@ -35,7 +35,7 @@ logger = logging.getLogger("tiktok_adapter")
 OPEN_API_BASE = "https://open.tiktokapis.com/"
 
 
-class TikTokAdapter(HTTPAdapter):
+class TikTokAdapter(LimiterFacade, HTTPAdapter):
     """An HTTPAdapter that admits each attempt through the rate windows before sending.
 
     ``send`` is a recipe of overridable steps: :meth:`resolve` the endpoint,
@@ -207,19 +207,7 @@ class TikTokAdapter(HTTPAdapter):
             return False
         return resend_is_safe(request.method, route.read_only, request.body)
 
-    # -- monitoring -----------------------------------------------------------------------
-
-    def stats(self) -> Stats:
-        """A frozen snapshot of the counters, per endpoint and in total."""
-        return self.limiter.stats()
-
-    def budget(self) -> Budget:
-        """Each window's limit, remaining and reset, from the storage (the fleet's on Redis)."""
-        return self.limiter.budget()
-
-    def add_hook(self, name: str, hook: Hook) -> None:
-        """Register ``hook`` for "on_wait", "on_rate_limited" or "on_retry"."""
-        self.hooks.add(name, hook)
+    # -- monitoring (stats, budget, add_hook, hooks, store: see LimiterFacade) -----------
 
     def record_cache(self, request: requests.PreparedRequest, hit: bool) -> None:
         """Count a cache hit or miss for the request's endpoint (called by the cache layer)."""
@@ -243,14 +231,6 @@ class TikTokAdapter(HTTPAdapter):
     # -- the limiter's parts, by their old names ----------------------------------------
 
     @property
-    def hooks(self) -> Hooks:
-        return self.limiter.hooks
-
-    @property
-    def store(self) -> Any:
-        return self.limiter.store
-
-    @property
     def admitter(self) -> Any:
         return self.limiter.admitter
 
@@ -269,10 +249,6 @@ class TikTokAdapter(HTTPAdapter):
     @property
     def retry_policy(self) -> Any:
         return self.limiter.retry_policy
-
-    @property
-    def default_priority(self) -> Priority:
-        return self.limiter.default_priority
 
     @property
     def _server_info(self) -> Any:

@@ -5,14 +5,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from ..core.budget import Budget
 from ..core.clock import SYSTEM_CLOCK, Clock
 from ..core.events import Hook, Hooks
 from ..core.refusal import RefusalPolicy
-from ..core.stats import Stats
+from ..engine.facade import LimiterFacade
 from ..engine.limiter import Limiter
 from ..exceptions import ConfigurationError
-from ..priority import Priority
 from ..settings import Settings
 from ._errors import to_exception
 
@@ -30,7 +28,7 @@ def settings_from(owner: str, settings: Settings | None, options: dict[str, Any]
     return base.replace(**options) if options else base
 
 
-class LimitedTransport:
+class LimitedTransport(LimiterFacade):
     """The limiter and monitoring of a transport; the subclasses send, sleep and raise."""
 
     limiter_class: type[Limiter] = Limiter
@@ -54,31 +52,3 @@ class LimitedTransport:
         for name, hook in hooks.items():
             if hook is not None:
                 self.limiter.hooks.add(name, hook)
-
-    def stats(self) -> Stats:
-        """A frozen snapshot of the counters, per endpoint and in total."""
-        return self.limiter.stats()
-
-    def budget(self) -> Budget:
-        """Each window's limit, remaining and reset, from the storage (the fleet's on Redis).
-
-        It reads the store synchronously: from async code, ``await asyncio.to_thread(
-        transport.budget)`` keeps a Redis round trip off the event loop.
-        """
-        return self.limiter.budget()
-
-    def add_hook(self, name: str, hook: Hook) -> None:
-        """Register ``hook`` for "on_wait", "on_rate_limited" or "on_retry"."""
-        self.limiter.hooks.add(name, hook)
-
-    @property
-    def hooks(self) -> Hooks:
-        return self.limiter.hooks
-
-    @property
-    def store(self) -> Any:
-        return self.limiter.store
-
-    @property
-    def default_priority(self) -> Priority:
-        return self.limiter.default_priority
