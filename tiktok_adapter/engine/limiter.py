@@ -13,13 +13,13 @@ import random
 import uuid
 import weakref
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from functools import partial
 from typing import Any
 
 from ..core.budget import Budget, take_budget
 from ..core.clock import Clock, wall_time
-from ..core.decide import Attempt, Rules
+from ..core.decide import Attempt, Decision, Raise, Return, Rules, Wait
 from ..core.endpoints import EndpointTable, get_preset
 from ..core.events import Event, EventKind, Hooks
 from ..core.headers import RateInfo, parse_rate_headers
@@ -30,12 +30,13 @@ from ..core.refusal import Answer, Refusal, RefusalKind, RefusalPolicy, TikTokRe
 from ..core.retry import RetryPolicy
 from ..core.routes import OTHER, Route, RouteTable
 from ..core.stats import Counter, Stats, StatsRecorder
-from ..core.windows import StorageError, Store, Window
+from ..core.windows import Window
 from ..priority import PRIORITY_HEADER, Priority, current_priority
 from ..settings import Settings
 from ..storage import is_shared, open_store
 from ..storage._redis_refund import refunder
 from ..storage.learned import open_learned
+from .effects import BlockWrite, Effect
 from .waiting import Admitter, ErrorFactory
 
 logger = logging.getLogger("tiktok_adapter")
@@ -55,31 +56,6 @@ _Reserved = tuple[str, str, tuple[Window, ...], float]
 _RESERVED: contextvars.ContextVar[_Reserved | None] = contextvars.ContextVar(
     "tiktok_adapter_reserved", default=None
 )
-
-# Work on the store after an answer that may be a round trip to a shared store: a
-# refund, a learned limit, a block. See Limiter.defer.
-Effect = Callable[[], None]
-
-
-@dataclass(frozen=True, slots=True)
-class BlockWrite:
-    """An effect that shares a server's block of an endpoint through the store.
-
-    A transport with an async client for the store may write it there (``key``,
-    ``until``, ``now``) instead of calling it; calling it writes through the sync store.
-    """
-
-    store: Store
-    route: str
-    key: str
-    until: float
-    now: float
-
-    def __call__(self) -> None:
-        try:
-            self.store.block(self.key, self.until, self.now)
-        except StorageError as exc:
-            logger.warning("could not share the block of %s: %s", self.route, exc)
 
 
 class Limiter:
@@ -157,8 +133,12 @@ class Limiter:
     def priority_of(self, headers: Any) -> Priority:
         """The priority header (removed before sending), else the context, else the default."""
         # A membership test first: popping a missing key costs a KeyError on every request.
-        if PRIORITY_HEADER in headers:
-            value = headers.pop(PRIORITY_HEADER)
+        value = headers.pop(PRIORITY_HEADER) if PRIORITY_HEADER in headers else None
+        return self.priority_for(value)
+
+    def priority_for(self, value: str | None) -> Priority:
+        """The level a priority header's ``value`` names, else the context's, else the default."""
+        if value is not None:
             try:
                 return Priority.coerce(value, PRIORITY_HEADER)
             except ValueError:
@@ -166,6 +146,8 @@ class Limiter:
         return current_priority() or self.default_priority
 
     def start(self, route: Route, level: Priority) -> Attempt:
+        if self.rules.max_wait is None:  # no deadline: no clock reading
+            return Attempt(route.name, level)
         return self.rules.start(route.name, level, self.clock.now())
 
     def admit(self, request: RequestLike, route: Route, attempt: Attempt) -> float:
@@ -223,6 +205,30 @@ class Limiter:
         """Count a re-send and tell the hooks; the transport sleeps ``seconds`` itself."""
         self.count(route, Counter.RETRIES)
         self.hooks.emit(Event(EventKind.RETRY, route.report, attempt.level, seconds, why))
+
+    def after_error(
+        self, route: Route, attempt: Attempt, safe: bool, why: str
+    ) -> tuple[float | None, Attempt]:
+        """A connection error: the seconds to wait before sending again (counted and told
+        to the hooks), or None when the transport must raise it."""
+        decision, attempt = self.rules.connection_error(attempt, safe, self.rand(),
+                                                        self.clock.now())  # fmt: skip
+        if not isinstance(decision, Wait):
+            return None, attempt
+        self.retrying(route, attempt, decision.seconds, why)
+        return decision.seconds, attempt
+
+    def after_refusal(
+        self, route: Route, attempt: Attempt, refusal: Refusal, replayable: bool
+    ) -> tuple[Decision, Attempt]:
+        """A refusal: Raise (counted), Return the answer, or Send again (counted and told
+        to the hooks; the block :meth:`observe` wrote makes the admission wait)."""
+        decision, attempt = self.rules.refusal(attempt, refusal, replayable, self.clock.now())
+        if isinstance(decision, Raise):
+            self.count(route, Counter.REFUSALS)
+        elif not isinstance(decision, Return):
+            self.retrying(route, attempt, 0.0, refusal.code)
+        return decision, attempt
 
     def count(self, route: Route, counter: Counter) -> None:
         self.recorder.add(route.report, counter)

@@ -4,42 +4,35 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import httpx
 
-from ..core.clock import Clock
-from ..core.decide import Attempt, Raise, Return, Wait
-from ..core.events import Hook
-from ..core.refusal import Answer, Refusal, RefusalPolicy
+from ..core.decide import Attempt, Raise, Return
+from ..core.refusal import Answer, Refusal
 from ..core.routes import Route
-from ..core.stats import Counter
 from ..core.windows import StorageError
-from ..engine.limiter import BlockWrite, Effect, Limiter, replayable
-from ..settings import Settings
+from ..engine.effects import BlockWrite, Effect
+from ..engine.limiter import Limiter, replayable
 from ..storage import is_shared
 from ._async_admission import AsyncAdmitter, AsyncStore, InProcess
 from ._async_redis import shared_store
 from ._base import LimitedTransport
 from ._common import (
     CONNECTION_ERRORS,
-    LowerHeaders,
+    Read,
     RequestView,
     answer,
     aread_raw,
     asleep,
     may_resend,
-    read_already,
+    reading,
     rebuilt,
-    wants_body,
 )
 from ._errors import to_exception
 
 if TYPE_CHECKING:
-    from typing_extensions import Unpack
-
-    from ..settings import SettingsKwargs
+    pass
 
 logger = logging.getLogger("tiktok_adapter")
 
@@ -74,37 +67,19 @@ class AsyncLimiter(Limiter):
         return pending
 
 
-class AsyncTikTokTransport(LimitedTransport, httpx.AsyncBaseTransport):
+class AsyncTikTokTransport(LimitedTransport[httpx.AsyncBaseTransport], httpx.AsyncBaseTransport):
     """Wraps an async httpx transport (``httpx.AsyncHTTPTransport()`` unless given).
 
     The recipe of :class:`~tiktok_adapter.httpx.TikTokTransport`, awaited: a waiting
     task sleeps with ``asyncio.sleep`` and queues by priority among tasks. On Redis
-    (``redis://`` or ``rediss://``) it counts through ``redis.asyncio`` with the sync
+    (one server, Sentinel or Cluster) it counts through ``redis.asyncio`` with the sync
     store's scripts and keys, so sync and async workers share one quota. One transport
     serves one event loop.
     """
 
     limiter_class = AsyncLimiter
 
-    def __init__(
-        self,
-        settings: Settings | None = None,
-        *,
-        transport: httpx.AsyncBaseTransport | None = None,
-        clock: Clock | None = None,
-        refusal_policy: RefusalPolicy | None = None,
-        on_wait: Hook | None = None,
-        on_rate_limited: Hook | None = None,
-        on_retry: Hook | None = None,
-        random_source: Callable[[], float] | None = None,
-        **options: Unpack[SettingsKwargs],
-    ) -> None:
-        self._setup(
-            settings, dict(options), clock=clock, refusal_policy=refusal_policy,
-            random_source=random_source,
-            hooks={"on_wait": on_wait, "on_rate_limited": on_rate_limited, "on_retry": on_retry},
-        )  # fmt: skip
-        self.transport = transport if transport is not None else httpx.AsyncHTTPTransport()
+    def _ready(self) -> None:
         limiter = self.limiter
         assert isinstance(limiter, AsyncLimiter)
         s = self.settings
@@ -123,6 +98,9 @@ class AsyncTikTokTransport(LimitedTransport, httpx.AsyncBaseTransport):
         # any is applied: in a thread, as the learner's later reads are.
         self._learned_read = not (limiter.collect and limiter.learner.policy.enabled)
 
+    def default_transport(self) -> httpx.AsyncBaseTransport:
+        return httpx.AsyncHTTPTransport()
+
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         limiter = self.limiter
         view = RequestView.of(request)
@@ -139,45 +117,38 @@ class AsyncTikTokTransport(LimitedTransport, httpx.AsyncBaseTransport):
             try:
                 response = await self.transport.handle_async_request(request)
             except CONNECTION_ERRORS as exc:
-                decision, attempt = limiter.rules.connection_error(
-                    attempt, may_resend(view, route, exc), limiter.rand(), self.clock.now()
+                seconds, attempt = limiter.after_error(
+                    route, attempt, may_resend(view, route, exc), type(exc).__name__
                 )
-                if not isinstance(decision, Wait):
+                if seconds is None:
                     raise
-                await self._retrying(route, attempt, decision.seconds, type(exc).__name__)
+                await asleep(self.clock, seconds)
                 continue
             response, refusal = await self._observe(request, route, response, attempt)
             if refusal is None:
                 return response
-            decision, attempt = limiter.rules.refusal(
-                attempt, refusal, replayable(view.body), self.clock.now()
-            )
+            decision, attempt = limiter.after_refusal(route, attempt, refusal,
+                                                      replayable(view.body))  # fmt: skip
             if isinstance(decision, Raise):
-                limiter.count(route, Counter.REFUSALS)
                 assert decision.problem is not None
                 raise to_exception(decision.problem, request, response)
             if isinstance(decision, Return):
                 return response
-            await response.aclose()
-            await self._retrying(route, attempt, 0.0, refusal.code)
+            await response.aclose()  # and send again: the admission waits out the block
 
     async def _observe(
         self, request: httpx.Request, route: Route, response: httpx.Response, attempt: Attempt
     ) -> tuple[httpx.Response, Refusal | None]:
         """A 429's body is read up to the cap; a 200's only when it is small JSON."""
-        status, headers = response.status_code, LowerHeaders.of(response.headers)
-        judged = status == 429 or wants_body(request, status, headers)
-        # An inner transport may have read the body already (MockTransport reads all).
-        seen = read_already(response, headers) if judged else None
-        if seen is not None or not judged:
-            seen = seen or Answer(status, headers, None)
-        elif status == 429:  # of any length: read no more than the cap
+        headers, seen, read = reading(request, response)
+        if read is Read.CAPPED:
             raw, complete = await aread_raw(response)
             response = rebuilt(response, raw, complete)
             seen = answer(response, headers, raw, complete)
-        else:  # a 200 whose declared length (which h11 and h2 enforce) is within the cap
+        elif read is Read.WHOLE:
             await response.aread()
-            seen = Answer(status, headers, response.content)
+            seen = Answer(response.status_code, headers, response.content)
+        assert seen is not None
         limiter = self.limiter
         assert isinstance(limiter, AsyncLimiter)
         refusal = limiter.observe(route, seen, attempt)
@@ -214,11 +185,6 @@ class AsyncTikTokTransport(LimitedTransport, httpx.AsyncBaseTransport):
             await self.astore.block(block.key, block.until, block.now)
         except StorageError as exc:  # the in-process copy still holds this process
             logger.warning("could not share the block of %s: %s", block.route, exc)
-
-    async def _retrying(self, route: Route, attempt: Attempt, seconds: float, why: str) -> None:
-        self.limiter.retrying(route, attempt, seconds, why)
-        if seconds > 0:
-            await asleep(self.clock, seconds)
 
     async def aclose(self) -> None:
         """Close the wrapped transport and the async Redis client; the windows stay."""

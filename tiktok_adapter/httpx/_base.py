@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from ..core.clock import SYSTEM_CLOCK, Clock
 from ..core.events import Hook, Hooks
@@ -14,7 +14,10 @@ from ..exceptions import ConfigurationError
 from ..settings import Settings
 from ._errors import to_exception
 
-HOOK_NAMES = ("on_wait", "on_rate_limited", "on_retry")
+if TYPE_CHECKING:
+    from typing_extensions import Unpack
+
+    from ..settings import SettingsKwargs
 
 
 def settings_from(owner: str, settings: Settings | None, options: dict[str, Any]) -> Settings:
@@ -28,27 +31,49 @@ def settings_from(owner: str, settings: Settings | None, options: dict[str, Any]
     return base.replace(**options) if options else base
 
 
-class LimitedTransport(LimiterFacade):
-    """The limiter and monitoring of a transport; the subclasses send, sleep and raise."""
+TransportT = TypeVar("TransportT")
+
+
+class LimitedTransport(LimiterFacade, Generic[TransportT]):
+    """The limiter and monitoring of a transport; the subclasses send, sleep and raise.
+
+    Settings come as keywords or a ``settings`` object (keywords win), as for
+    :class:`~tiktok_adapter.TikTokAdapter`; ``transport`` is the httpx transport to wrap
+    (:meth:`default_transport` unless given).
+    """
 
     limiter_class: type[Limiter] = Limiter
+    transport: TransportT
 
-    def _setup(
+    def __init__(
         self,
-        settings: Settings | None,
-        options: dict[str, Any],
+        settings: Settings | None = None,
         *,
-        clock: Clock | None,
-        refusal_policy: RefusalPolicy | None,
-        random_source: Callable[[], float] | None,
-        hooks: dict[str, Hook | None],
+        transport: TransportT | None = None,
+        clock: Clock | None = None,
+        refusal_policy: RefusalPolicy | None = None,
+        on_wait: Hook | None = None,
+        on_rate_limited: Hook | None = None,
+        on_retry: Hook | None = None,
+        random_source: Callable[[], float] | None = None,
+        **options: Unpack[SettingsKwargs],
     ) -> None:
-        self.settings = settings_from(type(self).__name__, settings, options)
+        self.settings = settings_from(type(self).__name__, settings, dict(options))
         self.clock: Clock = clock if clock is not None else SYSTEM_CLOCK
         self.limiter = self.limiter_class(
             self.settings, self.clock, errors=to_exception, refusal_policy=refusal_policy,
             hooks=Hooks(), random_source=random_source,
         )  # fmt: skip
-        for name, hook in hooks.items():
+        for name, hook in (("on_wait", on_wait), ("on_rate_limited", on_rate_limited),
+                           ("on_retry", on_retry)):  # fmt: skip
             if hook is not None:
                 self.limiter.hooks.add(name, hook)
+        self.transport = transport if transport is not None else self.default_transport()
+        self._ready()
+
+    def _ready(self) -> None:
+        """What a subclass builds once the limiter and the transport exist."""
+
+    def default_transport(self) -> TransportT:
+        """The httpx transport to wrap when none is given."""
+        raise NotImplementedError

@@ -4,6 +4,7 @@ answer as plain values, and which httpx errors may be re-sent. No rule lives her
 from __future__ import annotations
 
 import asyncio
+import enum
 import ssl
 from collections.abc import AsyncIterator, Iterator, Mapping
 from typing import Any
@@ -156,6 +157,27 @@ def read_already(response: httpx.Response, headers: LowerHeaders) -> Answer | No
         return None
     body = content if len(content) <= MAX_ERROR_BODY else None
     return Answer(response.status_code, headers, body)
+
+
+class Read(enum.Enum):
+    """How much of an answer's body the transport reads before the core judges it."""
+
+    NONE = "none"  # judged on status and headers, or on the body read already
+    CAPPED = "capped"  # a 429 of any length: at most the cap
+    WHOLE = "whole"  # a small JSON 200, whose declared length h11 and h2 enforce
+
+
+def reading(
+    request: httpx.Request, response: httpx.Response
+) -> tuple[LowerHeaders, Answer | None, Read]:
+    """The answer's headers, the Answer when no more need be read, and what to read."""
+    status, headers = response.status_code, LowerHeaders.of(response.headers)
+    judged = status == 429 or wants_body(request, status, headers)
+    # An inner transport may have read the body already (MockTransport reads all).
+    seen = read_already(response, headers) if judged else None
+    if seen is not None or not judged:
+        return headers, seen or Answer(status, headers, None), Read.NONE
+    return headers, None, Read.CAPPED if status == 429 else Read.WHOLE
 
 
 def read_raw(response: httpx.Response) -> tuple[bytes, bool]:

@@ -2,40 +2,32 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import httpx
 
-from ..core.clock import Clock
-from ..core.decide import Attempt, Raise, Return, Wait
-from ..core.events import Hook
-from ..core.refusal import Answer, Refusal, RefusalPolicy
+from ..core.decide import Attempt, Raise, Return
+from ..core.refusal import Answer, Refusal
 from ..core.routes import Route
-from ..core.stats import Counter
 from ..engine.limiter import replayable
-from ..settings import Settings
 from ._base import LimitedTransport
 from ._common import (
     CONNECTION_ERRORS,
-    LowerHeaders,
+    Read,
     RequestView,
     answer,
     may_resend,
-    read_already,
     read_raw,
+    reading,
     rebuilt,
-    wants_body,
 )
 from ._errors import to_exception
 
 if TYPE_CHECKING:
-    from typing_extensions import Unpack
-
-    from ..settings import SettingsKwargs
+    pass
 
 
-class TikTokTransport(LimitedTransport, httpx.BaseTransport):
+class TikTokTransport(LimitedTransport[httpx.BaseTransport], httpx.BaseTransport):
     """Wraps an httpx transport (``httpx.HTTPTransport()`` unless given) with the limits.
 
     ``handle_request`` is the requests adapter's recipe: resolve the endpoint, admit
@@ -44,25 +36,8 @@ class TikTokTransport(LimitedTransport, httpx.BaseTransport):
     :class:`~tiktok_adapter.TikTokAdapter`.
     """
 
-    def __init__(
-        self,
-        settings: Settings | None = None,
-        *,
-        transport: httpx.BaseTransport | None = None,
-        clock: Clock | None = None,
-        refusal_policy: RefusalPolicy | None = None,
-        on_wait: Hook | None = None,
-        on_rate_limited: Hook | None = None,
-        on_retry: Hook | None = None,
-        random_source: Callable[[], float] | None = None,
-        **options: Unpack[SettingsKwargs],
-    ) -> None:
-        self._setup(
-            settings, dict(options), clock=clock, refusal_policy=refusal_policy,
-            random_source=random_source,
-            hooks={"on_wait": on_wait, "on_rate_limited": on_rate_limited, "on_retry": on_retry},
-        )  # fmt: skip
-        self.transport = transport if transport is not None else httpx.HTTPTransport()
+    def default_transport(self) -> httpx.BaseTransport:
+        return httpx.HTTPTransport()
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
         limiter = self.limiter
@@ -74,51 +49,39 @@ class TikTokTransport(LimitedTransport, httpx.BaseTransport):
             try:
                 response = self.transport.handle_request(request)
             except CONNECTION_ERRORS as exc:
-                decision, attempt = limiter.rules.connection_error(
-                    attempt, may_resend(view, route, exc), limiter.rand(), self.clock.now()
+                seconds, attempt = limiter.after_error(
+                    route, attempt, may_resend(view, route, exc), type(exc).__name__
                 )
-                if not isinstance(decision, Wait):
+                if seconds is None:
                     raise
-                self._retrying(route, attempt, decision.seconds, type(exc).__name__)
+                self.clock.sleep(seconds)
                 continue
             response, refusal = self._observe(request, route, response, attempt)
             if refusal is None:
                 return response
-            decision, attempt = limiter.rules.refusal(
-                attempt, refusal, replayable(view.body), self.clock.now()
-            )
+            decision, attempt = limiter.after_refusal(route, attempt, refusal,
+                                                      replayable(view.body))  # fmt: skip
             if isinstance(decision, Raise):
-                limiter.count(route, Counter.REFUSALS)
                 assert decision.problem is not None
                 raise to_exception(decision.problem, request, response)
             if isinstance(decision, Return):
                 return response
-            response.close()
-            self._retrying(route, attempt, 0.0, refusal.code)
+            response.close()  # and send again: the admission waits out the block
 
     def _observe(
         self, request: httpx.Request, route: Route, response: httpx.Response, attempt: Attempt
     ) -> tuple[httpx.Response, Refusal | None]:
         """A 429's body is read up to the cap; a 200's only when it is small JSON."""
-        status, headers = response.status_code, LowerHeaders.of(response.headers)
-        judged = status == 429 or wants_body(request, status, headers)
-        # An inner transport may have read the body already (MockTransport reads all).
-        seen = read_already(response, headers) if judged else None
-        if seen is not None or not judged:
-            seen = seen or Answer(status, headers, None)
-        elif status == 429:  # of any length: read no more than the cap
+        headers, seen, read = reading(request, response)
+        if read is Read.CAPPED:
             raw, complete = read_raw(response)
             response = rebuilt(response, raw, complete)
             seen = answer(response, headers, raw, complete)
-        else:  # a 200 whose declared length (which h11 and h2 enforce) is within the cap
+        elif read is Read.WHOLE:
             response.read()
-            seen = Answer(status, headers, response.content)
+            seen = Answer(response.status_code, headers, response.content)
+        assert seen is not None
         return response, self.limiter.observe(route, seen, attempt)
-
-    def _retrying(self, route: Route, attempt: Attempt, seconds: float, why: str) -> None:
-        self.limiter.retrying(route, attempt, seconds, why)
-        if seconds > 0:
-            self.clock.sleep(seconds)
 
     def close(self) -> None:
         """Close the wrapped transport and the store's client, as the adapter does; the
