@@ -8,7 +8,7 @@ import pytest
 from requests.structures import CaseInsensitiveDict
 
 from tiktok_adapter import RateInfo, parse_rate_headers, parse_reset, parse_retry_after
-from tiktok_adapter._requests.headers import ResponseHeaders
+from tiktok_adapter._requests.headers import HeaderView
 from tiktok_adapter.core.refusal import Answer, TikTokRefusals
 
 NOW = 1_700_000_000.0
@@ -110,7 +110,7 @@ def test_parse_rate_headers_uses_date_for_epoch_reset() -> None:
     [
         pytest.param(lambda h: h, id="plain dict"),
         pytest.param(lambda h: {k.upper(): v for k, v in h.items()}, id="upper-case dict"),
-        pytest.param(lambda h: ResponseHeaders(CaseInsensitiveDict(h)), id="requests' headers"),
+        pytest.param(lambda h: HeaderView(CaseInsensitiveDict(h)), id="requests' headers"),
         pytest.param(lambda h: CaseInsensitiveDict(h), id="bare CaseInsensitiveDict"),
     ],
 )
@@ -123,7 +123,7 @@ def test_rate_headers_and_refusals_are_read_whatever_the_case(spell: Any) -> Non
 
 
 def test_the_requests_view_answers_like_the_headers_it_views() -> None:
-    view = ResponseHeaders(CaseInsensitiveDict({"Retry-After": "7"}))
+    view = HeaderView(CaseInsensitiveDict({"Retry-After": "7"}))
     assert view.get("RETRY-after") == "7" and view["retry-after"] == "7"
     assert "Retry-After" in view and "Date" not in view and 7 not in view
     assert view.get("Date", "none") == "none" and list(view) == ["Retry-After"] and len(view) == 1

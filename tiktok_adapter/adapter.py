@@ -10,19 +10,18 @@ import requests
 from requests.adapters import HTTPAdapter
 
 from ._requests.body import read_prefix, release
-from ._requests.headers import ResponseHeaders
+from ._requests.headers import HeaderView
 from ._requests.problems import to_exception
 from .core.clock import SYSTEM_CLOCK, Clock
-from .core.decide import Attempt, Raise, Return, Wait
+from .core.decide import Attempt, Raise, Return
 from .core.events import Hook, Hooks
 from .core.refusal import Answer, Refusal, RefusalPolicy
 from .core.retry import resend_is_safe
 from .core.routes import Route
-from .core.stats import Counter
 from .engine.facade import LimiterFacade
 from .engine.limiter import Limiter, replayable
 from .exceptions import ConfigurationError
-from .priority import Priority
+from .priority import PRIORITY_HEADER, Priority
 from .settings import Settings
 
 if TYPE_CHECKING:
@@ -137,28 +136,26 @@ class TikTokAdapter(LimiterFacade, HTTPAdapter):
                     proxies=proxies,
                 )  # fmt: skip
             except (requests.ConnectionError, requests.Timeout) as exc:
-                decision, attempt = limiter.rules.connection_error(
-                    attempt, self.may_resend_after_error(request, route, exc), limiter.rand(),
-                    self.clock.now(),
+                seconds, attempt = limiter.after_error(
+                    route, attempt, self.may_resend_after_error(request, route, exc),
+                    type(exc).__name__,
                 )  # fmt: skip
-                if not isinstance(decision, Wait):
+                if seconds is None:
                     raise
-                self._retrying(route, attempt, decision.seconds, type(exc).__name__)
+                self.clock.sleep(seconds)
                 continue
             refusal = self.observe(request, route, response, stream, attempt)
             if refusal is None:
                 return response
-            decision, attempt = limiter.rules.refusal(
-                attempt, refusal, replayable(request.body), self.clock.now()
+            decision, attempt = limiter.after_refusal(
+                route, attempt, refusal, replayable(request.body)
             )
             if isinstance(decision, Raise):
-                limiter.count(route, Counter.REFUSALS)
                 assert decision.problem is not None
                 raise to_exception(decision.problem, request, response)
             if isinstance(decision, Return):
                 return response
-            release(response)
-            self._retrying(route, attempt, 0.0, refusal.code)
+            release(response)  # and send again: the admission waits out the block
 
     def resolve(self, request: requests.PreparedRequest) -> Route:
         """The route (windows and block keys) for the request's URL path."""
@@ -166,7 +163,12 @@ class TikTokAdapter(LimiterFacade, HTTPAdapter):
 
     def request_priority(self, request: requests.PreparedRequest) -> Priority:
         """The header (removed before sending), else the context, else the default."""
-        return self.limiter.priority_of(request.headers)
+        headers = request.headers
+        # Looked up through the view: requests' own lookup of a missing name raises.
+        value = HeaderView(headers).get(PRIORITY_HEADER)
+        if value is not None:
+            del headers[PRIORITY_HEADER]
+        return self.limiter.priority_for(value)
 
     def admit(
         self, request: requests.PreparedRequest, route: Route, attempt: Attempt | None = None
@@ -196,7 +198,7 @@ class TikTokAdapter(LimiterFacade, HTTPAdapter):
             body = None
         else:
             body = response.content
-        return Answer(response.status_code, ResponseHeaders(response.headers), body)
+        return Answer(response.status_code, HeaderView(response.headers), body)
 
     def may_resend_after_error(
         self, request: requests.PreparedRequest, route: Route, exc: Exception
@@ -222,11 +224,6 @@ class TikTokAdapter(LimiterFacade, HTTPAdapter):
         """
         super().close()
         self.store.close()
-
-    def _retrying(self, route: Route, attempt: Attempt, seconds: float, why: str) -> None:
-        self.limiter.retrying(route, attempt, seconds, why)
-        if seconds > 0:
-            self.clock.sleep(seconds)
 
     # -- the limiter's parts, by their old names ----------------------------------------
 

@@ -1,4 +1,4 @@
-"""requests' response headers as the core reads them: any case, no exception on a miss."""
+"""requests' headers as the core reads them: any case, no exception on a miss."""
 
 from __future__ import annotations
 
@@ -6,10 +6,11 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 
-class ResponseHeaders(Mapping[str, str]):
+class HeaderView(Mapping[str, str]):
     """A read-only view of a ``requests`` ``CaseInsensitiveDict``.
 
-    The core looks up about six names per answer, most of them absent. The dict's own
+    The core looks up about six names per answer, and the priority header per request,
+    most of them absent. The dict's own
     ``get`` finds a missing name by raising and catching KeyError, which costs more than
     the rest of the lookup; this view asks the dict's lower-cased store directly (and
     falls back to the mapping's own lookups for any other mapping).

@@ -84,6 +84,9 @@ class Learner:
         # When each scope was last refused here: one refusal is a pause, two are a limit.
         self._refused_at: dict[str, float] = {}
         self._loaded = False
+        # A dict in process changes only through this learner, which keeps its copy
+        # current: once read, it is never read again (no clock reading per request).
+        self._in_process = not getattr(shared, "remote", True)
         self._generation = 0
         # One background refresh at a time; a forked child starts with none running.
         self._refreshing = False
@@ -118,6 +121,8 @@ class Learner:
         """Every scope's learned state. The first call reads the shared store; later ones
         return the copy at once and refresh a stale one in the background, so a request
         never waits on that read (a frozen store would cost it a timeout)."""
+        if self._in_process and self._loaded:
+            return self._values
         now = self.clock.now()
         if now < self._loaded_at + self.policy.cache_for:
             return self._values

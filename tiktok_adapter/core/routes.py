@@ -119,7 +119,7 @@ class RouteTable:
         never holds another user back.
         """
         adjust = self.adjust
-        costs = self.costs_of(route, request)
+        costs = self.costs_of(route, request) if route.cost is not None else ()
         if not route.scoped:
             windows = route.windows + costs if costs else route.windows
             return (windows if adjust is None else adjust(route, windows)), route.name
