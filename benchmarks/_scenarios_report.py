@@ -5,6 +5,7 @@ from __future__ import annotations
 from importlib import metadata
 from typing import Any
 
+import _report_httpx
 import _report_redis
 from _markdown import notes as _notes
 from _markdown import table as _table
@@ -269,6 +270,7 @@ def markdown(r: dict[str, Any]) -> str:
         ]
     lines += _notes(cp)
     lines += _report_redis.sections(r)
+    lines += _report_httpx.sections(r)
     ca = r["cache"]
     lines += ["## Cache", "", f"Status: {ca['status']}.", ""]
     if isinstance(ca.get("result"), dict):

@@ -116,9 +116,8 @@ def compliance(
         f"AsyncTikTokTransport(limits={{'{common.ROUTE}': '{common.limit_text(limit, window)}'}})"
     )
     loads = [Load("tiktok_adapter.httpx (memory)", f"{spec}, defaults", _ours(limit, window))]
-    # For comparison only: the default margin (50 ms) is paid once per window, which at
-    # one-second windows is 5% of the ideal by itself; benchmarks/margin.py measured the
-    # loopback gap between admission and arrival below 20 ms.
+    # For comparison only: the default margin (30 ms) is paid once per window, 3% of the
+    # ideal at one-second windows; benchmarks/margin.py sweeps what loopback needs.
     loads.append(
         Load(
             "tiktok_adapter.httpx (memory), margin 20 ms",

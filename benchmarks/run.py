@@ -38,6 +38,8 @@ SIZES: dict[str, dict[str, Any]] = {
         "margin": {"total": 60, "threads": 8, "limit": 5, "margins": margin.MARGINS},
         "margin_fleet": {"total": 100, "margins": margin.FLEET_MARGINS},
         "cpu": {"count": 5000},
+        "httpx": {"total": 500, "tasks": 100, "limit": 10, "window": 1.0, "rounds": 30,
+                  "per_round": 200},
     },
     "quick": {
         "overhead": {"rounds": 15, "per_round": 100},
@@ -46,6 +48,8 @@ SIZES: dict[str, dict[str, Any]] = {
         "margin": {"total": 40, "threads": 8, "limit": 5, "margins": ()},
         "margin_fleet": None,
         "cpu": {"count": 2000},
+        "httpx": {"total": 100, "tasks": 50, "limit": 10, "window": 1.0, "rounds": 8,
+                  "per_round": 100},
     },
     # For the test: every limit binds once (one request more than a window holds), so
     # admission, waiting and the margin are exercised; the timings mean nothing.
@@ -58,6 +62,8 @@ SIZES: dict[str, dict[str, Any]] = {
         "margin": {"total": 6, "threads": 8, "limit": 5, "margins": ()},
         "margin_fleet": None,
         "cpu": {"count": 100},
+        "httpx": {"total": 6, "tasks": 8, "limit": 5, "window": 1.0, "rounds": 2,
+                  "per_round": 10},
     },
 }  # fmt: skip
 
@@ -144,10 +150,29 @@ def main() -> int:
             }
         except Exception as exc:  # another module's failure must not sink the suite
             results["redis_ha"] = f"{type(exc).__name__}: {exc}"
+    print(f"[{mode}] httpx")
+    results["httpx"] = run_httpx(sizes["httpx"])
     print(f"[{mode}] cache")
     results["cache"] = run_cache(mode != "full")
     results["seconds"] = time.monotonic() - began
     return _finish(results, out)
+
+
+def run_httpx(size: dict[str, Any]) -> dict[str, Any] | str:
+    """benchmarks/httpx_bench.py at ``size``; why not, when httpx is not installed."""
+    try:
+        import httpx_bench
+    except ImportError as exc:  # the bench extra installs httpx and PyrateLimiter
+        return f"not run: {exc.name} is not installed"
+    s = dict(size)
+    params = {k: s[k] for k in ("total", "tasks", "limit", "window")}
+    with _server.start() as server:
+        return {
+            "compliance_params": params,
+            "compliance": httpx_bench.compliance(server, **params),
+            "overhead_params": {"rounds": s["rounds"], "per_round": s["per_round"]},
+            "overhead": httpx_bench.overhead(server, s["rounds"], s["per_round"]),
+        }
 
 
 def _finish(results: dict[str, Any], out: Path) -> int:

@@ -245,3 +245,29 @@ def test_a_goal_fails_on_one_429_a_lost_request_or_a_slow_makespan(
         assert sum(1 for g in verdicts if g.startswith(prefix)) == 1, (prefix, verdicts)
     failed = sorted(goal for goal, verdict in verdicts.items() if verdict != "PASS")
     assert failed == sorted(g for g in verdicts if failing and g.startswith(failing)), verdicts
+
+
+def test_the_async_httpx_transport_holds_the_limit_and_its_verdicts_follow(
+    tiny: tuple[dict[str, Any], str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    results, report = tiny
+    hx = results["httpx"]
+    if isinstance(hx, str):  # the tox env without httpx says why
+        assert importlib.util.find_spec("httpx") is None, hx
+        return
+    row = _row(hx["compliance"], "tiktok_adapter.httpx (memory)")
+    assert row["config"].endswith(", defaults")  # judged as users meet it
+    assert (row["lost"], row["http_429"], row["sent"]) == (0, 0, TOTAL), row
+    assert row["peak_sent_per_window"] == LIMIT
+    assert row["makespan_s"] >= WINDOW + MARGIN
+    monkeypatch.syspath_prepend(str(RUN.parent))
+    import _report_httpx  # type: ignore[import-not-found]
+
+    burst, overhead = _report_httpx.goals(results)
+    expected = row["lost"] == 0 and row["share_429"] <= 0.01 and row["makespan_over_ideal"] <= 1.05
+    assert burst["verdict"] == ("PASS" if expected else "FAIL"), burst
+    ratio = _row(hx["overhead"], "tiktok_adapter.httpx async")["ratio_to_plain"]
+    assert overhead["verdict"] == ("PASS" if ratio <= 1.05 else "FAIL"), overhead
+    for goal in (burst, overhead):
+        line = next(x for x in report.splitlines() if x.startswith(f"| {goal['goal']} |"))
+        assert line.endswith(f"| **{goal['verdict']}** |"), line
