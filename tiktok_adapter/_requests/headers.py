@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
 
@@ -29,6 +29,11 @@ class HeaderView(Mapping[str, str]):
             return self._headers.get(key, default)
         item = store.get(key.lower())
         return default if item is None else item[1]
+
+    def lower_names(self) -> Iterable[str]:
+        """Every name, in lower case (see ``parse_rate_headers``)."""
+        store = self._store
+        return store.keys() if store is not None else [k.lower() for k in self._headers]
 
     def __getitem__(self, key: str) -> str:
         value: str | None = self.get(key)

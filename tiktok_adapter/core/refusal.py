@@ -102,13 +102,13 @@ class TikTokRefusals:
         object.__setattr__(self, "_business", frozenset(str(c) for c in self.business_codes))
 
     def classify(self, answer: Answer, info: RateInfo | None) -> Refusal | None:
-        retry_at = _server_moment(info)
         if answer.status == 429:
             body_code = self._body_code(answer.body)
             kind = QUOTA if body_code in self.quota_codes else RATE
-            return Refusal(kind, body_code or "http_429", retry_at)
+            return Refusal(kind, body_code or "http_429", _server_moment(info))
         if answer.status != 200 or not self._looks_refused(answer):
             return None
+        retry_at = _server_moment(info)
         code = self._body_code(answer.body)
         if code is None:
             return None

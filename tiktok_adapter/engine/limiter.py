@@ -174,7 +174,7 @@ class Limiter:
         """Read the server's rate information; block the endpoint where it says so, and
         return the refusal (with when the endpoint reopens) if the answer is one."""
         now = self.clock.now()
-        self.count(route, Counter.SENT)
+        self.recorder.add(route.report, Counter.SENT)
         if route.cost is not None:
             self._settle(route, answer)
         info = parse_rate_headers(answer.headers, now)
@@ -190,9 +190,10 @@ class Limiter:
         # ``due`` asks no store: the common answer (nothing learned) defers nothing.
         if answer.status < 400 and learner.due(route):
             self.defer(partial(learner.accepted, route, now))
-        closed = exhausted(info, now, self.retry_policy)
-        if closed is not None:
-            self._block(route, closed.until, now, quota=closed.quota)
+        if info is not None:  # most answers carry no rate headers
+            closed = exhausted(info, now, self.retry_policy)
+            if closed is not None:
+                self._block(route, closed.until, now, quota=closed.quota)
         return None
 
     def defer(self, effect: Effect) -> None:

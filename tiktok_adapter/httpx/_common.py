@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import enum
 import ssl
-from collections.abc import AsyncIterator, Iterator, Mapping
+from collections.abc import AsyncIterator, Iterable, Iterator, Mapping
 from typing import Any
 
 import httpx
@@ -77,6 +77,10 @@ class LowerHeaders(dict[str, str]):
 
     def __contains__(self, key: object) -> bool:
         return isinstance(key, str) and dict.__contains__(self, key.lower())
+
+    def lower_names(self) -> Iterable[str]:
+        """Every name, in lower case (see ``parse_rate_headers``)."""
+        return self.keys()
 
 
 def may_resend(view: RequestView, route: Route, exc: Exception) -> bool:
