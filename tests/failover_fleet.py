@@ -14,7 +14,7 @@ import multiprocessing
 import threading
 import time
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -173,6 +173,20 @@ def most_in_a_window(stamps: list[float], period: float, since: float = float("-
             hi += 1
         most = max(most, hi - lo)
     return most
+
+
+def admitted_through(stamps_of: Callable[[], list[float]], promoted: float, until: float) -> bool:
+    """Whether the master that took over holds an admission stamped after ``promoted``
+    (a monotonic moment), looked for while the fleet still runs, until ``until``: a
+    window's list expires PERIOD + MARGIN after its last admission, so once the fleet has
+    stopped it may be gone before anyone reads it."""
+    after = time.time() - (time.monotonic() - promoted)  # the same moment on Redis's clock
+    while True:
+        if any(s > after for s in stamps_of()):
+            return True
+        if time.monotonic() >= until:
+            return False
+        time.sleep(0.1)
 
 
 PROCESSES = 4

@@ -31,6 +31,7 @@ from failover_fleet import (
     WARM_UP,
     ArrivalServer,
     Call,
+    admitted_through,
     check_calls,
     most_in_a_window,
     run_fleet,
@@ -57,13 +58,16 @@ def fleet_through_a_failover(mode: str, how: str) -> tuple[list[Call], Arrivals,
         (sentinels.freeze if how == "freeze" else sentinels.kill)(sentinels.master)
         promoted = sentinels.wait_promoted()
         assert promoted - killed < RUN - WARM_UP - 5.0, "the promotion came too late to test"
+
+        def stamps() -> list[float]:  # Redis's wall clock, on the promoted replica
+            new = client(sentinels.replica)
+            return [float(s) for key in new.scan_iter(match=f"{{{prefix}}}:w:*")
+                    for s in new.lrange(key, 0, -1)]  # fmt: skip
+
+        # The fleet wrote to the new master after the switch.
+        through = admitted_through(stamps, promoted, until=start + RUN)
         calls = [c for worker in fleet.result(timeout=RUN + 90) for c in worker]
-        # The fleet wrote to the new master after the switch: its window list holds stamps
-        # (Redis's wall clock) from after the promotion.
-        after = time.time() - (time.monotonic() - promoted)
-        stamps = [float(s) for key in client(sentinels.replica).scan_iter(match=f"{{{prefix}}}:w:*")
-                  for s in client(sentinels.replica).lrange(key, 0, -1)]  # fmt: skip
-        assert any(s > after for s in stamps), "no admission went through the new master"
+        assert through, "no admission went through the new master"
         return calls, list(server.arrivals), killed, prefix
 
 
