@@ -8,6 +8,7 @@ import socket
 import subprocess
 import time
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 import requests
@@ -163,3 +164,15 @@ def mocked() -> Iterator[responses.RequestsMock]:
 def session() -> Iterator[requests.Session]:
     with requests.Session() as s:
         yield s
+
+
+@pytest.fixture(params=["memory", pytest.param("redis", marks=pytest.mark.redis)])
+def store(request: pytest.FixtureRequest) -> dict[str, Any]:
+    """Settings for the adapter's storage: memory, or a private Redis (one script there)."""
+    if request.param == "memory":
+        return {}
+    return {
+        "storage_uri": request.getfixturevalue("redis_url"),
+        "key_prefix": request.getfixturevalue("key_prefix"),
+        "storage_time": False,  # the fake clock drives the windows
+    }

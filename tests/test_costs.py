@@ -26,18 +26,6 @@ BODY: dict[str, Any] = {
 MIDNIGHT = 1_700_006_400  # 2023-11-15 00:00 UTC; the FakeClock starts 1 h 47 min before
 
 
-@pytest.fixture(params=["memory", pytest.param("redis", marks=pytest.mark.redis)])
-def store(request: pytest.FixtureRequest) -> dict[str, Any]:
-    """The adapter's storage: memory, or a private Redis (admission there is one script)."""
-    if request.param == "memory":
-        return {}
-    return {
-        "storage_uri": request.getfixturevalue("redis_url"),
-        "key_prefix": request.getfixturevalue("key_prefix"),
-        "storage_time": False,  # the fake clock drives the windows
-    }
-
-
 @pytest.fixture
 def research(clock: FakeClock) -> Iterator[FakeTikTok]:
     with FakeTikTok(

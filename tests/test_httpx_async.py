@@ -9,25 +9,13 @@ from collections.abc import Iterator
 
 import httpx
 import pytest
+from transports import Wire
 
 from tiktok_adapter import FakeClock, Priority, RateLimitExceeded, priority
 from tiktok_adapter.httpx import AsyncTikTokTransport, TikTokTransport
 
 BASE = "https://open.tiktokapis.com"
 INFO = f"{BASE}/v2/user/info/"
-OK = {"data": {"user": {}}, "error": {"code": "ok", "message": "", "log_id": "y"}}
-
-
-class Wire:
-    """An httpx.MockTransport that counts what reached the server."""
-
-    def __init__(self) -> None:
-        self.sent = 0
-        self.transport = httpx.MockTransport(self.handle)
-
-    def handle(self, request: httpx.Request) -> httpx.Response:
-        self.sent += 1
-        return httpx.Response(200, json=OK)
 
 
 class SteppedClock(FakeClock):

@@ -35,17 +35,6 @@ SLOW = 0.3
 LAG = 0.1
 
 
-@pytest.fixture(params=["memory", pytest.param("redis", marks=pytest.mark.redis)])
-def store(request: pytest.FixtureRequest) -> dict[str, Any]:
-    if request.param == "memory":
-        return {}
-    return {
-        "storage_uri": request.getfixturevalue("redis_url"),
-        "key_prefix": request.getfixturevalue("key_prefix"),
-        "storage_time": False,  # the fake clock drives the windows
-    }
-
-
 def _records_used(transport: AsyncTikTokTransport) -> int:
     windows = transport.budget().endpoints["/research/video/query/"].windows
     return {w.limit: w.used for w in windows}[RECORDS]

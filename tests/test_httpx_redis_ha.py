@@ -22,6 +22,7 @@ import pytest
 import requests
 import responses
 from redis_topologies import Cluster, SentinelSet, client, running
+from transports import OK_BODY, Wire
 
 import tiktok_adapter
 from tiktok_adapter import ConfigurationError, StorageUnavailable, TikTokAdapter, mount
@@ -36,24 +37,11 @@ from tiktok_adapter.storage.redis import SCHEMES
 pytestmark = [pytest.mark.redis, pytest.mark.failover]
 
 INFO = "https://open.tiktokapis.com/v2/user/info/"
-OK = {"data": {"user": {}}, "error": {"code": "ok", "message": "", "log_id": "y"}}
 LIMIT = 5
 # One call on a dead master: a socket timeout, one retry backoff, and slack for a loaded
 # two-core machine.
 BOUND = SOCKET_TIMEOUT + RETRY_BACKOFF + 0.5
 PASSWORD = "s3cr3t-Pa55"
-
-
-class Wire:
-    """An httpx.MockTransport that counts what reached the server."""
-
-    def __init__(self) -> None:
-        self.sent = 0
-        self.transport = httpx.MockTransport(self.handle)
-
-    def handle(self, request: httpx.Request) -> httpx.Response:
-        self.sent += 1
-        return httpx.Response(200, json=OK)
 
 
 def settings(uri: str, prefix: str, limit: int = LIMIT) -> dict[str, Any]:
@@ -89,7 +77,7 @@ async def admitted(transport: AsyncTikTokTransport, calls: int) -> int:
 
 def sync_calls(uri: str, prefix: str, calls: int) -> None:
     with responses.RequestsMock(assert_all_requests_are_fired=False) as mocked:
-        mocked.get(INFO, json=OK)
+        mocked.get(INFO, json=OK_BODY)
         session = requests.Session()
         adapter = TikTokAdapter(**settings(uri, prefix))
         mount(session, adapter)

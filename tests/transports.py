@@ -24,6 +24,21 @@ from tiktok_adapter.httpx import STREAM, AsyncTikTokTransport, TikTokTransport
 KINDS = ("requests", "httpx", "httpx-async")
 
 
+OK_BODY = {"data": {"user": {}}, "error": {"code": "ok", "message": "", "log_id": "y"}}
+
+
+class Wire:
+    """An httpx.MockTransport that answers 200 and counts what reached the server."""
+
+    def __init__(self) -> None:
+        self.sent = 0
+        self.transport = httpx.MockTransport(self.handle)
+
+    def handle(self, request: httpx.Request) -> httpx.Response:
+        self.sent += 1
+        return httpx.Response(200, json=OK_BODY)
+
+
 @dataclass
 class Reply:
     status: int = 200
