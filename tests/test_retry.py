@@ -70,3 +70,22 @@ def test_pause_until(
 ) -> None:
     now = MIDNIGHT - 100
     assert RetryPolicy().pause_until(now, server_moment, quota, rand) == pytest.approx(expected)
+
+
+@pytest.mark.parametrize(
+    ("failures", "retries", "took", "again"),
+    [
+        (1, 1, 0.001, True),  # refused at once: one more try, on a fresh connection
+        (2, 1, 0.001, False),  # the retry failed too
+        (1, 0, 0.001, False),  # a cluster client: no retry
+        (1, 1, 0.49, True),  # still quick: under half the socket timeout
+        (1, 1, 0.5, False),  # slow: it cost half the budget already
+        (1, 1, 1.0, False),  # a timeout: never tried again
+    ],
+)
+def test_a_store_call_goes_again_only_after_a_quick_failure(
+    failures: int, retries: int, took: float, again: bool
+) -> None:
+    from tiktok_adapter.storage._redis_client import goes_again
+
+    assert goes_again(failures, retries, 100.0, 100.0 + took) is again

@@ -22,7 +22,7 @@ from enum import Enum
 from typing import Any
 
 from ..exceptions import ConfigurationError
-from ..storage._redis_client import RETRY_BACKOFF, SOCKET_TIMEOUT
+from ..storage._redis_client import RETRY_BACKOFF, SOCKET_TIMEOUT, goes_again
 from ..storage.redis import BACKEND
 from ..storage.uri import describe_error, redact_uri, sentinel_service, uri_secrets
 
@@ -139,8 +139,7 @@ def quick_retry(module: str, retries: int) -> Any:
                     outcome = fail(error, failures) if with_failure_count else fail(error)
                     if inspect.isawaitable(outcome):  # redis-py's failure handlers are async
                         await outcome
-                    quick = time.monotonic() - began < SOCKET_TIMEOUT / 2
-                    if failures > self._retries or not quick:
+                    if not goes_again(failures, self._retries, began, time.monotonic()):
                         raise error
                     await asyncio.sleep(RETRY_BACKOFF)
 

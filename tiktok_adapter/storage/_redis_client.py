@@ -23,6 +23,13 @@ SOCKET_TIMEOUT = 1.0
 RETRY_BACKOFF = 0.1
 
 
+def goes_again(failures: int, retries: int, began: float, now: float) -> bool:
+    """Whether an attempt that failed at ``now`` (begun at ``began``) is tried again: a
+    quick failure within ``retries``; never a slow one, which already cost the socket
+    timeout. Every client of ours, sync or async, and the admission lane ask this."""
+    return failures <= retries and now - began < SOCKET_TIMEOUT / 2
+
+
 def _retry(module: str, retries: int) -> Any:
     """A Retry of ``module`` (redis or valkey) that retries only a quick failure."""
     try:
@@ -55,8 +62,7 @@ def _retry(module: str, retries: int) -> Any:
                         raise
                     failures += 1
                     fail(error, failures) if with_failure_count else fail(error)
-                    quick = time.monotonic() - began < SOCKET_TIMEOUT / 2
-                    if failures > self._retries or not quick:
+                    if not goes_again(failures, self._retries, began, time.monotonic()):
                         raise error
                     time.sleep(RETRY_BACKOFF)
 

@@ -24,7 +24,7 @@ import weakref
 from typing import Any
 
 from ..core.forksafe import after_fork_in_child
-from ._redis_client import RETRY_BACKOFF, SOCKET_TIMEOUT
+from ._redis_client import RETRY_BACKOFF, goes_again
 
 
 def bulk(value: bytes) -> bytes:
@@ -86,7 +86,7 @@ class Lane:
             raise  # the server answered (NOSCRIPT, say): the connection is in step
         except Exception:
             conn.disconnect()
-            if time.monotonic() - began >= SOCKET_TIMEOUT / 2:
+            if not goes_again(1, 1, began, time.monotonic()):
                 raise  # a slow failure already cost the whole budget
         time.sleep(RETRY_BACKOFF)
         try:
