@@ -164,3 +164,11 @@ def test_a_positional_argument_in_the_wrong_place_names_the_parameter() -> None:
         mount(requests.Session(), "raise")  # type: ignore[arg-type]
     with pytest.raises(tiktok_adapter.ConfigurationError, match=r"settings='raise'"):
         TikTokAdapter("raise")  # type: ignore[arg-type]
+    from tiktok_adapter.httpx import AsyncTikTokTransport, TikTokTransport
+
+    for transport in (TikTokTransport, AsyncTikTokTransport):
+        with pytest.raises(
+            tiktok_adapter.ConfigurationError,
+            match=rf"{transport.__name__}\(settings='raise'\).*on_limit='raise'",
+        ):
+            transport("raise")  # type: ignore[arg-type]

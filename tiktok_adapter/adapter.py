@@ -20,7 +20,6 @@ from .core.retry import resend_is_safe
 from .core.routes import Route
 from .engine.facade import LimiterFacade
 from .engine.limiter import Limiter, replayable
-from .exceptions import ConfigurationError
 from .priority import PRIORITY_HEADER, Priority
 from .settings import Settings
 
@@ -64,13 +63,7 @@ class TikTokAdapter(LimiterFacade, HTTPAdapter):
         pool_block: bool = False,
         **options: Unpack[SettingsKwargs],
     ) -> None:
-        if settings is not None and not isinstance(settings, Settings):
-            raise ConfigurationError(
-                f"TikTokAdapter(settings={settings!r}): the first argument must be a Settings "
-                "object or None; pass settings as keywords, such as on_limit='raise'"
-            )
-        base = settings if settings is not None else Settings()
-        self.settings = base.replace(**options) if options else base
+        self.settings = Settings.given("TikTokAdapter", settings, options)
         self.clock: Clock = clock if clock is not None else SYSTEM_CLOCK
         self.refusal_policy: RefusalPolicy | None = refusal_policy
         # urllib3 must never re-send on its own: every attempt on the wire has to

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Generic, TypeVar
 
 from ..core.clock import SYSTEM_CLOCK, Clock
 from ..core.events import Hook, Hooks
 from ..core.refusal import RefusalPolicy
 from ..engine.facade import LimiterFacade
 from ..engine.limiter import Limiter
-from ..exceptions import ConfigurationError
 from ..settings import Settings
 from ._errors import to_exception
 
@@ -18,17 +17,6 @@ if TYPE_CHECKING:
     from typing_extensions import Unpack
 
     from ..settings import SettingsKwargs
-
-
-def settings_from(owner: str, settings: Settings | None, options: dict[str, Any]) -> Settings:
-    """``settings`` (or the defaults) with the keyword ``options`` over them."""
-    if settings is not None and not isinstance(settings, Settings):
-        raise ConfigurationError(
-            f"{owner}(settings={settings!r}): the first argument must be a Settings object "
-            "or None; pass settings as keywords, such as on_limit='raise'"
-        )
-    base = settings if settings is not None else Settings()
-    return base.replace(**options) if options else base
 
 
 TransportT = TypeVar("TransportT")
@@ -58,7 +46,7 @@ class LimitedTransport(LimiterFacade, Generic[TransportT]):
         random_source: Callable[[], float] | None = None,
         **options: Unpack[SettingsKwargs],
     ) -> None:
-        self.settings = settings_from(type(self).__name__, settings, dict(options))
+        self.settings = Settings.given(type(self).__name__, settings, options)
         self.clock: Clock = clock if clock is not None else SYSTEM_CLOCK
         self.limiter = self.limiter_class(
             self.settings, self.clock, errors=to_exception, refusal_policy=refusal_policy,

@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from os import PathLike
 from typing import Any
 
+from ..exceptions import ConfigurationError
 from .base import ENV_PREFIX, SettingsBase
 from .files import file_layer
 from .loaders import Layer, build, env_layer, mapping_layer
@@ -54,3 +55,16 @@ class Settings(SettingsBase):
             layers.append(env_layer(prefix, None if env is True else env))
         layers.append(mapping_layer(code, "keyword argument", typed=True))
         return build(cls, layers)
+
+    @classmethod
+    def given(cls, owner: str, settings: object, options: Mapping[str, Any]) -> Settings:
+        """What a transport's constructor was given: ``settings`` (or the defaults) with the
+        keyword ``options`` over them. ``owner`` names the constructor in the error for a
+        first argument that is not a Settings."""
+        if settings is not None and not isinstance(settings, Settings):
+            raise ConfigurationError(
+                f"{owner}(settings={settings!r}): the first argument must be a Settings object "
+                "or None; pass settings as keywords, such as on_limit='raise'"
+            )
+        base = settings if settings is not None else cls()
+        return base.replace(**options) if options else base
