@@ -10,7 +10,7 @@ import requests
 from requests.adapters import HTTPAdapter
 
 from ._requests.body import read_prefix, release
-from ._requests.headers import HeaderView
+from ._requests.headers import HeaderView, header
 from ._requests.problems import to_exception
 from .core.clock import SYSTEM_CLOCK, Clock
 from .core.decide import Attempt, Raise, Return
@@ -152,13 +152,13 @@ class TikTokAdapter(LimiterFacade, HTTPAdapter):
 
     def resolve(self, request: requests.PreparedRequest) -> Route:
         """The route (windows and block keys) for the request's URL path."""
-        return self.limiter.resolve(request.url or "")
+        return self.limiter.routes.resolve(request.url or "")
 
     def request_priority(self, request: requests.PreparedRequest) -> Priority:
         """The header (removed before sending), else the context, else the default."""
         headers = request.headers
         # Looked up through the view: requests' own lookup of a missing name raises.
-        value = HeaderView(headers).get(PRIORITY_HEADER)
+        value = header(headers, PRIORITY_HEADER)
         if value is not None:
             del headers[PRIORITY_HEADER]
         return self.limiter.priority_for(value)
