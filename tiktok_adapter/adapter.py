@@ -10,7 +10,7 @@ import requests
 from requests.adapters import HTTPAdapter
 
 from ._requests.body import read_prefix, release
-from ._requests.headers import HeaderView, header
+from ._requests.headers import HeaderView
 from ._requests.problems import to_exception
 from .core.clock import SYSTEM_CLOCK, Clock
 from .core.decide import Attempt, Raise, Return
@@ -158,7 +158,7 @@ class TikTokAdapter(LimiterFacade, HTTPAdapter):
         """The header (removed before sending), else the context, else the default."""
         headers = request.headers
         # Looked up through the view: requests' own lookup of a missing name raises.
-        value = header(headers, PRIORITY_HEADER)
+        value = HeaderView(headers).get(PRIORITY_HEADER)
         if value is not None:
             del headers[PRIORITY_HEADER]
         return self.limiter.priority_for(value)

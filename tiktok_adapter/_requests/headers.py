@@ -6,15 +6,6 @@ from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
 
-def header(headers: Mapping[str, str], name: str) -> str | None:
-    """``headers[name]`` in any case, or None: :class:`HeaderView`'s lookup, in one call."""
-    store = getattr(headers, "_store", None)
-    if isinstance(store, dict):
-        item = store.get(name.lower())
-        return None if item is None else item[1]
-    return headers.get(name)
-
-
 class HeaderView(Mapping[str, str]):
     """A read-only view of a ``requests`` ``CaseInsensitiveDict``.
 

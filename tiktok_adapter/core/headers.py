@@ -127,8 +127,7 @@ _RATE_HEADERS = frozenset(
 
 def parse_rate_headers(headers: Mapping[str, str], now: float) -> RateInfo | None:
     """The rate information in ``headers``, or None when there is none (the common case)."""
-    if type(headers) is dict:  # case_insensitive(), inline: this runs per answer
-        headers = case_insensitive(headers)
+    headers = case_insensitive(headers)
     # A view that lists its lower-case names at once answers the common case (no rate
     # header at all) with one set operation instead of four lookups.
     names = getattr(headers, "lower_names", None)

@@ -120,10 +120,7 @@ class TikTokRefusals:
         content = answer.body
         if not content or len(content) > MAX_ERROR_BODY:
             return False
-        headers = answer.headers
-        if type(headers) is dict:  # case_insensitive(), only where it has work to do
-            headers = case_insensitive(headers)
-        if "json" not in headers.get("content-type", ""):
+        if "json" not in case_insensitive(answer.headers).get("content-type", ""):
             return False
         return self._markers.search(content) is not None
 

@@ -78,12 +78,7 @@ class Admitter:
         """Block until every window admits the request; returns the seconds waited."""
         gate = self.gates.get(queue) if self.gates else None
         if gate is None or not gate.busy:
-            now = self.clock.now()
-            try:  # _acquire, inline: the path of nearly every call
-                verdict = self.store.acquire(windows, route.blocks, now if self.pass_now else None,
-                                             self.shares[attempt.level])  # fmt: skip
-            except StorageError as exc:
-                self._give_up(request, route, self.rules.storage_down(attempt, str(exc), now))
+            verdict = self._acquire(request, route, attempt, windows)
             if verdict.admitted:
                 self.stats.add(route.report, Counter.ADMITTED_AT_ONCE)
                 return 0.0

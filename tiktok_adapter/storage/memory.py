@@ -55,13 +55,7 @@ class MemoryStore:
         with self._lock:
             if now is None:
                 raise ValueError("MemoryStore needs the caller's clock reading")
-            # The calendar is read only for a calendar window: most requests have none.
-            calendar = (
-                any(w.rate.calendar for w in windows)
-                if len(windows) > 1
-                else (bool(windows) and windows[0].rate.calendar)
-            )
-            wall = self._wall(now) if calendar else now
+            wall = self._wall(now)
             refusal = self._refusal(windows, blocks, now, wall, share)
             if refusal is not None:
                 return refusal
@@ -87,7 +81,7 @@ class MemoryStore:
                         times.extend([now] * min(window.cost, rate.amount))
             self._ops += 1
             if self._ops % _SWEEP_EVERY == 0:
-                self._sweep(now, self._wall(now))
+                self._sweep(now, wall)
             return ADMITTED
 
     def _wall(self, now: float) -> float:
