@@ -46,14 +46,17 @@ class Reply:
     headers: dict[str, str] = field(default_factory=dict)
     body: bytes | None = None
     error: str | None = None  # "connect" or "timeout": the call fails on the wire
+    delay: float = 0.0  # seconds the answer takes, on the script's clock
 
 
 class Script:
     """Answers in order per (method, URL); the last one repeats, as in `responses`."""
 
-    def __init__(self) -> None:
+    def __init__(self, clock: FakeClock | None = None) -> None:
         self.replies: dict[tuple[str, str], list[Reply]] = {}
         self.calls: list[tuple[str, str]] = []
+        self.clock = clock  # moved by a reply's delay; ``arrivals`` read it
+        self.arrivals: list[float] = []
 
     def add(self, method: str, url: str, reply: Reply) -> None:
         self.replies.setdefault((method, url), []).append(reply)
@@ -64,7 +67,13 @@ class Script:
     def next(self, method: str, url: str) -> Reply:
         self.calls.append((method, url))
         queue = self.replies[(method, url.split("?")[0])]
-        return queue.pop(0) if len(queue) > 1 else queue[0]
+        reply = queue.pop(0) if len(queue) > 1 else queue[0]
+        if self.clock is not None:
+            # The worst case for the server's count: the request set off late and arrives
+            # at the end of its delay, just before it is answered.
+            self.clock.advance(reply.delay)
+            self.arrivals.append(self.clock.now())
+        return reply
 
     @staticmethod
     def encode(reply: Reply) -> tuple[dict[str, str], bytes]:

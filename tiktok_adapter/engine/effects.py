@@ -1,4 +1,5 @@
-"""Work on the store after an answer: a refund, a learned limit, a block (see Limiter.defer).
+"""Work on the store after an answer: a refund, a learned limit, a block, a late request's
+entries moved (see Limiter.defer).
 
 Each may be a round trip to a shared store, so the sync transports run it at once and the
 async one runs it off the event loop.
@@ -7,10 +8,11 @@ async one runs it off the event loop.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from ..core.windows import StorageError, Store
+from ..core.clock import Clock
+from ..core.windows import StorageError, Store, Window
 
 logger = logging.getLogger("tiktok_adapter")
 
@@ -36,3 +38,31 @@ class BlockWrite:
             self.store.block(self.key, self.until, self.now)
         except StorageError as exc:
             logger.warning("could not share the block of %s: %s", self.route, exc)
+
+
+@dataclass(frozen=True, slots=True)
+class Redate:
+    """An effect that moves a late request's window entries ``shift`` later.
+
+    Its answer came back later than the endpoint's usual time by more than the safety
+    margin (see :mod:`..core.lateness`), so it may have reached the server that much
+    later than it was admitted. ``stamp`` is the admission's reading of ``clock``; the
+    store is told how long ago that was when the effect runs, which on the async
+    transport is a moment after the answer.
+    """
+
+    redate: Callable[[Sequence[Window], float, float, float], None]
+    clock: Clock
+    route: str
+    windows: tuple[Window, ...]
+    stamp: float
+    shift: float
+
+    def __call__(self) -> None:
+        now = self.clock.now()
+        logger.debug("%s answered %.3f s later than usual; its window entries move by that "
+                     "less the margin", self.route, self.shift)  # fmt: skip
+        try:
+            self.redate(self.windows, now, now - self.stamp, self.shift)
+        except StorageError as exc:
+            logger.warning("could not move the window entries of a late %s: %s", self.route, exc)

@@ -24,6 +24,7 @@ from ..core.endpoints import EndpointTable, get_preset
 from ..core.events import Event, EventKind, Hooks
 from ..core.headers import RateInfo, parse_rate_headers
 from ..core.identity import RequestLike, derive_secret
+from ..core.lateness import Lateness
 from ..core.learner import Learner
 from ..core.learning import Learned, LearningPolicy
 from ..core.refusal import Answer, Refusal, RefusalKind, RefusalPolicy, TikTokRefusals, exhausted
@@ -36,8 +37,8 @@ from ..settings import Settings
 from ..storage import is_shared, open_store
 from ..storage._redis_refund import refunder
 from ..storage.learned import open_learned
-from .effects import BlockWrite, Effect
-from .waiting import Admitter, ErrorFactory
+from .effects import BlockWrite, Effect, Redate
+from .waiting import ADMISSION, Admitted, Admitter, ErrorFactory
 
 logger = logging.getLogger("tiktok_adapter")
 
@@ -111,6 +112,9 @@ class Limiter:
                 "requests, not records", ", ".join(sorted({e.cost.pool for e in self.table
                                                            if e.cost is not None})),
             )  # fmt: skip
+        # Late answers move their entries (core/lateness.py), on stores that can.
+        self.lateness = Lateness()
+        self._redate = getattr(self.store, "redate", None)
         # A shared store on its own clock (Redis TIME) is not handed ours.
         self.pass_now = not (is_shared(s.storage_uri) and s.storage_time)
         self.admitter = Admitter(
@@ -175,6 +179,11 @@ class Limiter:
         return the refusal (with when the endpoint reopens) if the answer is one."""
         now = self.clock.now()
         self.recorder.add(route.report, Counter.SENT)
+        held = ADMISSION.get()
+        if held is not None and held[0] is self.store:
+            excess = self.lateness.excess(route.name, now - held[2])
+            if excess > self.settings.safety_margin:
+                self._late(route, held, excess)
         if route.cost is not None:
             self._settle(route, answer)
         info = parse_rate_headers(answer.headers, now)
@@ -279,6 +288,14 @@ class Limiter:
         for window in windows:
             if window.cost > came:
                 self.defer(partial(self._refund, window, window.cost - came, wall))
+
+    def _late(self, route: Route, held: Admitted, excess: float) -> None:
+        """The answer came back ``excess`` later than usual: the margin covers part of it,
+        and the request's entries move later by the rest."""
+        ADMISSION.set(None)  # moved once, however many answers read it
+        if self._redate is not None:
+            shift = excess - self.settings.safety_margin
+            self.defer(Redate(self._redate, self.clock, route.name, held[1], held[2], shift))
 
     def _remember(self, route: Route, info: RateInfo) -> None:
         if route.report not in self.server_info and len(self.server_info) >= _SERVER_INFO_SIZE:

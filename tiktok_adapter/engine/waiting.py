@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable
+from contextvars import ContextVar
 from typing import Any, NoReturn
 
 from ..core.clock import Clock
@@ -28,6 +29,11 @@ _LONG_WAIT = 60.0
 _MIN_SLEEP = 1e-6
 # Quota warnings remembered per endpoint, so that each reset is announced once.
 _WARNED_SIZE = 1024
+
+# This thread's (or task's) last admission: the store, the windows and the clock reading
+# it was admitted at, so that its answer can tell how late it came back (Limiter.observe).
+Admitted = tuple[Store, tuple[Window, ...], float]
+ADMISSION: ContextVar[Admitted | None] = ContextVar("tiktok_adapter_admission", default=None)
 
 # Builds the transport's own exception for a problem (requests' or httpx's flavour).
 ErrorFactory = Callable[[Problem, Any], Exception]
@@ -196,11 +202,15 @@ class Admitter:
         if now is None:
             now = self.clock.now()
         try:
-            return self.store.acquire(
+            verdict = self.store.acquire(
                 windows, route.blocks, now if self.pass_now else None, self.shares[attempt.level]
             )
         except StorageError as exc:
             detail = str(exc)
+        else:
+            if verdict.admitted:
+                ADMISSION.set((self.store, windows, now))
+            return verdict
         self._give_up(request, route, self.rules.storage_down(attempt, detail, now))
 
 

@@ -21,7 +21,7 @@ from ..core.decide import Attempt
 from ..core.routes import Route
 from ..core.stats import Counter
 from ..core.windows import Admission, StorageError, Window
-from ..engine.waiting import Admitter
+from ..engine.waiting import ADMISSION, Admitter
 from ._common import asleep
 
 if TYPE_CHECKING:
@@ -174,9 +174,13 @@ class AsyncAdmitter(Admitter):
         if now is None:
             now = self.clock.now()
         try:
-            return await self.astore.acquire(
+            verdict = await self.astore.acquire(
                 windows, route.blocks, now if self.pass_now else None, self.shares[attempt.level]
             )
         except StorageError as exc:
             detail = str(exc)
+        else:
+            if verdict.admitted:
+                ADMISSION.set((self.store, windows, now))
+            return verdict
         self._give_up(request, route, self.rules.storage_down(attempt, detail, now))

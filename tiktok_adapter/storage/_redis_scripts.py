@@ -122,6 +122,42 @@ return 1
 """
 )
 
+# A late answer moves its request's entries later (see core.lateness). The entry nearest
+# the moment of admission, ``elapsed`` before now on the store's clock and within reach,
+# moves by ``shift``, back into newest-first order; the key lives as long as its newest
+# entry needs. KEYS: the moving windows. ARGV: now, elapsed, shift, margin, reach, then
+# each window's period. Rare (only late answers), so reading whole lists is affordable.
+REDATE = (
+    _NOW
+    + """
+local stamp = now - tonumber(ARGV[2])
+local shift, margin, reach = tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5])
+local moved_any = 0
+for i = 1, #KEYS do
+  local best, distance = nil, reach
+  for _, e in ipairs(redis.call('LRANGE', KEYS[i], 0, -1)) do
+    local gap = math.abs(tonumber(e) - stamp)
+    if gap <= distance then best, distance = e, gap end
+  end
+  if best then
+    local moved = tonumber(best) + shift
+    local text = string.format('%.6f', moved)
+    redis.call('LREM', KEYS[i], 1, best)
+    local pivot = nil
+    for _, e in ipairs(redis.call('LRANGE', KEYS[i], 0, -1)) do
+      if tonumber(e) <= moved then pivot = e; break end
+    end
+    if pivot then redis.call('LINSERT', KEYS[i], 'BEFORE', pivot, text)
+    else redis.call('RPUSH', KEYS[i], text) end
+    local ms = math.ceil((moved + tonumber(ARGV[5 + i]) + margin - now) * 1000)
+    if redis.call('PTTL', KEYS[i]) < ms then redis.call('PEXPIRE', KEYS[i], ms) end
+    moved_any = moved_any + 1
+  end
+end
+return moved_any
+"""
+)
+
 # Returns spans relative to the store's clock, for the same reason.
 USAGE = (
     _NOW
@@ -161,8 +197,10 @@ class Script:
         return cls(text, hashlib.sha1(text.encode()).hexdigest())
 
 
-SCRIPTS = {name: Script.of(text) for name, text in
-           (("acquire", ACQUIRE), ("block", BLOCK), ("usage", USAGE))}  # fmt: skip
+SCRIPTS = {
+    name: Script.of(text)
+    for name, text in (("acquire", ACQUIRE), ("block", BLOCK), ("usage", USAGE), ("redate", REDATE))
+}
 
 
 def block_slot(block: str) -> tuple[str, str]:

@@ -117,6 +117,17 @@ class FallbackStore:
             except StorageError as exc:
                 self.failed(exc)
 
+    def redate(self, windows: Sequence[Window], now: float, elapsed: float, shift: float) -> None:
+        # ``now`` is our clock's: the shadow reads it as it is, and a shared store on its
+        # own clock finds the entry ``elapsed`` before its own now.
+        self.fallback.redate(windows, now, elapsed, shift)
+        shared = getattr(self.primary, "redate", None)
+        if shared is not None and self.use_primary():
+            try:
+                shared(windows, now, elapsed, shift)
+            except StorageError as exc:
+                self.failed(exc)
+
     def blocked_until(self, key: str, now: float) -> float:
         local = self.fallback.blocked_until(key, now)
         if self.use_primary():

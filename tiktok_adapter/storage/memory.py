@@ -8,6 +8,7 @@ from collections.abc import Sequence
 
 from ..core.clock import Clock
 from ..core.forksafe import after_fork_in_child
+from ..core.lateness import REDATE_REACH
 from ..core.rates import cap_for
 from ..core.windows import ADMITTED, QUOTA_BLOCK, Admission, Store, Usage, Window
 from .base import Backend, StoreOptions
@@ -151,6 +152,36 @@ class MemoryStore:
                     if stamp == now:
                         del times[len(times) - 1 - back]
                         break
+
+    def redate(self, windows: Sequence[Window], now: float, elapsed: float, shift: float) -> None:
+        """Count the request admitted ``elapsed`` before ``now`` as admitted ``shift`` later
+        in each moving window (its answer came back late; see ``core.lateness``).
+
+        The entry nearest that moment is moved (within ``REDATE_REACH``): a neighbour
+        admitted microseconds apart stands for it as well, and a shadow store stamps
+        its copy a moment after the shared store's clock was read.
+        """
+        stamp = now - elapsed
+        with self._lock:
+            for window in windows:
+                times = self._moving.get(window.key)
+                if window.rate.calendar or not times:
+                    continue
+                best, distance = -1, REDATE_REACH
+                for back, entry in enumerate(reversed(times)):
+                    gap = abs(entry - stamp)
+                    if gap <= distance:
+                        best, distance = len(times) - 1 - back, gap
+                    elif entry < stamp:
+                        break  # older still, and further off
+                if best < 0:
+                    continue
+                moved = times[best] + shift
+                del times[best]
+                at = len(times)
+                while at > 0 and times[at - 1] > moved:
+                    at -= 1
+                times.insert(at, moved)
 
     def refund(self, window: Window, amount: int, wall: float) -> None:
         """Give back ``amount`` of what a request reserved in a calendar window at ``wall``

@@ -12,6 +12,7 @@ import limits.errors
 import limits.storage
 
 from ..core.forksafe import after_fork_in_child
+from ..core.lateness import REDATE_REACH
 from ..core.windows import Admission, StorageError, Store, Usage, Window
 from ..exceptions import ConfigurationError
 from ._redis_client import client_options
@@ -183,6 +184,17 @@ class RedisStore:
         args.append(1 if rate.calendar else 0)
         used, span = self._run("usage", [f"{self.tag}:w:{window.key}"], args)
         return Usage(int(used), now + max(float(span), 0.0))
+
+    def redate(self, windows: Sequence[Window], now: float, elapsed: float, shift: float) -> None:
+        """Move the entries of the request admitted ``elapsed`` ago ``shift`` later, in
+        each moving window (its answer came back late; see ``MemoryStore.redate``)."""
+        moving = [w for w in windows if not w.rate.calendar]
+        if not moving:
+            return
+        keys = [f"{self.tag}:w:{w.key}" for w in moving]
+        args = [self._now_arg(now), repr(elapsed), repr(shift), repr(self.margin),
+                repr(REDATE_REACH), *(repr(float(w.rate.period)) for w in moving)]  # fmt: skip
+        self._run("redate", keys, args)
 
     def close(self) -> None:
         if self._lane is not None:

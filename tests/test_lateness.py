@@ -1,0 +1,174 @@
+"""Late answers: a request that reached the server late moves its window entries later.
+
+The windows count a request when it is admitted and the server when it arrives; one
+request that arrives later than the rest lets the next one in its slot reach the
+server less than a period after it. The answer's lateness (beyond the endpoint's usual
+time, less the margin) moves the entry, so the server never sees more than the limit.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+import redis
+from transports import KINDS, Factory, Reply, Script, drivers
+
+from tiktok_adapter import FakeClock
+from tiktok_adapter.core.lateness import RISE, Lateness
+from tiktok_adapter.core.rates import parse_rates
+from tiktok_adapter.core.windows import Window
+from tiktok_adapter.storage import open_store
+from tiktok_adapter.storage.memory import MemoryStore
+
+INFO = "https://open.tiktokapis.com/v2/user/info/"
+OK = {"data": {"user": {}}, "error": {"code": "ok", "message": "", "log_id": "y"}}
+
+
+# -- the estimate of an endpoint's usual time ---------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("elapsed", "excess"),
+    [
+        # Nothing known yet: the whole first delay is lateness (the cautious side).
+        ([0.4], [0.4]),
+        # After 0.1 the usual time is 0.1 / 32; a shorter answer (0.001) sets it at once,
+        # and a longer one is late by the rest.
+        ([0.1, 0.001, 0.3], [0.1, 0.0, 0.299]),
+        # After 0.1, the estimate rose by RISE of it (0.003125): the next 0.1 is late by
+        # 0.1 - 0.003125.
+        ([0.1, 0.1], [0.1, 0.1 - 0.1 / 32]),
+        # Instant answers are never late.
+        ([0.0, 0.0, 0.0], [0.0, 0.0, 0.0]),
+    ],
+)
+def test_lateness_is_the_delay_beyond_the_usual(elapsed: list[float], excess: list[float]) -> None:
+    lateness = Lateness()
+    assert [lateness.excess("/v2/user/info/", e) for e in elapsed] == pytest.approx(excess)
+
+
+def test_a_steady_delay_stops_counting_as_late() -> None:
+    lateness = Lateness()
+    seen = [lateness.excess("/v2/video/query/", 0.2) for _ in range(200)]
+    # (1 - 1/32) ** 150 is below 1%: a steady 0.2 s is then usual, not late.
+    assert seen[0] == pytest.approx(0.2)
+    assert seen[-1] < 0.2 * 0.01
+    assert RISE == 1 / 32
+
+
+def test_endpoints_learn_apart() -> None:
+    lateness = Lateness()
+    for _ in range(300):
+        lateness.excess("/slow/", 2.0)  # a query the server takes two seconds over
+    assert lateness.usual("/slow/") == pytest.approx(2.0, abs=0.001)
+    assert lateness.excess("/fast/", 0.01) == pytest.approx(0.01)
+    assert lateness.excess("/slow/", 2.0) < 0.001
+
+
+# -- the stores move the entry --------------------------------------------------------------
+
+
+def _windows(text: str, key: str = "w") -> tuple[Window, ...]:
+    return tuple(Window(f"{key}{i}", rate) for i, rate in enumerate(parse_rates(text, "limits")))
+
+
+def test_memory_moves_the_nearest_entry_and_keeps_order() -> None:
+    store = MemoryStore()
+    windows = _windows("3/second")
+    for now in (100.0, 100.5, 101.0):
+        assert store.acquire(windows, (), now).admitted
+    # The request admitted at 100.5 answered at 101.2: its entry moves 0.6 later, past
+    # the one admitted at 101.0.
+    store.redate(windows, 101.2, 0.7, 0.6)
+    assert list(store._moving["w0"]) == pytest.approx([100.0, 101.0, 101.1])
+    # The oldest now leaves at 101.0: a fourth request at 101.05 goes in. The next must
+    # wait for the entry at 101.0, not the one that was at 100.5.
+    assert store.acquire(windows, (), 101.05).admitted
+    refused = store.acquire(windows, (), 101.06)
+    assert not refused.admitted and refused.wait == pytest.approx(1.0 - 0.06)
+
+
+def test_memory_moves_nothing_out_of_reach_and_no_calendar_window() -> None:
+    store = MemoryStore()
+    windows = _windows("2/second") + _windows("5/day@utc", key="d")
+    assert store.acquire(windows, (), 100.0).admitted
+    store.redate(windows, 101.0, 0.5, 0.4)  # admitted "at 100.5": no entry near it
+    assert list(store._moving["w0"]) == [100.0]
+    store.redate(windows, 101.0, 1.0, 0.4)
+    assert list(store._moving["w0"]) == pytest.approx([100.4])
+    assert "d0" not in store._moving
+
+
+@pytest.mark.redis
+@pytest.mark.parametrize("storage_time", [False, True])
+def test_redis_moves_the_nearest_entry_and_keeps_order(
+    redis_url: str, key_prefix: str, storage_time: bool
+) -> None:
+    store: Any = open_store(
+        redis_url, key_prefix=key_prefix, margin=0.0, use_storage_time=storage_time,
+        on_error="raise", clock=FakeClock(),
+    )  # fmt: skip
+    client = redis.Redis.from_url(redis_url, decode_responses=True)
+    windows = _windows("3/second")
+    key = f"{getattr(store, 'primary', store).tag}:w:w0"
+    try:
+        if storage_time:  # Redis's clock: write the entries as the script would
+            base = float(client.time()[0])
+            client.rpush(key, *(f"{base + t:.6f}" for t in (1.0, 0.5, 0.0)))
+            # the entry at base + 0.5, "0.7 s ago" on Redis's clock when the call runs:
+            # found within reach (0.05 s) only if the call runs within that time.
+            now_redis = client.time()
+            elapsed = float(now_redis[0]) + now_redis[1] / 1e6 - (base + 0.5)
+            store.redate(windows, 0.0, elapsed, 0.6)
+        else:
+            base = 100.0
+            for t in (0.0, 0.5, 1.0):
+                assert store.acquire(windows, (), base + t).admitted
+            store.redate(windows, base + 1.2, 0.7, 0.6)
+        entries = [float(e) - base for e in client.lrange(key, 0, -1)]
+        assert entries == pytest.approx([1.1, 1.0, 0.0], abs=1e-5)  # newest first
+        assert client.pttl(key) > 0
+    finally:
+        client.delete(key)
+        store.close()
+
+
+# -- through every transport, on memory and on Redis --------------------------------------
+
+
+@pytest.fixture(params=KINDS)
+def drive(request: pytest.FixtureRequest, clock: FakeClock) -> Iterator[Factory]:
+    yield from drivers(request.param, clock)
+
+
+def test_a_late_arrival_pushes_the_next_one_in_its_slot(
+    drive: Factory, clock: FakeClock, store: dict[str, Any]
+) -> None:
+    script = Script(clock)
+    script.add("GET", INFO, Reply(json=OK, delay=0.4))  # reaches the server 0.4 s late
+    script.add("GET", INFO, Reply(json=OK))
+    driver = drive(script, limits={"/user/info/": "2/second"}, safety_margin=0.0,
+                   default_priority="critical", **store)  # fmt: skip
+    start = clock.now()
+    for _ in range(3):
+        assert driver.get(INFO).status_code == 200
+    # The first arrived at +0.4, so the third may arrive no sooner than +1.4 (without
+    # the move it went at +1.0, three arrivals within 0.6 s).
+    assert [t - start for t in script.arrivals] == pytest.approx([0.4, 0.4, 1.4])
+    assert clock.sleeps == [pytest.approx(1.0)]
+
+
+def test_the_margin_covers_a_little_lateness(drive: Factory, clock: FakeClock) -> None:
+    script = Script(clock)
+    script.add("GET", INFO, Reply(json=OK, delay=0.02))
+    script.add("GET", INFO, Reply(json=OK))
+    driver = drive(script, limits={"/user/info/": "2/second"}, safety_margin=0.03,
+                   default_priority="critical")  # fmt: skip
+    start = clock.now()
+    for _ in range(3):
+        driver.get(INFO)
+    # 0.02 s late is within the 0.03 s margin: nothing moves; the third waits for the
+    # first entry (+0) plus the period and the margin.
+    assert [t - start for t in script.arrivals] == pytest.approx([0.02, 0.02, 1.03])
