@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import logging
+import threading
 
 import pytest
 import requests
 import responses
 
 from tiktok_adapter import Event, FakeClock, RateLimitExceeded, mount
+from tiktok_adapter.core.stats import Counter, StatsRecorder
 
 INFO = "https://open.tiktokapis.com/v2/user/info/"
 QUERY = "https://open.tiktokapis.com/v2/video/query/"
@@ -112,3 +114,27 @@ def test_a_raising_hook_never_breaks_the_request(
     caplog.set_level(logging.ERROR)
     assert session.get(INFO).status_code == 200
     assert any("hook bug" in (r.exc_text or "") or r.exc_info for r in caplog.records)
+
+
+def test_counters_are_exact_under_threads_and_add_counts_to_sums() -> None:
+    recorder = StatsRecorder(0.0)
+    per_thread = 20_000
+
+    def bump() -> None:
+        for _ in range(per_thread):
+            recorder.add("/v2/user/info/", Counter.SENT)
+        recorder.add("/v2/user/info/", Counter.WAIT_SECONDS, 0.25)
+        recorder.add("/v2/user/info/", Counter.WAIT_SECONDS, 1)  # a whole second, counted too
+
+    threads = [threading.Thread(target=bump) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    recorder.add("/v2/video/list/", Counter.RETRIES)
+    stats = recorder.snapshot(10.0)
+    info = stats.endpoints["/v2/user/info/"]
+    assert info.sent == 8 * per_thread
+    assert info.wait_seconds == pytest.approx(8 * 1.25)
+    assert stats.endpoints["/v2/video/list/"].retries == 1
+    assert stats.total.sent == 8 * per_thread and stats.total.retries == 1
