@@ -23,6 +23,7 @@ from tiktok_adapter.storage import open_store
 from tiktok_adapter.storage.memory import MemoryStore
 
 INFO = "https://open.tiktokapis.com/v2/user/info/"
+CREATE = "https://open.tiktokapis.com/v2/video/comment/create/"
 OK = {"data": {"user": {}}, "error": {"code": "ok", "message": "", "log_id": "y"}}
 
 
@@ -172,3 +173,18 @@ def test_the_margin_covers_a_little_lateness(drive: Factory, clock: FakeClock) -
     # 0.02 s late is within the 0.03 s margin: nothing moves; the third waits for the
     # first entry (+0) plus the period and the margin.
     assert [t - start for t in script.arrivals] == pytest.approx([0.02, 0.02, 1.03])
+
+
+def test_a_call_that_failed_late_moves_its_entry_too(drive: Factory, clock: FakeClock) -> None:
+    script = Script(clock)
+    script.add("POST", CREATE, Reply(error="timeout", delay=0.4))  # may have arrived at +0.4
+    script.add("POST", CREATE, Reply(json=OK))
+    driver = drive(script, limits={"/video/comment/create/": "2/second"}, safety_margin=0.0,
+                   default_priority="critical")  # fmt: skip
+    start = clock.now()
+    with pytest.raises(driver.timeout_error):
+        driver.post(CREATE, {"text": "hi"})  # a write: never sent again after an error
+    for _ in range(2):
+        assert driver.post(CREATE, {"text": "hi"}).status_code == 200
+    assert [t - start for t in script.arrivals] == pytest.approx([0.4, 0.4, 1.4])
+    assert clock.sleeps == [pytest.approx(1.0)]

@@ -11,7 +11,9 @@ The client cannot see when a request arrived, only when its answer came back, wh
 later. So each endpoint keeps a low estimate of its usual time from admission to answer
 (a lower envelope that falls at once and rises slowly), and an answer that took longer
 than that by more than the safety margin moves its window entries later by the excess
-(see ``Limiter.observe``). The estimate starts at zero, so that until an endpoint's
+(see ``Limiter.observe``); a call that failed without an answer (a timeout, a reset
+connection) may have arrived at any moment before the failure, and moves the same way.
+The estimate starts at zero, so that until an endpoint's
 usual delay is known every delay counts as lateness: the cautious side.
 """
 
@@ -53,6 +55,11 @@ class Lateness:
             self._usual.clear()
         self._usual[endpoint] = usual + (elapsed - usual) * RISE
         return elapsed - usual
+
+    def beyond(self, endpoint: str, elapsed: float) -> float:
+        """Seconds by which ``elapsed`` exceeds ``endpoint``'s usual time, learning nothing
+        (for a call that failed: its time says nothing of how long answers take)."""
+        return max(elapsed - self._usual.get(endpoint, 0.0), 0.0)
 
     def usual(self, endpoint: str) -> float:
         """The current estimate for ``endpoint`` (0 before its first answer)."""

@@ -24,7 +24,6 @@ from ..core.endpoints import EndpointTable, get_preset
 from ..core.events import Event, EventKind, Hooks
 from ..core.headers import RateInfo, parse_rate_headers
 from ..core.identity import RequestLike, derive_secret
-from ..core.lateness import Lateness
 from ..core.learner import Learner
 from ..core.learning import Learned, LearningPolicy
 from ..core.refusal import Answer, Refusal, RefusalKind, RefusalPolicy, TikTokRefusals, exhausted
@@ -37,8 +36,9 @@ from ..settings import Settings
 from ..storage import is_shared, open_store
 from ..storage._redis_refund import refunder
 from ..storage.learned import open_learned
-from .effects import BlockWrite, Effect, Redate
-from .waiting import ADMISSION, Admitted, Admitter, ErrorFactory
+from .effects import BlockWrite, Effect
+from .late import LateAnswers
+from .waiting import Admitter, ErrorFactory
 
 logger = logging.getLogger("tiktok_adapter")
 
@@ -113,8 +113,7 @@ class Limiter:
                                                            if e.cost is not None})),
             )  # fmt: skip
         # Late answers move their entries (core/lateness.py), on stores that can.
-        self.lateness = Lateness()
-        self._redate = getattr(self.store, "redate", None)
+        self.late = LateAnswers(self.store, clock, s.safety_margin)
         # A shared store on its own clock (Redis TIME) is not handed ours.
         self.pass_now = not (is_shared(s.storage_uri) and s.storage_time)
         self.admitter = Admitter(
@@ -179,11 +178,9 @@ class Limiter:
         return the refusal (with when the endpoint reopens) if the answer is one."""
         now = self.clock.now()
         self.recorder.add(route.report, Counter.SENT)
-        held = ADMISSION.get()
-        if held is not None and held[0] is self.store:
-            excess = self.lateness.excess(route.name, now - held[2])
-            if excess > self.settings.safety_margin:
-                self._late(route, held, excess)
+        late = self.late.answered(route, now)
+        if late is not None:
+            self.defer(late)
         if route.cost is not None:
             self._settle(route, answer)
         info = parse_rate_headers(answer.headers, now)
@@ -221,8 +218,11 @@ class Limiter:
     ) -> tuple[float | None, Attempt]:
         """A connection error: the seconds to wait before sending again (counted and told
         to the hooks), or None when the transport must raise it."""
-        decision, attempt = self.rules.connection_error(attempt, safe, self.rand(),
-                                                        self.clock.now())  # fmt: skip
+        now = self.clock.now()
+        late = self.late.failed(route, now)
+        if late is not None:
+            self.defer(late)
+        decision, attempt = self.rules.connection_error(attempt, safe, self.rand(), now)
         if not isinstance(decision, Wait):
             return None, attempt
         self.retrying(route, attempt, decision.seconds, why)
@@ -288,14 +288,6 @@ class Limiter:
         for window in windows:
             if window.cost > came:
                 self.defer(partial(self._refund, window, window.cost - came, wall))
-
-    def _late(self, route: Route, held: Admitted, excess: float) -> None:
-        """The answer came back ``excess`` later than usual: the margin covers part of it,
-        and the request's entries move later by the rest."""
-        ADMISSION.set(None)  # moved once, however many answers read it
-        if self._redate is not None:
-            shift = excess - self.settings.safety_margin
-            self.defer(Redate(self._redate, self.clock, route.name, held[1], held[2], shift))
 
     def _remember(self, route: Route, info: RateInfo) -> None:
         if route.report not in self.server_info and len(self.server_info) >= _SERVER_INFO_SIZE:
