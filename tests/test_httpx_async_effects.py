@@ -7,6 +7,7 @@ import asyncio
 import threading
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import httpx
@@ -224,3 +225,45 @@ def test_a_request_cancelled_while_its_refusal_is_learned_still_shares_the_block
     monkeypatch.undo()
     key = transport.limiter.resolve(INFO).blocks[0]
     assert transport.store.primary.blocked_until(key, clock.now()) > clock.now()
+
+
+@pytest.mark.redis
+def test_effects_run_in_the_transports_own_threads(
+    redis_url: str, key_prefix: str, clock: FakeClock
+) -> None:
+    """A busy default executor (it resolves host names, and user code's to_thread shares
+    it) never holds up the work after an answer, and that work never takes a slot of it."""
+    release = threading.Event()
+
+    def handle(request: httpx.Request) -> httpx.Response:
+        clock.advance(0.5)  # a late answer: its entry moves, a Redis round trip in a thread
+        return httpx.Response(200, json=OK)
+
+    async def main() -> list[str]:
+        loop = asyncio.get_running_loop()
+        loop.set_default_executor(ThreadPoolExecutor(1))
+        held = loop.run_in_executor(None, release.wait)  # the loop's only default thread
+        ran_in: list[str] = []
+        transport = AsyncTikTokTransport(
+            transport=httpx.MockTransport(handle), clock=clock, storage_uri=redis_url,
+            key_prefix=key_prefix, storage_time=False, default_priority="critical",
+        )  # fmt: skip
+        real = transport.limiter.late._redate
+        assert real is not None
+
+        def spy(*args: Any) -> None:
+            ran_in.append(threading.current_thread().name)
+            real(*args)
+
+        transport.limiter.late._redate = spy
+        try:
+            async with httpx.AsyncClient(transport=transport) as client:
+                response = await asyncio.wait_for(client.get(INFO), 10)
+                assert response.status_code == 200
+        finally:
+            release.set()
+            await held
+        return ran_in
+
+    ran_in = asyncio.run(main())
+    assert len(ran_in) == 1 and ran_in[0].startswith("tiktok-adapter")

@@ -175,15 +175,21 @@ def test_the_margin_covers_a_little_lateness(drive: Factory, clock: FakeClock) -
     assert [t - start for t in script.arrivals] == pytest.approx([0.02, 0.02, 1.03])
 
 
-def test_a_call_that_failed_late_moves_its_entry_too(drive: Factory, clock: FakeClock) -> None:
+def test_a_call_that_failed_late_moves_its_entry_too(
+    drive: Factory, clock: FakeClock, store: dict[str, Any]
+) -> None:
     script = Script(clock)
     script.add("POST", CREATE, Reply(error="timeout", delay=0.4))  # may have arrived at +0.4
     script.add("POST", CREATE, Reply(json=OK))
     driver = drive(script, limits={"/video/comment/create/": "2/second"}, safety_margin=0.0,
-                   default_priority="critical")  # fmt: skip
+                   default_priority="critical", **store)  # fmt: skip
     start = clock.now()
     with pytest.raises(driver.timeout_error):
         driver.post(CREATE, {"text": "hi"})  # a write: never sent again after an error
+    # Moved before the call raised, not at some later answer's turn.
+    limiter = driver.limited.limiter
+    window = next(w for w in limiter.resolve(CREATE).windows if w.rate.period == 1)
+    assert limiter.store.usage(window, clock.now()).resets_at - start == pytest.approx(1.4)
     for _ in range(2):
         assert driver.post(CREATE, {"text": "hi"}).status_code == 200
     assert [t - start for t in script.arrivals] == pytest.approx([0.4, 0.4, 1.4])

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
 
 import httpx
@@ -35,6 +37,10 @@ if TYPE_CHECKING:
     pass
 
 logger = logging.getLogger("tiktok_adapter")
+
+# Threads for the round trips after an answer on a shared store (see _in_thread): enough
+# for a burst of effects at once, and each is a short Redis call.
+_THREADS = 4
 
 
 class AsyncLimiter(Limiter):
@@ -94,6 +100,7 @@ class AsyncTikTokTransport(LimitedTransport[httpx.AsyncBaseTransport], httpx.Asy
         self.admitter = AsyncAdmitter(limiter, astore)
         # Effects still running for a task that was cancelled meanwhile; see _apply.
         self._applying: set[asyncio.Task[None]] = set()
+        self._threads: ThreadPoolExecutor | None = None  # see _in_thread
         # Learned limits on a shared store are first read at the first request, before
         # any is applied: in a thread, as the learner's later reads are.
         self._learned_read = not (limiter.collect and limiter.learner.policy.enabled)
@@ -107,7 +114,7 @@ class AsyncTikTokTransport(LimitedTransport[httpx.AsyncBaseTransport], httpx.Asy
         route = limiter.resolve(view.url)
         attempt = limiter.start(route, limiter.priority_of(request.headers))
         if not self._learned_read:
-            await asyncio.to_thread(limiter.learner.values)
+            await self._in_thread(limiter.learner.values)
             self._learned_read = True
         while True:
             windows, queue = limiter.routes.windows_for(route, view)
@@ -120,6 +127,9 @@ class AsyncTikTokTransport(LimitedTransport[httpx.AsyncBaseTransport], httpx.Asy
                 seconds, attempt = limiter.after_error(
                     route, attempt, may_resend(view, route, exc), type(exc).__name__
                 )
+                effects = self._deferred()  # a late call's entries move before it goes again
+                if effects:
+                    await self._apply(effects)
                 if seconds is None:
                     raise
                 await asleep(self.clock, seconds)
@@ -149,13 +159,18 @@ class AsyncTikTokTransport(LimitedTransport[httpx.AsyncBaseTransport], httpx.Asy
             await response.aread()
             seen = Answer(response.status_code, headers, response.content)
         assert seen is not None
-        limiter = self.limiter
-        assert isinstance(limiter, AsyncLimiter)
-        refusal = limiter.observe(route, seen, attempt)
-        effects = limiter.take()  # nothing awaited since observe: this task's alone
+        refusal = self.limiter.observe(route, seen, attempt)
+        effects = self._deferred()
         if effects:
             await self._apply(effects)
         return response, refusal
+
+    def _deferred(self) -> list[Effect]:
+        """The effects the limiter deferred. Called right after the limiter's step, with
+        nothing awaited in between, so that they are this task's alone."""
+        limiter = self.limiter
+        assert isinstance(limiter, AsyncLimiter)
+        return limiter.take()
 
     async def _apply(self, effects: list[Effect]) -> None:
         """Run ``effects`` off the event loop, and wait for them.
@@ -176,9 +191,17 @@ class AsyncTikTokTransport(LimitedTransport[httpx.AsyncBaseTransport], httpx.Asy
                 if isinstance(effect, BlockWrite):  # the async client, no thread
                     await self._share_block(effect)
                 else:  # the sync client's round trip, in a thread
-                    await asyncio.to_thread(effect)
+                    await self._in_thread(effect)
             except Exception:  # the answer stands; its bookkeeping failed
                 logger.exception("could not finish the work after an answer")
+
+    async def _in_thread(self, work: Callable[[], object]) -> None:
+        """Run ``work`` in the transport's own threads, not the loop's default executor:
+        a store that stops answering then holds our threads for its socket timeout, never
+        the ones that resolve host names for every connection the loop opens."""
+        if self._threads is None:
+            self._threads = ThreadPoolExecutor(_THREADS, thread_name_prefix="tiktok-adapter")
+        await asyncio.get_running_loop().run_in_executor(self._threads, work)
 
     async def _share_block(self, block: BlockWrite) -> None:
         try:
@@ -193,9 +216,13 @@ class AsyncTikTokTransport(LimitedTransport[httpx.AsyncBaseTransport], httpx.Asy
         await self.astore.aclose()
 
     async def _settled(self) -> None:
-        """Wait for the effects of cancelled requests, before their client closes."""
+        """Wait for the effects of cancelled requests, before their client closes; then
+        let the effect threads go."""
         if self._applying:
             await asyncio.gather(*self._applying, return_exceptions=True)
+        if self._threads is not None:
+            self._threads.shutdown(wait=False)
+            self._threads = None
 
     async def __aenter__(self) -> AsyncTikTokTransport:
         await self.transport.__aenter__()
