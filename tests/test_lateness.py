@@ -16,7 +16,7 @@ import redis
 from transports import KINDS, Factory, Reply, Script, drivers
 
 from tiktok_adapter import FakeClock
-from tiktok_adapter.core.lateness import RISE, Lateness
+from tiktok_adapter.core.lateness import Lateness
 from tiktok_adapter.core.rates import parse_rates
 from tiktok_adapter.core.windows import Window
 from tiktok_adapter.storage import open_store
@@ -35,12 +35,12 @@ OK = {"data": {"user": {}}, "error": {"code": "ok", "message": "", "log_id": "y"
     [
         # Nothing known yet: the whole first delay is lateness (the cautious side).
         ([0.4], [0.4]),
-        # After 0.1 the usual time is 0.1 / 32; a shorter answer (0.001) sets it at once,
+        # After 0.1 the usual time is 0.1 / 128; a shorter answer (0.0001) sets it at once,
         # and a longer one is late by the rest.
-        ([0.1, 0.001, 0.3], [0.1, 0.0, 0.299]),
-        # After 0.1, the estimate rose by RISE of it (0.003125): the next 0.1 is late by
-        # 0.1 - 0.003125.
-        ([0.1, 0.1], [0.1, 0.1 - 0.1 / 32]),
+        ([0.1, 0.0001, 0.3], [0.1, 0.0, 0.2999]),
+        # After 0.1, the estimate rose by a 128th of it (0.00078125): the next 0.1 is late
+        # by 0.1 - 0.00078125.
+        ([0.1, 0.1], [0.1, 0.1 - 0.00078125]),
         # Instant answers are never late.
         ([0.0, 0.0, 0.0], [0.0, 0.0, 0.0]),
     ],
@@ -52,16 +52,16 @@ def test_lateness_is_the_delay_beyond_the_usual(elapsed: list[float], excess: li
 
 def test_a_steady_delay_stops_counting_as_late() -> None:
     lateness = Lateness()
-    seen = [lateness.excess("/v2/video/query/", 0.2) for _ in range(200)]
-    # (1 - 1/32) ** 150 is below 1%: a steady 0.2 s is then usual, not late.
+    seen = [lateness.excess("/v2/video/query/", 0.2) for _ in range(800)]
+    # (1 - 1/128) ** 600 is below 1%: a steady 0.2 s is then usual, not late.
     assert seen[0] == pytest.approx(0.2)
+    assert seen[127] > 0.2 * 0.3  # (1 - 1/128) ** 127 is about 0.37: still mostly late
     assert seen[-1] < 0.2 * 0.01
-    assert RISE == 1 / 32
 
 
 def test_endpoints_learn_apart() -> None:
     lateness = Lateness()
-    for _ in range(300):
+    for _ in range(1500):
         lateness.excess("/slow/", 2.0)  # a query the server takes two seconds over
     assert lateness.usual("/slow/") == pytest.approx(2.0, abs=0.001)
     assert lateness.excess("/fast/", 0.01) == pytest.approx(0.01)

@@ -19,9 +19,12 @@ usual delay is known every delay counts as lateness: the cautious side.
 
 from __future__ import annotations
 
-# How far the estimate moves toward a longer delay per answer: slowly, so that one late
-# answer barely raises what counts as usual, and the next late one is still seen.
-RISE = 1 / 32
+# How far the estimate moves toward a longer delay per answer: slowly, so that it stays
+# near the shortest answers (the successor in a slot may well be one of those), one late
+# answer barely raises it, and a steady delay (a distant server) is learned within a few
+# hundred answers. With 1/32, one of two full benchmark runs drew a 429 of 500 (the cause
+# was not pinned down; a lower estimate is the cautious side).
+RISE = 1 / 128
 
 # How far from the moment of admission a store may look for the entry to move: a
 # neighbour admitted a moment apart stands for it as well, and a store's copy may be
@@ -36,7 +39,7 @@ class Lateness:
     """Per endpoint, the usual time from admission to answer, and how late one answer is.
 
     Thread-safe enough for what it is: two threads updating one endpoint at once may
-    lose one of the updates, which moves an estimate by a thirty-second at most.
+    lose one of the updates, which moves an estimate by a 128th at most.
     """
 
     __slots__ = ("_usual",)
