@@ -11,10 +11,10 @@ The client cannot see when a request arrived, only when its answer came back, wh
 later. So each endpoint keeps a low estimate of its usual time from admission to answer
 (a lower envelope that falls at once and rises slowly), and an answer that took longer
 than that by more than the safety margin moves its window entries later by the excess
-(see ``Limiter.observe``); a call that failed without an answer (a timeout, a reset
+(see ``engine/late.py``); a call that failed without an answer (a timeout, a reset
 connection) may have arrived at any moment before the failure, and moves the same way.
-The estimate starts at zero, so that until an endpoint's
-usual delay is known every delay counts as lateness: the cautious side.
+The estimate starts at zero, so that until an endpoint's usual delay is known every
+delay counts as lateness: the cautious side.
 """
 
 from __future__ import annotations

@@ -18,6 +18,9 @@ logger = logging.getLogger("tiktok_adapter")
 
 Effect = Callable[[], None]
 
+# A store's ``redate(windows, now, elapsed, shift)`` (see MemoryStore.redate).
+Redater = Callable[[Sequence[Window], float, float, float], None]
+
 
 @dataclass(frozen=True, slots=True)
 class BlockWrite:
@@ -51,7 +54,7 @@ class Redate:
     transport is a moment after the answer.
     """
 
-    redate: Callable[[Sequence[Window], float, float, float], None]
+    redate: Redater
     clock: Clock
     route: str
     windows: tuple[Window, ...]

@@ -2,16 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-
 from ..core.clock import Clock
 from ..core.lateness import Lateness
 from ..core.routes import Route
-from ..core.windows import Store, Window
-from .effects import Redate
+from ..core.windows import Store
+from .effects import Redate, Redater
 from .waiting import ADMISSION
-
-Redater = Callable[[Sequence[Window], float, float, float], None]
 
 
 class LateAnswers:
@@ -29,27 +25,20 @@ class LateAnswers:
         self.lateness = Lateness()
         self._redate: Redater | None = getattr(store, "redate", None)
 
-    def answered(self, route: Route, now: float) -> Redate | None:
-        """An answer came at ``now``: the move it calls for, if any; the estimate learns."""
+    def after(self, route: Route, now: float, *, answered: bool = True) -> Redate | None:
+        """The call admitted last in this thread or task ended at ``now``: the move that
+        calls for, if any. An answer teaches the estimate; a call that failed without
+        one (``answered=False``) may have reached the server at any moment until then,
+        and its time says nothing of how long answers take, so it teaches nothing."""
         held = ADMISSION.get()
         if held is None or held[0] is not self.store:
             return None
-        excess = self.lateness.excess(route.name, now - held[2])
-        return self._move(route, held[1], held[2], excess) if excess > self.margin else None
-
-    def failed(self, route: Route, now: float) -> Redate | None:
-        """A call failed at ``now`` without an answer. It may have reached the server at
-        any moment until then; its time says nothing of how long answers take, so the
-        estimate learns nothing."""
-        held = ADMISSION.get()
-        if held is None or held[0] is not self.store:
+        _, windows, stamp = held
+        lateness = self.lateness
+        measure = lateness.excess if answered else lateness.beyond
+        excess = measure(route.name, now - stamp)
+        if excess <= self.margin:
             return None
-        excess = self.lateness.beyond(route.name, now - held[2])
-        return self._move(route, held[1], held[2], excess) if excess > self.margin else None
-
-    def _move(
-        self, route: Route, windows: tuple[Window, ...], stamp: float, excess: float
-    ) -> Redate | None:
         ADMISSION.set(None)  # moved once, however many answers read it
         if self._redate is None:
             return None

@@ -178,7 +178,7 @@ class Limiter:
         return the refusal (with when the endpoint reopens) if the answer is one."""
         now = self.clock.now()
         self.recorder.add(route.report, Counter.SENT)
-        late = self.late.answered(route, now)
+        late = self.late.after(route, now)
         if late is not None:
             self.defer(late)
         if route.cost is not None:
@@ -219,7 +219,7 @@ class Limiter:
         """A connection error: the seconds to wait before sending again (counted and told
         to the hooks), or None when the transport must raise it."""
         now = self.clock.now()
-        late = self.late.failed(route, now)
+        late = self.late.after(route, now, answered=False)
         if late is not None:
             self.defer(late)
         decision, attempt = self.rules.connection_error(attempt, safe, self.rand(), now)
