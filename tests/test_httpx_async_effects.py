@@ -29,11 +29,12 @@ RECORDS = "100000/day@utc records"
 INFO = "https://open.tiktokapis.com/v2/user/info/"
 OK = {"data": {"user": {}}, "error": {"code": "ok", "message": "", "log_id": "y"}}
 REFUSED = {"error": {"code": "rate_limit_exceeded", "message": "slow down", "log_id": "z"}}
-# A Redis call made slow on purpose: far above a loop's tick, far below a test's patience.
-SLOW = 0.3
-# The most one asyncio.sleep(0.01) may take meanwhile: wide of scheduling jitter on two
-# shared cores, and a third of SLOW, so a call on the loop cannot pass unseen.
-LAG = 0.1
+# A Redis call made slow on purpose: far above a loop's tick, and far above a stall of the
+# loop under load (CI saw a 0.12 s one), far below a test's patience.
+SLOW = 1.0
+# The most one asyncio.sleep(0.01) may take meanwhile: wide of scheduling jitter and load
+# on two shared cores, and half of SLOW, so a call on the loop cannot pass unseen.
+LAG = 0.5
 
 
 def _records_used(transport: AsyncTikTokTransport) -> int:
