@@ -8,8 +8,9 @@ import json
 import os
 import re
 import threading
+from collections.abc import Mapping
 from typing import Any
-from urllib.parse import urlencode, urlsplit, urlunsplit
+from urllib.parse import quote, quote_plus, urlencode, urlsplit, urlunsplit
 
 from requests import PreparedRequest, Request
 from requests.structures import CaseInsensitiveDict
@@ -31,6 +32,9 @@ KEY_VERSION = b"tiktok_adapter/cache-key/1"
 MARKER_PREFIX = "REDACTED:hmac-sha256:"
 _MARKER = re.compile(r"REDACTED:hmac-sha256:([0-9a-f]{32})\Z")
 _BLANK = "REDACTED"
+# Response headers whose value is a URL: a redirect that keeps the query keeps the token.
+_URL_HEADERS = frozenset({"location", "content-location"})
+_MIN_ECHO = 8
 
 _process_secret: bytes | None = None
 _secret_lock = threading.Lock()
@@ -78,15 +82,25 @@ class Redactor:
         return found.group(1) if found else self.digest(value)
 
     def redact_response(self, value: Any) -> Any:
-        """A copy of a CachedResponse with every credential replaced by its marker."""
+        """A copy of a CachedResponse with every credential replaced by its marker.
+
+        A server may echo the token in any header (``Location`` of a redirect that keeps
+        the query, ``Content-Location``, ``Link``), so besides the credential headers and
+        URL queries, every header value loses each token its requests carried.
+        """
         if not isinstance(value, CachedResponse):
             return value
+        return self._redact(value, self._echoes(value))
+
+    def _redact(self, value: CachedResponse, echoes: dict[str, str]) -> CachedResponse:
         clone: CachedResponse = value.__class__.__new__(value.__class__)
         clone.__dict__.update(value.__dict__)
         clone.url = rewrite_url(value.url or "", self.marker)
-        clone.headers = rewrite_headers(value.headers, self.marker)
+        clone.headers = rewrite_headers(value.headers, self.marker, echoes)
         clone.request = self.redact_request(value.request)
-        clone.history = [self.redact_response(h) for h in value.history]
+        clone.history = [
+            self._redact(h, echoes) if isinstance(h, CachedResponse) else h for h in value.history
+        ]
         nxt = value._next
         clone._next = self.redact_request(nxt) if nxt is not None else None
         clone.raw = CachedHTTPResponse.from_cached_response(clone)
@@ -94,6 +108,29 @@ class Redactor:
 
     def redact_request(self, request: CachedRequest) -> CachedRequest:
         return rewrite_request(as_cached_request(request), self.marker)
+
+    def _echoes(self, value: CachedResponse) -> dict[str, str]:
+        """Each token the requests of ``value`` and its redirects carried, as a server
+        could echo it (raw or percent-encoded), mapped to its marker."""
+        found: set[str] = set()
+
+        def note(where: str, token: str) -> str:
+            scheme, _, rest = token.partition(" ")
+            found.update((token, rest.strip()) if scheme.lower() == "bearer" else (token,))
+            return token
+
+        for response in (value, *value.history):
+            request = getattr(response, "request", None)
+            if request is not None:
+                rewrite_request(as_cached_request(request), note)
+        echoes: dict[str, str] = {}
+        for token in found:
+            # A short value would match inside unrelated text; no real token is that short.
+            if len(token) >= _MIN_ECHO and not _MARKER.match(token):
+                mark = self.marker("echo", token)
+                for form in (token, quote(token, safe=""), quote(token), quote_plus(token)):
+                    echoes[form] = mark
+        return echoes
 
 
 class KeyFunction:
@@ -161,12 +198,27 @@ def rewrite_request(request: CachedRequest, replace: Replace) -> CachedRequest:
 # -- tokens replaced in what the cache stores ------------------------------------------
 
 
-def rewrite_headers(headers: Any, replace: Replace) -> CaseInsensitiveDict[str]:
+def rewrite_headers(
+    headers: Any, replace: Replace, echoes: Mapping[str, str] | None = None
+) -> CaseInsensitiveDict[str]:
+    """``headers`` with credentials replaced; URL headers' queries and ``echoes`` too."""
     out: CaseInsensitiveDict[str] = CaseInsensitiveDict()
     for name, value in (headers or {}).items():
         text = value.decode("latin-1") if isinstance(value, bytes) else str(value)
         lower = name.lower()
-        out[name] = replace(f"header:{lower}", text) if lower in CREDENTIAL_HEADERS else text
+        if lower in CREDENTIAL_HEADERS:
+            out[name] = replace(f"header:{lower}", text)
+            continue
+        if lower in _URL_HEADERS:
+            try:
+                text = rewrite_url(text, replace)
+            except ValueError:  # not a URL (a hostile server's); the echo search still runs
+                pass
+        # Longest first, so a token's raw form never splits one of its encoded forms.
+        for echoed in sorted(echoes or (), key=len, reverse=True):
+            if echoed in text:
+                text = text.replace(echoed, (echoes or {})[echoed])
+        out[name] = text
     return out
 
 
