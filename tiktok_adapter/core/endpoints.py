@@ -11,6 +11,7 @@ from types import MappingProxyType
 
 from ..exceptions import ConfigurationError
 from .costs import RecordCost, follow_list, research
+from .paths import resolve_path
 
 logger = logging.getLogger("tiktok_adapter")
 
@@ -80,8 +81,14 @@ class Preset:
 
 
 def normalize_path(path: str) -> str:
-    """Canonical form of a URL path: no query, no version segment, one trailing slash."""
+    """Canonical form of a URL path: no query, no version segment, one trailing slash.
+
+    The path is first resolved as the server (nginx) resolves it before choosing a
+    location, so that no other spelling of a row's path escapes the row's windows.
+    """
     path = path.split("?", 1)[0].split("#", 1)[0]
+    if "%" in path or "//" in path or "/." in path:  # the common path never gets here
+        path = resolve_path(path)
     path = _VERSION_SEGMENT.sub("", path)
     path = "/" + path.strip("/")
     return path if path == "/" else path + "/"
