@@ -30,6 +30,12 @@ class Installation:
         self.base_url = base_url
         self.sessions: weakref.WeakSet[requests.Session] = weakref.WeakSet()
         self._original: Callable[..., None] | None = None
+        # Held while a new Session is mounted and while uninstall() restores and unmounts:
+        # a Session whose __init__ overlaps uninstall() is either mounted and then
+        # unmounted with the rest, or sees the installation gone and stays plain.
+        # Reentrant, in case something mount() does makes a Session of its own.
+        self._mounting = threading.RLock()
+        self._live = False
 
     def __enter__(self) -> TikTokAdapter:
         return self.adapter
@@ -48,19 +54,26 @@ class Installation:
 
         def __init__(session: requests.Session, *args: Any, **kwargs: Any) -> None:
             original(session, *args, **kwargs)
-            mount(session, installation.adapter, base_url=installation.base_url)
-            installation.sessions.add(session)
+            with installation._mounting:
+                if installation._live:
+                    mount(session, installation.adapter, base_url=installation.base_url)
+                    installation.sessions.add(session)
 
         __init__.__wrapped__ = original  # type: ignore[attr-defined]
-        self._original = original
-        requests.Session.__init__ = __init__  # type: ignore[method-assign, assignment]
+        with self._mounting:
+            self._original = original
+            self._live = True
+            requests.Session.__init__ = __init__  # type: ignore[method-assign, assignment]
 
     def _unpatch(self) -> None:
-        if self._original is not None:
-            requests.Session.__init__ = self._original  # type: ignore[method-assign]
-            self._original = None
-        for session in list(self.sessions):
-            _unmount(session, self.adapter)
+        with self._mounting:
+            self._live = False
+            if self._original is not None:
+                requests.Session.__init__ = self._original  # type: ignore[method-assign]
+                self._original = None
+            for session in list(self.sessions):
+                _unmount(session, self.adapter)
+            self.sessions.clear()
 
 
 def install(
