@@ -15,6 +15,10 @@ _MAX_HEADER_LEN = 64
 # Reset values at or above this are epoch seconds; smaller ones are delta seconds.
 _EPOCH_THRESHOLD = 1_000_000_000.0
 _EPOCH_MS_THRESHOLD = 100_000_000_000.0
+# No rate limit resets further away than its longest period, a month: a Reset naming a
+# later moment (``1e308``, a date centuries away) is garbage, and ignored rather than
+# read as a reason to close a working endpoint. Nearer ones are clamped to a day later.
+_MAX_RESET_AHEAD = 31 * 86_400.0
 # An HTTP Date has one-second resolution, so a span measured against it may be up to a
 # second short; we add that second rather than send a moment too early.
 _DATE_RESOLUTION = 1.0
@@ -93,15 +97,21 @@ def parse_retry_after(
 
 
 def parse_reset(value: str | None, now: float, server_date: float | None = None) -> float | None:
-    """The moment (our clock) named by X-RateLimit-Reset: epoch s, epoch ms or delta s."""
+    """The moment (our clock) named by X-RateLimit-Reset: epoch s, epoch ms or delta s;
+    None for a moment more than a month away, which no rate limit names."""
     number = _number(value, "X-RateLimit-Reset")
     if number is None:
         return None
     if number >= _EPOCH_MS_THRESHOLD:
-        return _to_our_clock(number / 1000.0, now, server_date)
-    if number >= _EPOCH_THRESHOLD:
-        return _to_our_clock(number, now, server_date)
-    return now + number
+        moment = _to_our_clock(number / 1000.0, now, server_date)
+    elif number >= _EPOCH_THRESHOLD:
+        moment = _to_our_clock(number, now, server_date)
+    else:
+        moment = now + number
+    if moment - now > _MAX_RESET_AHEAD:
+        logger.debug("ignoring X-RateLimit-Reset=%r: more than a month away", value)
+        return None
+    return moment
 
 
 def _count(value: str | None, name: str) -> int | None:
