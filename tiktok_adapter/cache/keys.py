@@ -97,17 +97,19 @@ class Redactor:
         clone.__dict__.update(value.__dict__)
         clone.url = rewrite_url(value.url or "", self.marker)
         clone.headers = rewrite_headers(value.headers, self.marker, echoes)
-        clone.request = self.redact_request(value.request)
+        clone.request = self.redact_request(value.request, echoes)
         clone.history = [
             self._redact(h, echoes) if isinstance(h, CachedResponse) else h for h in value.history
         ]
         nxt = value._next
-        clone._next = self.redact_request(nxt) if nxt is not None else None
+        clone._next = self.redact_request(nxt, echoes) if nxt is not None else None
         clone.raw = CachedHTTPResponse.from_cached_response(clone)
         return clone
 
-    def redact_request(self, request: CachedRequest) -> CachedRequest:
-        return rewrite_request(as_cached_request(request), self.marker)
+    def redact_request(
+        self, request: CachedRequest, echoes: Mapping[str, str] | None = None
+    ) -> CachedRequest:
+        return rewrite_request(as_cached_request(request), self.marker, echoes)
 
     def _echoes(self, value: CachedResponse) -> dict[str, str]:
         """Each token the requests of ``value`` and its redirects carried, as a server
@@ -186,9 +188,11 @@ def as_cached_request(request: Request | PreparedRequest | CachedRequest) -> Cac
     return CachedRequest.from_request(request)
 
 
-def rewrite_request(request: CachedRequest, replace: Replace) -> CachedRequest:
+def rewrite_request(
+    request: CachedRequest, replace: Replace, echoes: Mapping[str, str] | None = None
+) -> CachedRequest:
     """``request`` (changed in place) with each credential replaced."""
-    request.headers = rewrite_headers(request.headers, replace)
+    request.headers = rewrite_headers(request.headers, replace, echoes)
     request.url = rewrite_url(request.url or "", replace)
     content_type = str(request.headers.get("Content-Type") or "")
     request.body = rewrite_body(request.body, content_type, replace) or b""
