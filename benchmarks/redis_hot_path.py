@@ -31,7 +31,6 @@ import _scenarios_common as common
 import requests
 
 from tiktok_adapter import TikTokAdapter
-from tiktok_adapter.storage._redis_lane import Lane, array_header, pack
 
 GOAL = 1.25  # an admission costs at most this many bare EVALSHA round trips
 # The benchmarks' route (one window that never binds) and a TikTok-shaped one: an app
@@ -74,13 +73,9 @@ def measure_route(url: str, name: str, rounds: int, per_round: int) -> dict[str,
     store = ad.store.primary  # type: ignore[attr-defined]
     client = store.client
     sha = client.script_load("return 1")
-    lane = Lane.of(client)
-    assert lane is not None, "a plain redis:// client has a connection pool"
-    packed = array_header(3) + pack(("EVALSHA", sha, 0))
     windows, blocks = route.windows, route.blocks
     calls: dict[str, Callable[[], object]] = {
         "bare EVALSHA": lambda: client.evalsha(sha, 0),
-        "bare EVALSHA, packed, own connection": lambda: lane.call(packed),
         "store.acquire": lambda: store.acquire(windows, blocks, None),
         "adapter.admit": lambda: ad.admit(request, route),
     }

@@ -49,9 +49,13 @@ def our_keys(redis_url: str, prefix: str) -> dict[str, list[str]]:
     client = redis.Redis.from_url(redis_url, decode_responses=True)
     found = {}
     for key in client.scan_iter(match="{" + prefix + "}*"):
-        kind = client.type(key)
-        values = client.lrange(key, 0, -1) if kind == "list" else [client.get(key) or ""]
-        found[key] = values
+        read = {
+            "list": lambda k: client.lrange(k, 0, -1),
+            "string": lambda k: [client.get(k) or ""],
+            "zset": lambda k: client.zrange(k, 0, -1),  # the fleet's heartbeats
+            "hash": lambda k: [f"{f}={v}" for f, v in client.hgetall(k).items()],
+        }[client.type(key)]
+        found[key] = read(key)
     return found
 
 

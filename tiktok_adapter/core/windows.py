@@ -42,6 +42,8 @@ class Admission:
     # The binding window's rate (None for a server block), so that an error can say
     # when a priority's share, not the limit itself, is what refused.
     rate: Rate | None = None
+    # A shared store's count of each window after admitting, this request included.
+    held: tuple[int, ...] = ()
 
 
 ADMITTED = Admission(True)
@@ -49,6 +51,11 @@ ADMITTED = Admission(True)
 
 class StorageError(TikTokAdapterError):
     """The store could not be reached; the adapter decides between fallback and raise."""
+
+
+class StorageMisconfigured(StorageError):
+    """The store answered, but it cannot keep the windows as configured (a read-only
+    replica, a user without permission, a wrong password): waiting will not fix it."""
 
 
 @dataclass(frozen=True)

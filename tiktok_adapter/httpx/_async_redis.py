@@ -15,8 +15,10 @@ from typing import Any
 from ..core.windows import Admission, StorageError, Window
 from ..exceptions import ConfigurationError
 from ..storage import storage_scheme
+from ..storage._redis_client import with_retry_async
 from ..storage._redis_plan import Plans
-from ..storage._redis_scripts import SCRIPTS, block_slot
+from ..storage._redis_problems import problem_of
+from ..storage._redis_scripts import Keys, block_slot, run_async
 from ..storage.fallback import FallbackStore
 from ..storage.redis import SCHEMES
 from ..storage.uri import describe_error, redact_uri, uri_secrets
@@ -56,9 +58,9 @@ class AsyncRedisStore:
         self.use_storage_time = use_storage_time
         self.opened: Opened | None = None
         self._stale = False  # a cluster client to refresh before its next command
-        self._tag = "{" + key_prefix + "}"
+        self._keys = Keys.of(key_prefix)
         self._secrets = uri_secrets(uri)
-        self.plans = Plans(self._tag, margin)
+        self.plans = Plans(self._keys, margin)
 
     @property
     def client(self) -> Any:
@@ -82,27 +84,29 @@ class AsyncRedisStore:
                 raise StorageError(describe_error(exc, self._secrets)) from None
         return client
 
-    async def _failed(self, client: Any, exc: Exception) -> StorageError:
-        if self.opened is not None and self.opened.topology is Topology.CLUSTER:
-            self._stale = True
-        pool = getattr(client, "connection_pool", None)
+    async def _drop_idle(self) -> None:
+        """Idle connections may lead to the master that just failed; new ones ask the
+        Sentinels where the master is now."""
+        pool = getattr(self.client, "connection_pool", None)
         if pool is not None:
             with contextlib.suppress(Exception):
                 await pool.disconnect(inuse_connections=False)
-        return StorageError(describe_error(exc, self._secrets))
 
-    async def _call(self, script: str, rest: Sequence[Any]) -> Any:
+    async def _call(self, script: str, keys: Sequence[Any], args: Sequence[Any]) -> Any:
+        """Script ``script`` (the sync store's), retried once after a quick connection
+        failure except on a cluster (see ``storage._redis_client``)."""
         client = await self._connect()
+        cluster = self.opened is not None and self.opened.topology is Topology.CLUSTER
         try:
-            return await client.execute_command("EVALSHA", SCRIPTS[script].sha, *rest)
+            if cluster:
+                return await run_async(client, script, keys, args)
+            return await with_retry_async(lambda: run_async(client, script, keys, args),
+                                          self._drop_idle)  # fmt: skip
         except Exception as exc:
-            # redis-py raises NoScriptError (valkey the same name); a raw reply says NOSCRIPT.
-            if type(exc).__name__ != "NoScriptError" and "NOSCRIPT" not in str(exc):
-                raise await self._failed(client, exc) from None
-        try:  # a server that has not seen the script (a new master after a failover)
-            return await client.execute_command("EVAL", SCRIPTS[script].text, *rest)
-        except Exception as exc:
-            raise await self._failed(client, exc) from None
+            if cluster:
+                self._stale = True
+            await self._drop_idle()
+            raise problem_of(exc, self._secrets) from None
 
     def _now_arg(self, now: float | None) -> bytes:
         return b"" if self.use_storage_time or now is None else repr(now).encode()
@@ -112,16 +116,16 @@ class AsyncRedisStore:
         share: float = 1.0,
     ) -> Admission:  # fmt: skip
         plan = self.plans.get(windows, blocks)
-        args = (self._now_arg(now), self.plans.share(share)[0], *plan.tail)
-        return plan.admission(await self._call("acquire", (*plan.head[2:], *args)))
+        keys, args = plan.keys_and_args(self._now_arg(now), self.plans.share(share))
+        return plan.admission(await self._call("acquire", keys, args))
 
     async def block(self, key: str, until: float, now: float) -> None:
         span = until - now
         if span <= 0:
             return
         name, field = block_slot(key)
-        await self._call("block", (1, f"{self._tag}:b:{name}", self._now_arg(now), repr(span),
-                                   field))  # fmt: skip
+        await self._call("block", [self._keys.block(name)], [self._now_arg(now), repr(span),
+                                                              field])  # fmt: skip
 
     async def aclose(self) -> None:
         opened, self.opened = self.opened, None
@@ -163,6 +167,7 @@ class AsyncShared:
             shadow.release(windows, local_now)
             raise
         sync.recovered()
+        sync.saw(windows, verdict, local_now)
         if not verdict.admitted:
             shadow.release(windows, local_now)
         return verdict

@@ -5,24 +5,21 @@ the hosts after the credentials, comma separated, each with its port; the servic
 path; the user and password of the URL, as written), so one URI leads a sync and an async
 process to the same servers, the same password and the same service. The client's calls
 are bounded as the sync client's are (see ``storage._redis_client``): a socket timeout,
-one quick retry on a server or the master, none on a cluster, one try on each Sentinel.
+one quick retry on a server or the master (by the store), none on a cluster, one try
+on each Sentinel.
 """
 
 from __future__ import annotations
 
-import asyncio
 import importlib
 import importlib.util
-import inspect
-import time
 import urllib.parse
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any
 
 from ..exceptions import ConfigurationError
-from ..storage._redis_client import RETRY_BACKOFF, SOCKET_TIMEOUT, goes_again
+from ..storage._redis_client import SOCKET_TIMEOUT, no_retry, takes
 from ..storage.redis import BACKEND
 from ..storage.uri import describe_error, redact_uri, sentinel_service, uri_secrets
 
@@ -110,46 +107,6 @@ def check_installed(target: Target, uri: str) -> None:
     _module(target, uri, suffix[target.topology])
 
 
-def quick_retry(module: str, retries: int) -> Any:
-    """An async Retry of ``module`` that retries only a quick failure (a refused or reset
-    connection: the stale socket of a master that just died), after one short backoff;
-    never a slow one, which already cost the socket timeout."""
-    try:
-        base = importlib.import_module(f"{module}.asyncio.retry").Retry
-        backoff = importlib.import_module(f"{module}.backoff")
-        errors = importlib.import_module(f"{module}.exceptions")
-    except ImportError:
-        return None
-
-    class QuickRetry(base):  # type: ignore[misc, valid-type]
-        async def call_with_retry(
-            self, do: Callable[[], Awaitable[Any]], fail: Callable[..., Any],
-            is_retryable: Callable[[Exception], bool] | None = None,
-            with_failure_count: bool = False,
-        ) -> Any:  # fmt: skip
-            failures = 0
-            while True:
-                began = time.monotonic()
-                try:
-                    return await do()
-                except self._supported_errors as error:
-                    if is_retryable is not None and not is_retryable(error):
-                        raise
-                    failures += 1
-                    outcome = fail(error, failures) if with_failure_count else fail(error)
-                    if inspect.isawaitable(outcome):  # redis-py's failure handlers are async
-                        await outcome
-                    if not goes_again(failures, self._retries, began, time.monotonic()):
-                        raise error
-                    await asyncio.sleep(RETRY_BACKOFF)
-
-    return QuickRetry(backoff.NoBackoff(), retries, supported_errors=(errors.ConnectionError,))
-
-
-def _takes(cls: Any, name: str) -> bool:
-    return name in inspect.signature(cls.__init__).parameters
-
-
 @dataclass
 class Opened:
     """A client, and the clients behind it to close with it (a Sentinel set's own)."""
@@ -163,9 +120,10 @@ def open_client(target: Target, uri: str) -> Opened:
     """A client for ``target``; nothing is connected until its first command."""
     base = _module(target, uri, "")
     # redis-py 6 and later retry 10 times by default; a release without `retry` does not.
-    takes_retry = _takes(getattr(base, "Valkey" if target.module == "valkey" else "Redis"),
+    takes_retry = takes(getattr(base, "Valkey" if target.module == "valkey" else "Redis"),
                          "retry")  # fmt: skip
-    retry = {"retry": quick_retry(target.module, 1)} if takes_retry else {}
+    # No retry in the client: the store retries a quick failure once (with_retry_async).
+    retry = {"retry": no_retry(target.module, asynchronous=True)} if takes_retry else {}
     if target.topology is Topology.SERVER:
         return Opened(base.from_url(target.url, **_TIMEOUTS, **retry), Topology.SERVER)
     tls = {"ssl": True} if target.tls else {}
@@ -174,7 +132,7 @@ def open_client(target: Target, uri: str) -> Opened:
         if target.tls and not hasattr(sentinel, "SentinelManagedSSLConnection"):
             raise _refused(uri, f"this {target.module} release has no async Sentinel over TLS")
         # The Sentinels get one try each: a refused one is skipped for the next at once.
-        once = {"retry": None} if takes_retry else {}
+        once = retry
         watchers = sentinel.Sentinel(
             list(target.hosts), sentinel_kwargs={**target.auth, **_TIMEOUTS, **once, **tls},
             **target.auth, **_TIMEOUTS, **retry, **tls,
@@ -185,16 +143,14 @@ def open_client(target: Target, uri: str) -> Opened:
     name = "ValkeyCluster" if target.module == "valkey" else "RedisCluster"
     cls = getattr(cluster, name)
     options: dict[str, Any] = {**target.auth, **_TIMEOUTS, **tls}
-    if target.tls and not _takes(cls, "ssl"):
+    if target.tls and not takes(cls, "ssl"):
         raise _refused(uri, f"this {target.module} release has no async Cluster over TLS")
-    if _takes(cls, "max_connections"):
+    if takes(cls, "max_connections"):
         options["max_connections"] = _CLUSTER_CONNECTIONS
     # No retry on a cluster: the client reads the slots again after a failed node, and a
     # retry there could cost a second timeout. Older releases count retries instead.
-    if _takes(cls, "retry"):
-        options["retry"] = importlib.import_module(f"{target.module}.asyncio.retry").Retry(
-            importlib.import_module(f"{target.module}.backoff").NoBackoff(), 0
-        )
+    if takes(cls, "retry"):
+        options["retry"] = no_retry(target.module, asynchronous=True)
     else:
         options["cluster_error_retry_attempts"] = 0
     nodes = [cluster.ClusterNode(host, port) for host, port in target.hosts]

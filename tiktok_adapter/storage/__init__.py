@@ -91,7 +91,9 @@ def open_store(
                                       dict(options or {})))  # fmt: skip
     if not backend.shared:
         return store
-    return FallbackStore(store, clock, margin=margin, raise_errors=on_error == "raise")
+    return FallbackStore(
+        store, clock, margin=margin, raise_errors=on_error == "raise", shown=redact_uri(uri)
+    )
 
 
 __all__ = [

@@ -1,72 +1,91 @@
-"""How long one call to Redis may take: timeouts and one retry, for every redis-py release.
+"""How long one call to Redis may take: timeouts and one quick retry, for every redis-py.
 
 redis-py 6 and later retry a failed command up to 10 times with growing backoffs by
 default, so one call on a dead master could take 4 s (refused connections) to 14 s
-(timeouts). The store wants a bound: a call gives up after one socket timeout, and an attempt
-that failed quickly (a connection refused or reset: the stale socket of a master that
-just died) is tried once more after one short backoff, on a fresh connection, which under
-Sentinel asks again where the master now is. A slow failure is not retried: it already
-cost the whole budget.
-A cluster is not retried at all (see client_options). So no call takes longer than
-SOCKET_TIMEOUT + RETRY_BACKOFF, plus the time to ask the Sentinels.
+(timeouts). The store wants a bound, so the client is built to retry nothing (a public
+``Retry(NoBackoff(), 0)``) and the store retries by itself (``with_retry``): a call
+gives up after one socket timeout, and an attempt that failed quickly (a connection
+refused or reset: the stale socket of a master that just died) is tried once more after
+one short backoff, on a fresh connection, which under Sentinel asks again where the
+master now is. A slow failure is not retried: it already cost the whole budget. A
+cluster is not retried at all: its client reads the slots again after a failed node, and
+a retry there could cost a second timeout. So no call takes longer than SOCKET_TIMEOUT +
+RETRY_BACKOFF, plus the time to ask the Sentinels.
 """
 
 from __future__ import annotations
 
+import asyncio
 import importlib
 import inspect
 import time
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
 
 SOCKET_TIMEOUT = 1.0
 RETRY_BACKOFF = 0.1
+T = TypeVar("T")
 
 
 def goes_again(failures: int, retries: int, began: float, now: float) -> bool:
     """Whether an attempt that failed at ``now`` (begun at ``began``) is tried again: a
     quick failure within ``retries``; never a slow one, which already cost the socket
-    timeout. Every client of ours, sync or async, and the admission lane ask this."""
+    timeout. Every client of ours, sync or async, asks this."""
     return failures <= retries and now - began < SOCKET_TIMEOUT / 2
 
 
-def _retry(module: str, retries: int) -> Any:
-    """A Retry of ``module`` (redis or valkey) that retries only a quick failure."""
+def answered(exc: BaseException) -> bool:
+    """Whether the server answered with an error (a script error, NOPERM, READONLY): the
+    connection is in step and a retry would get the same answer."""
+    return any(c.__name__ == "ResponseError" for c in type(exc).__mro__)
+
+
+def with_retry(call: Callable[[], T], reset: Callable[[], None], retries: int = 1) -> T:
+    """``call()``; once more after a quick connection failure (``reset`` drops the idle
+    connections first, so the next attempt connects anew)."""
+    failures = 0
+    while True:
+        began = time.monotonic()
+        try:
+            return call()
+        except Exception as exc:
+            failures += 1
+            if answered(exc) or not goes_again(failures, retries, began, time.monotonic()):
+                raise
+            reset()
+            time.sleep(RETRY_BACKOFF)
+
+
+async def with_retry_async(
+    call: Callable[[], Awaitable[T]], reset: Callable[[], Awaitable[None]], retries: int = 1
+) -> T:
+    """:func:`with_retry` for ``redis.asyncio``."""
+    failures = 0
+    while True:
+        began = time.monotonic()
+        try:
+            return await call()
+        except Exception as exc:
+            failures += 1
+            if answered(exc) or not goes_again(failures, retries, began, time.monotonic()):
+                raise
+            await reset()
+            await asyncio.sleep(RETRY_BACKOFF)
+
+
+def no_retry(module: str, asynchronous: bool = False) -> Any:
+    """A ``Retry`` of ``module`` (redis or valkey) that retries nothing; None without one."""
     try:
-        base = importlib.import_module(f"{module}.retry").Retry
+        retry = importlib.import_module(f"{module}{'.asyncio' if asynchronous else ''}.retry")
         backoff = importlib.import_module(f"{module}.backoff")
-        errors = importlib.import_module(f"{module}.exceptions")
     except ImportError:  # the registry reports the missing client with an install hint
         return None
+    return retry.Retry(backoff.NoBackoff(), 0)
 
-    class QuickRetry(base):  # type: ignore[misc, valid-type]
-        """Retries an attempt that failed quickly (refused, reset), never a slow one.
 
-        A new connection to a master that hangs fails slowly, whatever error the client
-        makes of the timeout (a ConnectionError, while it greets the server): it already
-        cost the socket timeout, and a second try would cost it again.
-        """
-
-        def call_with_retry(
-            self, do: Callable[[], Any], fail: Callable[..., Any],
-            is_retryable: Callable[[Exception], bool] | None = None,
-            with_failure_count: bool = False,
-        ) -> Any:  # fmt: skip
-            failures = 0
-            while True:
-                began = time.monotonic()
-                try:
-                    return do()
-                except self._supported_errors as error:
-                    if is_retryable is not None and not is_retryable(error):
-                        raise
-                    failures += 1
-                    fail(error, failures) if with_failure_count else fail(error)
-                    if not goes_again(failures, self._retries, began, time.monotonic()):
-                        raise error
-                    time.sleep(RETRY_BACKOFF)
-
-    return QuickRetry(backoff.NoBackoff(), retries, supported_errors=(errors.ConnectionError,))
+def takes(cls: Any, name: str) -> bool:
+    """Whether ``cls``'s constructor has the keyword ``name`` (it varies across releases)."""
+    return name in inspect.signature(cls.__init__).parameters
 
 
 def _cluster_takes_retry(module: str) -> bool:
@@ -74,8 +93,8 @@ def _cluster_takes_retry(module: str) -> bool:
         cluster = importlib.import_module(f"{module}.cluster")
     except ImportError:
         return False
-    name = "ValkeyCluster" if module == "valkey" else "RedisCluster"
-    return "retry" in inspect.signature(getattr(cluster, name).__init__).parameters
+    return takes(getattr(cluster, "ValkeyCluster" if module == "valkey" else "RedisCluster"),
+                 "retry")  # fmt: skip
 
 
 def client_options(uri: str) -> dict[str, Any]:
@@ -84,18 +103,14 @@ def client_options(uri: str) -> dict[str, Any]:
     module = "valkey" if scheme.startswith("valkey") else "redis"
     timeouts = {"socket_timeout": SOCKET_TIMEOUT, "socket_connect_timeout": SOCKET_TIMEOUT}
     opts: dict[str, Any] = dict(timeouts)
+    retry = no_retry(module)
     cluster = scheme.endswith("+cluster")
-    # A cluster client retries on timeouts too, whatever errors its Retry names, and asks
-    # the nodes where the slot went before it does: a retry there could cost a second
-    # timeout. It follows a planned failover by its MOVED replies, without a retry.
-    retry = _retry(module, 0 if cluster else 1)
-    if retry is not None:
+    if retry is not None and (not cluster or _cluster_takes_retry(module)):
         opts["retry"] = retry
     if scheme.endswith("+sentinel"):
         # The Sentinels are asked first. Without these a refused Sentinel costs seconds of
         # the client's own retries per request (4 s measured); one try each is enough.
-        opts["sentinel_kwargs"] = {**timeouts, "retry": None}
-    elif cluster and not _cluster_takes_retry(module):
-        opts.pop("retry", None)  # redis-py 4 counts attempts instead: 1 is no retry
-        opts["cluster_error_retry_attempts"] = 1
+        opts["sentinel_kwargs"] = {**timeouts, "retry": no_retry(module)}
+    elif cluster and "retry" not in opts:
+        opts["cluster_error_retry_attempts"] = 1  # redis-py 4 counts attempts: 1 is none
     return opts

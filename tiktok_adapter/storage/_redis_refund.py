@@ -7,34 +7,19 @@ rest back to the day it was reserved in, never to the next one.
 
 from __future__ import annotations
 
-import hashlib
 import logging
 from collections.abc import Callable
 from typing import Any, cast
 
 from ..core.windows import StorageError, Window
-from ._redis_scripts import SCRIPTS
+from ._redis_scripts import SCRIPTS, run
 
 logger = logging.getLogger("tiktok_adapter")
 # The admission script charges a calendar window's cost when it parses this.
 _COST_MARK = "string.sub(ARGV[a + 2], 3)"
 
-# KEYS[1]: the window. ARGV: the bucket (calendar period) of the reservation, the amount.
-_REFUND = """
-local held = redis.call('GET', KEYS[1])
-if not held then return 0 end
-local hb, hc = string.match(held, '^(%d+):(%d+)$')
-if tonumber(hb) ~= tonumber(ARGV[1]) then return 0 end
-local left = math.max(tonumber(hc) - tonumber(ARGV[2]), 0)
-local ttl = redis.call('PTTL', KEYS[1])
-if ttl > 0 then
-  redis.call('SET', KEYS[1], string.format('%d:%d', hb, left), 'PX', ttl)
-else
-  redis.call('SET', KEYS[1], string.format('%d:%d', hb, left))
-end
-return 1
-"""
-_SHA = hashlib.sha1(_REFUND.encode()).hexdigest()
+# lua/refund.lua. KEYS[1]: the window. ARGV: the bucket (calendar period) of the
+# reservation, the amount.
 
 
 def refund_shared(store: Any, window: Window, amount: int, wall: float) -> None:
@@ -42,16 +27,10 @@ def refund_shared(store: Any, window: Window, amount: int, wall: float) -> None:
     period that contains ``wall``; any failure is a StorageError."""
     if amount <= 0 or not window.rate.calendar:
         return
-    key = f"{store.tag}:w:{window.key}"
+    key = store.keys.window(window.key)
     bucket = str(int(wall // window.rate.period))
     try:
-        client = store.connection()
-        try:
-            client.execute_command("EVALSHA", _SHA, 1, key, bucket, str(amount))
-        except Exception as exc:
-            if type(exc).__name__ != "NoScriptError" and "NOSCRIPT" not in str(exc):
-                raise
-            client.execute_command("EVAL", _REFUND, 1, key, bucket, str(amount))
+        run(store.connection(), "refund", [key], [bucket, str(amount)])
     except StorageError:
         raise
     except Exception as exc:
@@ -71,7 +50,7 @@ def refunder(store: Any) -> Refund | None:
     if own is not None:
         return cast(Refund, own)
     shadow, primary = getattr(store, "fallback", None), getattr(store, "primary", None)
-    if shadow is None or not hasattr(primary, "tag") or _COST_MARK not in SCRIPTS["acquire"].text:
+    if shadow is None or not hasattr(primary, "keys") or _COST_MARK not in SCRIPTS["acquire"].text:
         return None
 
     def refund(window: Window, amount: int, wall: float) -> None:

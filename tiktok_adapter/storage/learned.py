@@ -7,41 +7,12 @@ that an amount was learned.
 
 from __future__ import annotations
 
-import hashlib
 import threading
 from typing import Any
 
 from ..core.learning import Learned, LearningPolicy
 from ..core.windows import StorageError, Store
-
-# KEYS[1]: the hash. ARGV: scope, encoded state, factor, ttl in ms. A lower factor wins;
-# a missing or higher one is replaced. Returns the stored state.
-_LOWER = """
-local cur = redis.call('HGET', KEYS[1], ARGV[1])
-if cur then
-  local f = tonumber(string.match(cur, '^(%S+)'))
-  if f and f <= tonumber(ARGV[3]) then return cur end
-end
-redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
-redis.call('PEXPIRE', KEYS[1], ARGV[4])
-return ARGV[2]
-"""
-
-# ARGV: scope, encoded state, expected factor, ttl in ms. Compare and set, for raises:
-# a process raises only the value it read, so two never raise one level twice.
-_SWAP = """
-local cur = redis.call('HGET', KEYS[1], ARGV[1])
-local f = 1.0
-if cur then f = tonumber(string.match(cur, '^(%S+)')) or 1.0 end
-if math.abs(f - tonumber(ARGV[3])) > 1e-9 then return 0 end
-redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
-redis.call('PEXPIRE', KEYS[1], ARGV[4])
-return 1
-"""
-
-_SHAS = {name: hashlib.sha1(text.encode()).hexdigest() for name, text in
-         (("lower", _LOWER), ("swap", _SWAP))}  # fmt: skip
-_TEXTS = {"lower": _LOWER, "swap": _SWAP}
+from ._redis_scripts import Keys, run
 
 
 class LocalLearned:
@@ -88,7 +59,7 @@ class RedisLearned:
     ) -> None:
         self.redis_store = redis_store
         self.fallback = fallback
-        self.key = "{" + key_prefix + "}:learned"
+        self.key = Keys.of(key_prefix).learned
         self.ttl_ms = str(int(policy.forget_after * 1000))
 
     def _client(self) -> Any:
@@ -99,14 +70,11 @@ class RedisLearned:
         return self.redis_store.connection()
 
     def _script(self, name: str, args: list[str]) -> Any:
+        # lua/lower.lua: a lower factor wins. lua/swap.lua: compare and set, for raises (a
+        # process raises only the value it read, so two never raise one level twice).
         client = self._client()
         try:
-            try:
-                return client.execute_command("EVALSHA", _SHAS[name], 1, self.key, *args)
-            except Exception as exc:
-                if type(exc).__name__ != "NoScriptError" and "NOSCRIPT" not in str(exc):
-                    raise
-                return client.execute_command("EVAL", _TEXTS[name], 1, self.key, *args)
+            return run(client, name, [self.key], args)
         except Exception as exc:
             raise StorageError(f"learned limits: {type(exc).__name__}") from None
 

@@ -221,6 +221,12 @@ class MemoryStore:
             resets = live[0] + rate.period + self.margin if live else now
             return Usage(len(live), resets)
 
+    def entries(self, window: Window, now: float) -> list[float]:
+        """The admission times still in a moving window, oldest first (for a replay)."""
+        horizon = now - window.rate.period - self.margin
+        with self._lock:
+            return [t for t in self._moving.get(window.key, ()) if t > horizon]
+
     def _sweep(self, now: float, wall: float) -> None:
         for key, times in list(self._moving.items()):
             # A deque's last entry is its newest; once even that has left the

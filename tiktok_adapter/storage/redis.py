@@ -15,26 +15,25 @@ from ..core.forksafe import after_fork_in_child
 from ..core.lateness import REDATE_REACH
 from ..core.windows import Admission, StorageError, Store, Usage, Window
 from ..exceptions import ConfigurationError
-from ._redis_client import client_options
-from ._redis_lane import Lane, bulk
+from ._redis_client import client_options, with_retry
 from ._redis_plan import Plans
-from ._redis_scripts import SCRIPTS, block_slot
+from ._redis_problems import eviction_problems, problem_of
+from ._redis_scripts import Keys, block_slot, is_noscript, run
 from .base import Backend, StoreOptions
 from .uri import describe_error, redact_uri, sentinel_service, uri_secrets
 
 # Opens a client to the store; raises StorageError while the store cannot be reached.
 Connect = Callable[[], Any]
-# The empty ``now`` argument (the script reads Redis's clock), packed once.
-_STORE_CLOCK = bulk(b"")
 
 
 class RedisStore:
     """Windows and blocks in Redis, shared by every process with the same key prefix.
 
-    One admission is one EVALSHA whose keys and arguments were encoded when its route
-    was first seen. The client is opened on first use and again after a failed attempt,
-    so a store that is down when the adapter is built (a Redis Cluster connects at once)
-    is an outage like any other, not an error at construction.
+    One admission is one EVALSHA through the client's public ``execute_command``, whose
+    keys and arguments were encoded when its route was first seen. The client is opened
+    on first use and again after a failed attempt, so a store that is down when the
+    adapter is built (a Redis Cluster connects at once) is an outage like any other, not
+    an error at construction.
     """
 
     def __init__(
@@ -50,12 +49,12 @@ class RedisStore:
         self.use_storage_time = use_storage_time
         self.client: Any = None
         self._open = connect
-        self.tag = "{" + key_prefix + "}"
+        self.keys = Keys.of(key_prefix)
+        self.tag = self.keys.tag
         self._secrets = secrets
         self._lock = threading.Lock()
         after_fork_in_child(self, "_lock")
-        self.plans = Plans(self.tag, margin)
-        self._lane: Lane | None = None  # the admission command's own connections
+        self.plans = Plans(self.keys, margin)
         self._cluster: Any = None  # a cluster client to refresh before its next use
         try:
             self._connect(at_start=True)
@@ -67,7 +66,6 @@ class RedisStore:
             if self.client is None:
                 try:
                     self.client = self._reopen()
-                    self._lane = Lane.of(self.client)
                 except StorageError:
                     raise
                 except ConfigurationError:
@@ -96,38 +94,36 @@ class RedisStore:
             raise
         return cluster
 
-    def _failed(self, exc: Exception) -> StorageError:
-        client = self.client
-        if self._lane is not None:
-            self._lane.reset()
-        if hasattr(client, "nodes_manager"):
-            self._cluster, self.client = client, None  # refreshed by the next _connect
-        # The pool's idle connections may lead to the master that just failed (a frozen
-        # one costs a timeout each); new ones ask the Sentinels where the master is now.
-        pool = getattr(client, "connection_pool", None)
+    def _drop_idle(self) -> None:
+        """The pool's idle connections may lead to the master that just failed (a frozen
+        one costs a timeout each); new ones ask the Sentinels where the master is now."""
+        pool = getattr(self.client, "connection_pool", None)
         if pool is not None:
             with contextlib.suppress(Exception):
                 pool.disconnect(inuse_connections=False)
-        return StorageError(describe_error(exc, self._secrets))
+
+    def _failed(self, exc: Exception) -> StorageError:
+        client = self.client
+        if hasattr(client, "nodes_manager"):
+            self._cluster, self.client = client, None  # refreshed by the next _connect
+        self._drop_idle()
+        return problem_of(exc, self._secrets)
+
+    def _call(self, call: Callable[[Any], Any]) -> Any:
+        """``call(client)``, retried once after a quick connection failure (never on a
+        cluster, see ``_redis_client``); any failure is a StorageError."""
+        try:
+            client = self.client if self.client is not None else self._connect()
+            if self._cluster is None and not hasattr(client, "nodes_manager"):
+                return with_retry(lambda: call(client), self._drop_idle)
+            return call(client)
+        except StorageError:
+            raise
+        except Exception as exc:
+            raise self._failed(exc) from None
 
     def _run(self, script: str, keys: Sequence[Any], args: Sequence[Any]) -> Any:
-        client = self.client if self.client is not None else self._connect()
-        rest = (len(keys), *keys, *args)
-        try:
-            return client.execute_command("EVALSHA", SCRIPTS[script].sha, *rest)
-        except Exception as exc:
-            return self._loaded(client, exc, script, rest)
-
-    def _loaded(self, client: Any, exc: Exception, script: str, rest: Sequence[Any]) -> Any:
-        """EVAL when this server has not seen the script (a new master after a failover, a
-        restarted server), which also loads it there; any other error is a StorageError."""
-        # redis-py raises NoScriptError (valkey the same name); a raw reply says NOSCRIPT.
-        if type(exc).__name__ != "NoScriptError" and "NOSCRIPT" not in str(exc):
-            raise self._failed(exc) from exc
-        try:
-            return client.execute_command("EVAL", SCRIPTS[script].text, *rest)
-        except Exception as again:
-            raise self._failed(again) from again
+        return self._call(lambda client: run(client, script, keys, args))
 
     def _now_arg(self, now: float | None) -> bytes:
         return b"" if self.use_storage_time or now is None else repr(now).encode()
@@ -140,49 +136,46 @@ class RedisStore:
         share: float = 1.0,
     ) -> Admission:
         plan = self.plans.get(windows, blocks)
-        share_arg, share_bulk = self.plans.share(share)
-        client = self.client if self.client is not None else self._connect()
-        now_arg = self._now_arg(now)
-        lane = self._lane
-        try:
-            if lane is not None:
-                now_bulk = bulk(now_arg) if now_arg else _STORE_CLOCK  # Redis's clock: no now
-                reply = lane.call(b"".join((plan.prefix, now_bulk, share_bulk, plan.suffix)))
-            else:
-                reply = client.execute_command(*plan.head, now_arg, share_arg, *plan.tail)
-        except Exception as exc:
-            reply = self._loaded(client, exc, "acquire", (*plan.head[2:], now_arg, share_arg,
-                                                          *plan.tail))  # fmt: skip
-        return plan.admission(reply)
+        now_arg, share_arg = self._now_arg(now), self.plans.share(share)
+
+        def admit(client: Any) -> Any:
+            try:
+                return client.execute_command(*plan.head, now_arg, share_arg, *plan.tail)
+            except Exception as exc:
+                if not is_noscript(exc):
+                    raise
+            keys, args = plan.keys_and_args(now_arg, share_arg)
+            return run(client, "acquire", keys, args)  # EVAL loads it on this server
+
+        return plan.admission(self._call(admit))
 
     def block(self, key: str, until: float, now: float) -> None:
         span = until - now
         if span <= 0:
             return
         name, field = block_slot(key)
-        self._run("block", [f"{self.tag}:b:{name}"], [self._now_arg(now), repr(span), field])
+        self._run("block", [self.keys.block(name)], [self._now_arg(now), repr(span), field])
 
     def blocked_until(self, key: str, now: float) -> float:
-        client = self.client if self.client is not None else self._connect()
         name, field = block_slot(key)
-        try:
-            raw = client.hget(f"{self.tag}:b:{name}", field)
+
+        def read(client: Any) -> float:
+            raw = client.hget(self.keys.block(name), field)
             if raw is None:
                 return 0.0
             if self.use_storage_time:
                 seconds, micros = client.time()
-                span = float(raw) - (seconds + micros / 1e6)
-            else:
-                span = float(raw) - now
-        except Exception as exc:
-            raise self._failed(exc) from exc
+                return float(raw) - (float(seconds) + float(micros) / 1e6)
+            return float(raw) - now
+
+        span = float(self._call(read))
         return now + span if span > 0 else 0.0
 
     def usage(self, window: Window, now: float) -> Usage:
         rate = window.rate
         args = [self._now_arg(now), rate.amount, rate.period, self.margin]
         args.append(1 if rate.calendar else 0)
-        used, span = self._run("usage", [f"{self.tag}:w:{window.key}"], args)
+        used, span = self._run("usage", [self.keys.window(window.key)], args)
         return Usage(int(used), now + max(float(span), 0.0))
 
     def redate(self, windows: Sequence[Window], now: float, elapsed: float, shift: float) -> None:
@@ -191,14 +184,41 @@ class RedisStore:
         moving = [w for w in windows if not w.rate.calendar]
         if not moving:
             return
-        keys = [f"{self.tag}:w:{w.key}" for w in moving]
+        keys = [self.keys.window(w.key) for w in moving]
         args = [self._now_arg(now), repr(elapsed), repr(shift), repr(self.margin),
                 repr(REDATE_REACH), *(repr(float(w.rate.period)) for w in moving)]  # fmt: skip
         self._run("redate", keys, args)
 
+    def heartbeat(self, member: str, state: str, forget: float) -> list[Any]:
+        """Say that ``member`` is alive (see ``fleet``); the fleet as Redis knows it."""
+        keys = list(self.keys.members)
+        return list(self._run("members", keys, [member, state, repr(forget)]))
+
+    def replay(self, entries: Sequence[tuple[Window, Sequence[float], int]], now: float) -> None:
+        """Add what this process admitted alone (stamps on the store's clock) to the shared
+        windows (see ``lua/replay.lua``)."""
+        keys: list[str] = []
+        args: list[str | bytes] = [self._now_arg(now), repr(self.margin)]
+        for window, stamps, alone in entries:
+            rate = window.rate
+            keys.append(self.keys.window(window.key))
+            args += [str(rate.amount), repr(float(rate.period)), "1" if rate.calendar else "0"]
+            args += [str(len(stamps)), str(alone), *(repr(s) for s in stamps)]
+        if keys:
+            self._run("replay", keys, args)
+
+    def inspect(self) -> list[str]:
+        """What in the server's own settings would break the windows, each with its fix
+        (an eviction policy that may remove window keys); empty when none is found."""
+        try:
+            memory = self._call(lambda client: client.info("memory"))
+        except StorageError:
+            return []  # INFO may be refused to an ACL user; admission itself still tells
+        if not isinstance(memory, dict):
+            return []  # a cluster client answers per node
+        return eviction_problems(memory)
+
     def close(self) -> None:
-        if self._lane is not None:
-            self._lane.close()
         for client in (self.client, self._cluster):
             if client is not None:
                 with contextlib.suppress(Exception):  # a dead connection is not worth an error

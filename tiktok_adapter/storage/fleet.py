@@ -1,0 +1,107 @@
+"""Who shares the quota: each process's heartbeat in Redis, and its share during an outage.
+
+Every process that counts on a shared store says every ``HEARTBEAT`` seconds, off the
+request path, that it is alive (``lua/members.lua``), and reads who else is. From that
+each knows the live fleet's size, its own rank in it, and whether the fleet is *settled*:
+every other member heard from within ``LATE`` seconds. While the store cannot be
+reached, or while the fleet is not settled (a member that stopped beating may be
+counting alone), a process admits at most its share of each window (``FleetView.cap``):
+the limit divided among the members, the remainder going to the lowest ranks, so that
+the shares add up to the limit exactly. This module decides; ``fallback`` does the rest.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+logger = logging.getLogger(__name__)
+
+HEARTBEAT = 1.0  # seconds between two heartbeats of one process
+LATE = 2.5  # a member silent this long may be counting alone: the fleet is not settled
+FORGET = 30.0  # a member silent this long has left the fleet (it stopped, or was cut off)
+
+
+@dataclass(frozen=True)
+class FleetView:
+    """The fleet as the last heartbeat saw it."""
+
+    size: int = 1
+    rank: int = 0
+    settled: bool = True
+
+    def cap(self, amount: int) -> int:
+        """This member's share of ``amount``: the shares of all members add up to it."""
+        if amount <= 0:
+            return 0
+        base, extra = divmod(amount, self.size)
+        return base + (1 if self.rank < extra else 0)
+
+
+def _text(value: Any) -> str:
+    return value.decode() if isinstance(value, bytes) else str(value)
+
+
+def read_view(reply: Sequence[Any], me: str) -> FleetView:
+    """The view from ``lua/members.lua``'s reply: {now, member, seen, state, ...}."""
+    now = float(_text(reply[0]))
+    live: list[str] = []
+    settled = True
+    for i in range(1, len(reply) - 2, 3):
+        member, seen, state = _text(reply[i]), float(_text(reply[i + 1])), _text(reply[i + 2])
+        if now - seen > FORGET:
+            continue
+        live.append(member)
+        if member != me and (now - seen > LATE or state != "ok"):
+            settled = False
+    if me not in live:
+        live.append(me)
+    live.sort()
+    return FleetView(len(live), live.index(me), settled)
+
+
+def new_member() -> str:
+    """A name no other process has: no host name, nothing about the user."""
+    return uuid.uuid4().hex[:16]
+
+
+class Heartbeat:
+    """A daemon thread that calls ``beat`` every ``HEARTBEAT`` seconds until stopped.
+
+    Started on first use; a forked child starts its own (threads do not survive a fork).
+    """
+
+    def __init__(self, beat: Callable[[], None], interval: float = HEARTBEAT) -> None:
+        self._beat = beat
+        self._interval = interval
+        self._stop = threading.Event()
+        self._pid = 0
+        self._lock = threading.Lock()
+
+    def ensure(self) -> None:
+        """Start the thread unless this process already runs it (one integer compare)."""
+        if self._pid == os.getpid() or self._stop.is_set():
+            return
+        with self._lock:
+            if self._pid == os.getpid():
+                return
+            self._pid = os.getpid()
+            thread = threading.Thread(target=self._run, name="tiktok-adapter-heartbeat")
+            thread.daemon = True
+            thread.start()
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            try:
+                self._beat()
+            except Exception:  # a heartbeat must never die of one bad turn
+                logger.debug("heartbeat failed", exc_info=True)
+            self._stop.wait(self._interval)
+
+    def stop(self) -> None:
+        self._stop.set()

@@ -1,0 +1,51 @@
+-- After an outage: what this process admitted while it counted alone goes into the
+-- shared windows, so that the fleet counts it too. KEYS: the windows. ARGV: now, margin; then
+-- per window its amount, period, 1 for a calendar window or 0, how many stamps follow,
+-- how many of them (the newest) were admitted during the outage, and the stamps (on the
+-- store's clock, oldest first). A moving window that Redis lost (a restarted server, a
+-- promoted replica) gets every stamp this process still holds in it; one Redis kept gets
+-- the outage's only. A calendar window adds the outage's stamps of its current period.
+local margin = tonumber(ARGV[2])
+local a = 3
+for i = 1, #KEYS do
+  local amount, period, calendar = tonumber(ARGV[a]), tonumber(ARGV[a + 1]), ARGV[a + 2]
+  local n, out = tonumber(ARGV[a + 3]), tonumber(ARGV[a + 4])
+  local first, last = a + 5, a + 4 + n
+  if calendar == '1' then
+    local bucket = math.floor(now / period)
+    local add = 0
+    for j = last - out + 1, last do
+      if math.floor(tonumber(ARGV[j]) / period) == bucket then add = add + 1 end
+    end
+    if add > 0 then
+      local count = 0
+      local held = redis.call('GET', KEYS[i])
+      if held then
+        local hb, hc = string.match(held, '^(%d+):(%d+)$')
+        if tonumber(hb) == bucket then count = tonumber(hc) end
+      end
+      local ttl = math.ceil(((bucket + 1) * period + margin - now) * 1000)
+      redis.call('SET', KEYS[i], string.format('%d:%d', bucket, count + add), 'PX', ttl)
+    end
+  elseif n > 0 then
+    if redis.call('EXISTS', KEYS[i]) == 1 then first = last - out + 1 end
+    local pushed = 0
+    for j = first, last do
+      local stamp = tonumber(ARGV[j])
+      if stamp > now - period - margin then
+        redis.call('LPUSH', KEYS[i], string.format('%.6f', stamp))
+        pushed = pushed + 1
+      end
+    end
+    if pushed > 0 then
+      -- newest first again, then no more than the window can hold
+      redis.call('SORT', KEYS[i], 'DESC', 'STORE', KEYS[i])
+      redis.call('LTRIM', KEYS[i], 0, amount - 1)
+      local newest = tonumber(redis.call('LINDEX', KEYS[i], 0))
+      local ms = math.ceil((newest + period + margin - now) * 1000)
+      if redis.call('PTTL', KEYS[i]) < ms then redis.call('PEXPIRE', KEYS[i], ms) end
+    end
+  end
+  a = a + 5 + n
+end
+return 0

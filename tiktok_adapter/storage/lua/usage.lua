@@ -1,0 +1,19 @@
+local amount, period, margin = tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4])
+if ARGV[5] == '1' then
+  local bucket = math.floor(now / period)
+  local held = redis.call('GET', KEYS[1])
+  local count = 0
+  if held then
+    local hb, hc = string.match(held, '^(%d+):(%d+)$')
+    if tonumber(hb) == bucket then count = tonumber(hc) end
+  end
+  return {count, string.format('%.6f', (bucket + 1) * period - now)}
+end
+local entries = redis.call('LRANGE', KEYS[1], 0, amount - 1)
+local used, oldest = 0, nil
+for _, e in ipairs(entries) do
+  local t = tonumber(e)
+  if t and t > now - period - margin then used = used + 1; oldest = t end
+end
+if oldest then return {used, string.format('%.6f', oldest + period + margin - now)} end
+return {0, '0'}
