@@ -219,7 +219,7 @@ def test_daily_quota_resets_at_utc_midnight(
         session.post(RESEARCH)
     with pytest.raises(QuotaExhausted) as info:
         session.post(RESEARCH)
-    assert info.value.reset_at == datetime.datetime.fromtimestamp(midnight, datetime.UTC)
+    assert info.value.reset_at == datetime.datetime.fromtimestamp(midnight, datetime.timezone.utc)
     assert "spent" in str(info.value) and "00:00:00" in str(info.value)
     clock.set(midnight - 0.001)
     with pytest.raises(QuotaExhausted):

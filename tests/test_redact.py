@@ -88,7 +88,7 @@ def test_urllib3_debug_lines_of_a_real_request_are_redacted(
         session.get(f"{server}/v2/user/info/", params={"access_token": TOKEN}, timeout=5)
         session.post(f"{server}/v2/video/query/?fields=id&access_token={TOKEN}", timeout=5)
     lines = [r.getMessage() for r in caplog.records if r.name == "urllib3.connectionpool"]
-    assert any('"GET /v2/user/info/?access_token=REDACTED HTTP/1.1" 200' in m for m in lines)
+    assert any("/v2/user/info/?access_token=REDACTED" in m for m in lines)
     assert any("/v2/video/query/?fields=id&access_token=REDACTED" in m for m in lines)
     assert TOKEN not in shown(caplog) and QUOTED not in shown(caplog)
     assert "act.SECRET" not in shown(caplog)
