@@ -3,15 +3,19 @@
 tox marks such an env SKIP and still ends with "congratulations"; the `interpreters`
 env of tox.ini runs this last, so that the summary says what did not run. Arguments
 are env names (py310-latest, py311-redis, ...); each is looked up the way tox does,
-with virtualenv's interpreter discovery. Exits 1 when any is missing.
+with virtualenv's interpreter discovery. When any is missing it exits 1 in CI (CI=true,
+as the test suite reads it), failing the run, and 0 elsewhere, where it only tells.
 """
 
 from __future__ import annotations
 
+import os
 import re
 import sys
 
 from virtualenv.discovery.builtin import get_interpreter
+
+IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 
 
 def main(envs: list[str]) -> int:
@@ -27,8 +31,12 @@ def main(envs: list[str]) -> int:
         return 0
     missing = ", ".join(f"python{v}" for v in sorted(found) if not found[v])
     print(f"SKIPPED, NOT RUN ({missing} not found): {', '.join(skipped)}")
+    if IN_CI:
+        print("In CI every env of the matrix must run: install those interpreters (with pyenv,")
+        print("list their versions in PYENV_VERSION, as .ci/run does).")
+        return 1
     print("Their SKIP in the summary below is not a pass: install those interpreters to run them.")
-    return 1
+    return 0
 
 
 if __name__ == "__main__":
