@@ -166,7 +166,9 @@ class AsyncShared:
             # the one call in flight, which errs on the side of sending less.
             shadow.release(windows, local_now)
             raise
-        sync.recovered()
+        # Not sync.recovered(): its first inspection and the replay call Redis through the
+        # sync client, which must not run on the loop; the heartbeat thread does them.
+        sync.ensure_heartbeat()
         sync.saw(windows, verdict, local_now)
         if not verdict.admitted:
             shadow.release(windows, local_now)

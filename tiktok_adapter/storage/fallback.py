@@ -247,8 +247,7 @@ class FallbackStore:
         now: float | None,
         share: float = 1.0,
     ) -> Admission:
-        if self._heartbeat is not None:
-            self._heartbeat.ensure()
+        self.ensure_heartbeat()
         # ``now`` is None when the shared store keeps time; the shadow keeps ours.
         local_now = self.clock.now() if now is None else now
         if not self.use_primary():
@@ -330,6 +329,12 @@ class FallbackStore:
             "outages": self.outages,
             "problem": self.problem,
         }
+
+    def ensure_heartbeat(self) -> None:
+        """Start the heartbeat thread unless it runs; it also does the work on the store that
+        must not run on an event loop (the first inspection, the replay, the way back)."""
+        if self._heartbeat is not None:
+            self._heartbeat.ensure()
 
     def stop_heartbeat(self) -> None:
         """No heartbeat thread (tests call :meth:`beat` themselves, on the fake clock)."""
