@@ -140,8 +140,13 @@ class Rules:
     def refusal(
         self, attempt: Attempt, refusal: Refusal, replayable: bool, now: float
     ) -> tuple[Decision, Attempt]:
-        """The server refused (it did not process the request); ``refusal.retry_at`` is when
-        the endpoint reopens. Raise, hand back the final refusal, or send again."""
+        """The server refused; ``refusal.retry_at`` is when the endpoint reopens. Hand back
+        an answer that shows the request was processed, else raise, hand back the final
+        refusal, or send again."""
+        if refusal.processed:
+            # The answer holds the result (a created comment's id): the server did the
+            # work, so sending again would do it twice, and raising would hide the result.
+            return Return(), attempt
         reopens = refusal.retry_at if refusal.retry_at is not None else now
         if self.raise_on_limit or self._past_deadline(attempt, reopens):
             return Raise(refused_by_server(attempt, refusal, now)), attempt

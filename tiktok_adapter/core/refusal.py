@@ -57,6 +57,9 @@ class Refusal:
     # What the refusal is about: the endpoint's own limit, or the whole app's (the
     # Business API's 40100 is the app's QPS); learned limits lower that scope.
     scope: Literal["endpoint", "app"] = "endpoint"
+    # The answer holds a result all the same (a 200 whose ``data`` is a non-empty
+    # object): the request was processed, so it is returned, never sent again.
+    processed: bool = False
 
 
 @dataclass(frozen=True)
@@ -114,7 +117,7 @@ class TikTokRefusals:
             return None
         kind = QUOTA if code in self.quota_codes else RATE
         scope: Literal["endpoint", "app"] = "app" if code in self._business else "endpoint"
-        return Refusal(kind, code, retry_at, scope)
+        return Refusal(kind, code, retry_at, scope, _has_result(answer.body))
 
     def _looks_refused(self, answer: Answer) -> bool:
         content = answer.body
@@ -152,6 +155,19 @@ def exhausted(info: RateInfo | None, now: float, retry: RetryPolicy) -> Exhauste
         return None
     wait = retry.clamp_server_wait(info.reset_at - now)
     return Exhausted(now + wait, wait > QUOTA_HORIZON)
+
+
+def _has_result(content: bytes | None) -> bool:
+    """Whether a 200's body has a non-empty ``data`` object, as TikTok's answers to work
+    it did (a created comment's id); its refusals carry ``"data": {}`` or none."""
+    if not content or len(content) > MAX_ERROR_BODY:
+        return False
+    try:
+        body = json.loads(content)
+    except (ValueError, RecursionError):
+        return False
+    data = body.get("data") if isinstance(body, dict) else None
+    return isinstance(data, dict) and bool(data)
 
 
 def _server_moment(info: RateInfo | None) -> float | None:
