@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Mapping
 from datetime import timedelta
@@ -11,12 +10,14 @@ from urllib.parse import parse_qsl, urlsplit
 
 from ..core.credentials import too_large
 from ..core.endpoints import Endpoint, EndpointTable, normalize_path
+from ..core.jsonbody import parse
 from ..exceptions import ConfigurationError
 
 CACHED_METHODS = ("GET", "POST")
 _COMMENT = "/comment/"
 _VIDEO_ID = "video_id"
 _MAX_BODY = 1024 * 1024
+_INVALID = object()  # a body that is not JSON (JSON's null parses to None)
 
 Expiry = float | int | timedelta
 
@@ -77,9 +78,8 @@ def succeeded(response: Any) -> bool:
     """A 200 whose JSON body carries no TikTok error (v2, Business API or v1 envelope)."""
     if response.status_code != 200:
         return False
-    try:
-        data = json.loads(response.content or b"")
-    except ValueError:
+    data = parse(response.content or b"", default=_INVALID)
+    if data is _INVALID:
         return False
     if not isinstance(data, dict):
         return True
@@ -101,9 +101,8 @@ def video_id(url: str | None, body: Any) -> str | None:
         body = body.encode()
     if not isinstance(body, bytes) or len(body) > _MAX_BODY or _VIDEO_ID.encode() not in body:
         return None
-    try:
-        data = json.loads(body)
-    except ValueError:
+    data = parse(body, default=_INVALID)
+    if data is _INVALID:
         data = dict(parse_qsl(body.decode("utf-8", "replace")))
     found = data.get(_VIDEO_ID) if isinstance(data, dict) else None
     return str(found) if found is not None else None

@@ -10,9 +10,10 @@ whole reservation, which can only under-spend.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from typing import Any
+
+from .jsonbody import parse_object
 
 
 @dataclass(frozen=True)
@@ -58,13 +59,9 @@ class RecordCost:
 
 
 def _json(body: Any) -> dict[str, Any]:
-    if isinstance(body, (bytes, bytearray, str)):
-        try:
-            value = json.loads(body)
-        except ValueError:
-            return {}
-        return value if isinstance(value, dict) else {}
-    return {}
+    # No size limit: a request's body is the caller's, and a response's was read by the
+    # caller (requests) or declared at most 64 KiB (httpx).
+    return parse_object(body) or {}
 
 
 RESEARCH_RECORDS = "100000/day@utc"

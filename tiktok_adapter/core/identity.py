@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import json
 from collections.abc import Mapping
 from typing import Any, Protocol
 from urllib.parse import parse_qsl, urlsplit
 
 from .credentials import MAX_BODY, find_token
+from .jsonbody import parse_object
 
 ACCOUNT_PARAM = "business_id"
 _ANONYMOUS = "-"
@@ -51,11 +51,8 @@ def request_account(request: RequestLike) -> str | None:
         return found
     body = request.body
     if isinstance(body, bytes) and len(body) <= MAX_BODY and ACCOUNT_PARAM.encode() in body:
-        try:
-            data = json.loads(body)
-        except ValueError:
-            return None
-        value = data.get(ACCOUNT_PARAM) if isinstance(data, dict) else None
+        data = parse_object(body)
+        value = data.get(ACCOUNT_PARAM) if data is not None else None
         return str(value) if value is not None else None
     return None
 

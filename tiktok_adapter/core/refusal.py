@@ -7,7 +7,6 @@ shares it: what counts as a refusal is changed here and nowhere else.
 from __future__ import annotations
 
 import enum
-import json
 import logging
 import re
 from collections.abc import Mapping
@@ -15,12 +14,16 @@ from dataclasses import dataclass, field
 from typing import Literal, NamedTuple, Protocol
 
 from .headers import RateInfo, case_insensitive
+from .jsonbody import parse_object
 from .retry import RetryPolicy
 
 logger = logging.getLogger(__name__)
 
 # Bodies beyond this are not error envelopes: no transport reads more of a refusal.
 MAX_ERROR_BODY = 64 * 1024
+# However slowly a hostile server trickles a body read for the adapter's own purposes (a
+# 429's, a small JSON 200's), the read ends by then: one deadline for the whole read.
+BODY_DEADLINE = 10.0
 # A window that resets further away than this is a quota (a day, a spent allowance),
 # not a pause: a server's "Remaining: 0" with such a reset blocks as a quota.
 QUOTA_HORIZON = 3600.0
@@ -129,13 +132,8 @@ class TikTokRefusals:
 
     def _body_code(self, content: bytes | None) -> str | None:
         """The refusal code in a JSON body, or None when the body names none."""
-        if not content or len(content) > MAX_ERROR_BODY:
-            return None
-        try:
-            body = json.loads(content)
-        except ValueError:
-            return None
-        if not isinstance(body, dict):
+        body = parse_object(content, MAX_ERROR_BODY) if content else None
+        if body is None:
             return None
         error = body.get("error")
         if isinstance(error, dict):
@@ -160,13 +158,8 @@ def exhausted(info: RateInfo | None, now: float, retry: RetryPolicy) -> Exhauste
 def _has_result(content: bytes | None) -> bool:
     """Whether a 200's body has a non-empty ``data`` object, as TikTok's answers to work
     it did (a created comment's id); its refusals carry ``"data": {}`` or none."""
-    if not content or len(content) > MAX_ERROR_BODY:
-        return False
-    try:
-        body = json.loads(content)
-    except (ValueError, RecursionError):
-        return False
-    data = body.get("data") if isinstance(body, dict) else None
+    body = parse_object(content, MAX_ERROR_BODY)
+    data = body.get("data") if body is not None else None
     return isinstance(data, dict) and bool(data)
 
 
