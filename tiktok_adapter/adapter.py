@@ -15,7 +15,7 @@ from ._requests.problems import to_exception
 from .core.clock import SYSTEM_CLOCK, Clock
 from .core.decide import Attempt, Raise, Return
 from .core.events import Hook, Hooks
-from .core.refusal import Answer, Refusal, RefusalPolicy
+from .core.refusal import BODY_DEADLINE, Answer, Refusal, RefusalPolicy
 from .core.retry import resend_is_safe
 from .core.routes import Route
 from .engine.facade import LimiterFacade
@@ -47,6 +47,8 @@ class TikTokAdapter(LimiterFacade, HTTPAdapter):
     """
 
     __attrs__ = [*HTTPAdapter.__attrs__, "settings", "clock", "refusal_policy", "_id"]
+    # Seconds a 429's body may take to read in all, however slowly it comes.
+    body_deadline: float = BODY_DEADLINE
 
     def __init__(
         self,
@@ -184,10 +186,16 @@ class TikTokAdapter(LimiterFacade, HTTPAdapter):
 
     def answer(self, response: requests.Response, stream: bool) -> Answer:
         """The response as plain values for the refusal policy; a 429's body is read up to
-        the cap whether or not the caller streams, and a streamed 200's never."""
+        the cap whether or not the caller streams, and a streamed 200's never.
+
+        A redirect's body is left to requests, which reads it while following the redirect
+        and forgives one that fails to decode; read here, the error would escape ``send``.
+        Any other body is one the session reads at once when the caller does not stream,
+        with the same error the caller would see.
+        """
         if response.status_code == 429:
-            body = read_prefix(response)
-        elif stream:
+            body = read_prefix(response, budget=self.body_deadline)
+        elif stream or response.is_redirect:
             body = None
         else:
             body = response.content

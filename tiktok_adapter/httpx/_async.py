@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 import httpx
 
 from ..core.decide import Attempt, Raise, Return
-from ..core.refusal import Answer, Refusal
+from ..core.refusal import BODY_DEADLINE, Answer, Refusal
 from ..core.routes import Route
 from ..core.windows import StorageError
 from ..engine.effects import BlockWrite, Effect
@@ -20,17 +20,8 @@ from ..storage import is_shared
 from ._async_admission import AsyncAdmitter, AsyncStore, InProcess
 from ._async_redis import shared_store
 from ._base import LimitedTransport
-from ._common import (
-    CONNECTION_ERRORS,
-    Read,
-    RequestView,
-    answer,
-    aread_raw,
-    asleep,
-    may_resend,
-    reading,
-    rebuilt,
-)
+from ._body import aread_declared, aread_raw, refused
+from ._common import CONNECTION_ERRORS, Read, RequestView, asleep, may_resend, reading
 from ._errors import to_exception
 
 if TYPE_CHECKING:
@@ -84,6 +75,9 @@ class AsyncTikTokTransport(LimitedTransport[httpx.AsyncBaseTransport], httpx.Asy
     """
 
     limiter_class = AsyncLimiter
+    # Seconds a body read for the transport's own purposes (a 429's, a small JSON 200's)
+    # may take in all, however slowly it comes.
+    body_deadline: float = BODY_DEADLINE
 
     def _ready(self) -> None:
         limiter = self.limiter
@@ -152,14 +146,16 @@ class AsyncTikTokTransport(LimitedTransport[httpx.AsyncBaseTransport], httpx.Asy
         """A 429's body is read up to the cap; a 200's only when it is small JSON."""
         headers, seen, read = reading(request, response)
         if read is Read.CAPPED:
-            raw, complete = await aread_raw(response)
-            response = rebuilt(response, raw, complete)
-            seen = answer(response, headers, raw, complete)
+            raw, complete = await aread_raw(response, self.body_deadline)
+            response, body = refused(response, raw, complete)
+            seen = Answer(response.status_code, headers, body)
         elif read is Read.WHOLE:
-            await response.aread()
-            seen = Answer(response.status_code, headers, response.content)
+            response, body = await aread_declared(response, self.body_deadline)
+            seen = Answer(response.status_code, headers, body)
         assert seen is not None
         refusal = self.limiter.observe(route, seen, attempt)
+        if refusal is not None and read is Read.WHOLE and seen.body is not None:
+            await response.aread()  # an error may carry it: read, as it decodes within the cap
         effects = self._deferred()
         if effects:
             await self._apply(effects)

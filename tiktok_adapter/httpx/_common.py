@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import enum
 import ssl
-from collections.abc import AsyncIterator, Iterable, Iterator, Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 import httpx
@@ -21,7 +21,6 @@ from ..core.routes import Route
 STREAM = "tiktok_adapter.stream"
 # Errors where the request may or may not have reached the server.
 CONNECTION_ERRORS = (httpx.NetworkError, httpx.TimeoutException, httpx.RemoteProtocolError)
-_CHUNK = 4096
 
 
 class _Unread:
@@ -97,57 +96,14 @@ def may_resend(view: RequestView, route: Route, exc: Exception) -> bool:
 
 def wants_body(request: httpx.Request, status: int, headers: LowerHeaders) -> bool:
     """Whether a 200's body is read before the caller sees it: only a JSON body that
-    declares a length within the cap, and never when the request asks to stream."""
+    declares a length within the cap (compressed: its decoding is capped on its own),
+    and never when the request asks to stream."""
     if status != 200 or request.extensions.get(STREAM):
         return False
     if "json" not in headers.get("content-type", ""):
         return False
     length = headers.get("content-length", "")
     return length.isdigit() and int(length) <= MAX_ERROR_BODY
-
-
-def _decoded(status: int, headers: httpx.Headers, raw: bytes) -> bytes | None:
-    """``raw`` decoded by its Content-Encoding, reading no more than the cap of it."""
-    size, parts = 0, []
-    try:
-        for chunk in httpx.Response(status, headers=headers, content=raw).iter_bytes(_CHUNK):
-            parts.append(chunk)
-            size += len(chunk)
-            if size > MAX_ERROR_BODY:
-                return None
-    except httpx.DecodingError:
-        return None
-    return b"".join(parts)
-
-
-def rebuilt(response: httpx.Response, raw: bytes, complete: bool) -> httpx.Response:
-    """A response carrying the ``raw`` bytes read, for the caller and for httpx to decode."""
-    headers = response.headers.copy()
-    if not complete:  # the caller gets the prefix read, as requests' adapter gives it
-        headers.pop("Content-Length", None)
-    return httpx.Response(
-        response.status_code, headers=headers, content=raw,
-        request=response.request if _has_request(response) else None,
-        extensions=response.extensions,
-    )  # fmt: skip
-
-
-def _has_request(response: httpx.Response) -> bool:
-    try:
-        response.request  # noqa: B018 - httpx raises when a response has none
-    except RuntimeError:
-        return False
-    return True
-
-
-def answer(
-    response: httpx.Response, headers: LowerHeaders, raw: bytes | None, complete: bool
-) -> Answer:
-    """The response as plain values; ``raw`` is None when the body was left unread."""
-    body = None
-    if raw is not None and complete:
-        body = _decoded(response.status_code, response.headers, raw)
-    return Answer(response.status_code, headers, body)
 
 
 def read_already(response: httpx.Response, headers: LowerHeaders) -> Answer | None:
@@ -167,8 +123,8 @@ class Read(enum.Enum):
     """How much of an answer's body the transport reads before the core judges it."""
 
     NONE = "none"  # judged on status and headers, or on the body read already
-    CAPPED = "capped"  # a 429 of any length: at most the cap
-    WHOLE = "whole"  # a small JSON 200, whose declared length h11 and h2 enforce
+    CAPPED = "capped"  # a 429 of any length: at most the cap, then cut
+    WHOLE = "whole"  # a small JSON 200, until the deadline; else handed on to read on
 
 
 def reading(
@@ -182,43 +138,6 @@ def reading(
     if seen is not None or not judged:
         return headers, seen or Answer(status, headers, None), Read.NONE
     return headers, None, Read.CAPPED if status == 429 else Read.WHOLE
-
-
-def read_raw(response: httpx.Response) -> tuple[bytes, bool]:
-    """At most the cap (plus one chunk) of the raw body, and whether that was all of it;
-    a longer body's connection is closed rather than drained."""
-    parts, size = [], 0
-    stream: Iterator[bytes] = response.iter_raw(_CHUNK)
-    try:
-        for chunk in stream:
-            parts.append(chunk)
-            size += len(chunk)
-            if size > MAX_ERROR_BODY:
-                response.close()
-                return b"".join(parts)[:MAX_ERROR_BODY], False
-    except httpx.HTTPError:
-        response.close()
-        return b"".join(parts), False
-    response.close()
-    return b"".join(parts), True
-
-
-async def aread_raw(response: httpx.Response) -> tuple[bytes, bool]:
-    """:func:`read_raw` for an async response."""
-    parts, size = [], 0
-    stream: AsyncIterator[bytes] = response.aiter_raw(_CHUNK)
-    try:
-        async for chunk in stream:
-            parts.append(chunk)
-            size += len(chunk)
-            if size > MAX_ERROR_BODY:
-                await response.aclose()
-                return b"".join(parts)[:MAX_ERROR_BODY], False
-    except httpx.HTTPError:
-        await response.aclose()
-        return b"".join(parts), False
-    await response.aclose()
-    return b"".join(parts), True
 
 
 async def asleep(clock: Clock, seconds: float) -> None:

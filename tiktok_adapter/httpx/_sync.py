@@ -7,20 +7,12 @@ from typing import TYPE_CHECKING, Any
 import httpx
 
 from ..core.decide import Attempt, Raise, Return
-from ..core.refusal import Answer, Refusal
+from ..core.refusal import BODY_DEADLINE, Answer, Refusal
 from ..core.routes import Route
 from ..engine.limiter import replayable
 from ._base import LimitedTransport
-from ._common import (
-    CONNECTION_ERRORS,
-    Read,
-    RequestView,
-    answer,
-    may_resend,
-    read_raw,
-    reading,
-    rebuilt,
-)
+from ._body import read_declared, read_raw, refused
+from ._common import CONNECTION_ERRORS, Read, RequestView, may_resend, reading
 from ._errors import to_exception
 
 if TYPE_CHECKING:
@@ -35,6 +27,10 @@ class TikTokTransport(LimitedTransport[httpx.BaseTransport], httpx.BaseTransport
     core's rules decide. Settings come as keywords or a ``settings`` object, as for
     :class:`~tiktok_adapter.TikTokAdapter`.
     """
+
+    # Seconds a body read for the transport's own purposes (a 429's, a small JSON 200's)
+    # may take in all, however slowly it comes.
+    body_deadline: float = BODY_DEADLINE
 
     def default_transport(self) -> httpx.BaseTransport:
         return httpx.HTTPTransport()
@@ -74,14 +70,17 @@ class TikTokTransport(LimitedTransport[httpx.BaseTransport], httpx.BaseTransport
         """A 429's body is read up to the cap; a 200's only when it is small JSON."""
         headers, seen, read = reading(request, response)
         if read is Read.CAPPED:
-            raw, complete = read_raw(response)
-            response = rebuilt(response, raw, complete)
-            seen = answer(response, headers, raw, complete)
+            raw, complete = read_raw(response, self.body_deadline)
+            response, body = refused(response, raw, complete)
+            seen = Answer(response.status_code, headers, body)
         elif read is Read.WHOLE:
-            response.read()
-            seen = Answer(response.status_code, headers, response.content)
+            response, body = read_declared(response, self.body_deadline)
+            seen = Answer(response.status_code, headers, body)
         assert seen is not None
-        return response, self.limiter.observe(route, seen, attempt)
+        refusal = self.limiter.observe(route, seen, attempt)
+        if refusal is not None and read is Read.WHOLE and seen.body is not None:
+            response.read()  # an error may carry it: read, as it decodes within the cap
+        return response, refusal
 
     def close(self) -> None:
         """Close the wrapped transport and the store's client, as the adapter does; the
