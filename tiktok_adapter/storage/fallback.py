@@ -186,9 +186,9 @@ class FallbackStore:
         state = "out" if self.degraded else "ok"
         try:
             reply = self.primary.heartbeat(self.member, state, FORGET)  # type: ignore[attr-defined]
-        except StorageError as exc:
-            if not self.raise_errors and self.answered and not self.degraded:
-                self.failed(exc)  # an outage seen before any request pays a timeout for it
+        except StorageError:
+            # Requests find an outage themselves; the heartbeat only finds the way back, so
+            # that when an outage begins depends on requests alone (and on their clock).
             return
         self.view = read_view(reply, self.member)
         self.recovered()
