@@ -186,3 +186,25 @@ def test_an_eviction_policy_that_may_drop_windows_is_reported(
     raising.mount("https://", adapter_on(server.url, "evict2", clock, on_storage_error="raise"))
     with pytest.raises(StorageUnavailable, match="volatile-ttl"):
         raising.get(INFO)
+
+
+def test_stats_say_when_the_limiter_counts_alone(
+    server: RedisServer, clock: FakeClock, mocked: responses.RequestsMock
+) -> None:
+    record_arrivals(mocked, clock)
+    adapters = _pair(server, clock)
+    session = requests.Session()
+    session.mount("https://", adapters[0])
+    assert _send(session)
+    health = adapters[0].stats().storage
+    assert health is not None
+    assert (health.degraded, health.fleet_size, health.outages) == (False, 2, 0)
+    server.stop()
+    clock.advance(1.0)
+    _send(session)
+    stats = adapters[0].stats()
+    assert stats.storage is not None and stats.storage.degraded and not stats.storage.answering
+    assert stats.storage.outages == 1 and "Connection" in stats.storage.problem
+    assert "storage degraded" in stats.format()
+    memory = TikTokAdapter(clock=clock)
+    assert memory.stats().storage is None

@@ -124,9 +124,14 @@ class _Handler(socketserver.StreamRequestHandler):
             time.sleep(gap)
 
     def _stall(self, query: dict[str, str]) -> None:
-        """A few bytes of a 2,000-byte 429, then nothing for 8 seconds."""
+        """A few bytes of a 2,000-byte 429, then nothing until the client hangs up (8 s at
+        most): the server waits on the socket, not on a clock."""
         self._send(429, {"Content-Type": "application/json", "Content-Length": "2000"}, b"{")
-        time.sleep(8)
+        self.connection.settimeout(8)
+        try:
+            self.rfile.read(1)
+        except OSError:
+            pass
 
     def _redirect(self, query: dict[str, str]) -> None:
         """requests' own test_redirect_with_wrong_gzipped_header, on our endpoint."""

@@ -41,6 +41,22 @@ class EndpointStats:
 
 
 @dataclass(frozen=True)
+class StorageHealth:
+    """How a shared store is doing, as one process sees it.
+
+    ``degraded`` while the store does not answer (the process admits alone, at its share)
+    or while some member of the fleet may be doing so (``fleet_settled`` is False).
+    """
+
+    degraded: bool
+    answering: bool
+    fleet_size: int
+    fleet_settled: bool
+    outages: int
+    problem: str
+
+
+@dataclass(frozen=True)
 class Stats:
     """A snapshot of :meth:`TikTokAdapter.stats`."""
 
@@ -50,6 +66,8 @@ class Stats:
     # Scopes ("app" or an endpoint) running below their configured limits, with the
     # fraction of them they run at (learned from refusals); empty when none is.
     learned: Mapping[str, float] = field(default_factory=lambda: MappingProxyType({}))
+    # A shared store's health (None for memory://).
+    storage: StorageHealth | None = None
 
     @property
     def requests_per_hour(self) -> float:
@@ -75,6 +93,9 @@ class Stats:
         ]  # fmt: skip
         lines.insert(1, "-" * len(lines[0]))
         lines.append(f"elapsed {self.elapsed:.1f} s, {self.requests_per_hour:.1f} requests/hour")
+        if self.storage is not None and self.storage.degraded:
+            why = self.storage.problem or "a member of the fleet was not heard from"
+            lines.append(f"storage degraded: limiting at this process's share ({why})")
         for scope, factor in sorted(self.learned.items()):
             lines.append(f"learned: {scope} runs at {factor:.0%} of its configured limits")
         return "\n".join(lines)

@@ -246,7 +246,9 @@ class Limiter:
     # -- monitoring -----------------------------------------------------------------------
 
     def stats(self) -> Stats:
-        return replace(self.recorder.snapshot(self.clock.now()), learned=self.learned())
+        health = getattr(self.store, "health", None)  # a shared store behind the fallback
+        return replace(self.recorder.snapshot(self.clock.now()), learned=self.learned(),
+                       storage=health() if health is not None else None)  # fmt: skip
 
     def budget(self) -> Budget:
         return take_budget(

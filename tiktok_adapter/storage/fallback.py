@@ -12,10 +12,10 @@ import logging
 import threading
 from collections.abc import Sequence
 from dataclasses import replace
-from typing import Any
 
 from ..core.clock import Clock, wall_time
 from ..core.forksafe import after_fork_in_child
+from ..core.stats import StorageHealth
 from ..core.windows import Admission, StorageError, StorageMisconfigured, Store, Usage, Window
 from .fleet import FORGET, FleetView, Heartbeat, new_member, read_view
 from .memory import MemoryStore
@@ -319,16 +319,17 @@ class FallbackStore:
                 self.failed(exc)
         return self.fallback.usage(window, now)
 
-    def health(self) -> dict[str, Any]:
-        """For stats() and ``status``: whether the limiter counts alone, and why."""
-        return {
-            "degraded": self.degraded or not self.view.settled,
-            "storage_answering": not self.degraded,
-            "fleet_size": self.view.size,
-            "fleet_settled": self.view.settled,
-            "outages": self.outages,
-            "problem": self.problem,
-        }
+    def health(self) -> StorageHealth:
+        """For stats(): whether the limiter counts alone, and why."""
+        view = self.view
+        return StorageHealth(
+            degraded=self.degraded or not view.settled,
+            answering=not self.degraded,
+            fleet_size=view.size,
+            fleet_settled=view.settled,
+            outages=self.outages,
+            problem=self.problem,
+        )
 
     def ensure_heartbeat(self) -> None:
         """Start the heartbeat thread unless it runs; it also does the work on the store that
