@@ -233,7 +233,9 @@ class FallbackStore:
         if refusal is not None:
             return refusal
         verdict = self.fallback.acquire(capped, blocks, now, share)
-        if verdict.admitted and not self.raise_errors:
+        # Kept for the replay only while the store is down: a share kept while the fleet
+        # settles goes through the store, which counts it already.
+        if verdict.admitted and self.degraded:
             wall = wall_time(self.clock)
             with self._lock:
                 for window in windows:
