@@ -104,11 +104,26 @@ def test_during_an_outage_the_fleet_stays_within_the_limit(
     assert len(in_window) == 10
 
 
-@pytest.mark.xfail(
-    reason="the replay is built, but this end-to-end check still refuses the "
-    "second process after the restart; not yet found why",
-    strict=False,
-)
+def test_without_a_recent_count_the_first_period_of_an_outage_counts_as_full(
+    server: RedisServer, clock: FakeClock, mocked: responses.RequestsMock
+) -> None:
+    arrivals = record_arrivals(mocked, clock)
+    adapters = _pair(server, clock)
+    session = requests.Session()
+    session.mount("https://", adapters[0])
+    assert _send(session)
+    # Its last count of the window is 10.5 s old when the outage begins: the rest of the
+    # fleet may have sent the whole window meanwhile, unseen.
+    clock.advance(10.5)
+    server.stop()
+    assert sum(_send(session) for _ in range(10)) == 0
+    clock.advance(9.9)
+    assert not _send(session)
+    clock.advance(0.2)  # the window has turned over since the outage began: its share
+    assert sum(_send(session) for _ in range(10)) == 5
+    assert len(arrivals) == 6
+
+
 def test_what_was_sent_alone_counts_when_the_store_is_back(
     server: RedisServer, clock: FakeClock, mocked: responses.RequestsMock
 ) -> None:
@@ -119,10 +134,11 @@ def test_what_was_sent_alone_counts_when_the_store_is_back(
         session.mount("https://", adapter)
     assert _send(sessions[0])
     server.stop()
-    clock.advance(10.5)
-    assert sum(_send(sessions[0]) for _ in range(10)) == 5  # its share, alone
+    clock.advance(0.5)
+    # Its share is 5 of the window's 10; it sent 1 of them before the outage.
+    assert sum(_send(sessions[0]) for _ in range(10)) == 4
     server.start()  # restarted empty: it lost every window
-    clock.advance(6.0)  # past the retry interval
+    clock.advance(6.0)  # past the retry interval, all 5 still in the window
     # The first process comes back and replays its 5; the second then sees them in Redis.
     for _ in range(2):  # twice: each hears that the other is back
         for adapter in adapters:
