@@ -39,20 +39,26 @@ def read_raw(response: httpx.Response, deadline: float) -> tuple[bytes, bool]:
     complete = False
     ends = time.monotonic() + deadline
     with Cutoff(_fileno(response), deadline) as cut:
-        stream = response.iter_raw()
-        size = 0
         try:
-            while size <= MAX_ERROR_BODY and time.monotonic() < ends:
-                chunk = next(stream, None)
-                if chunk is None:
-                    complete = not cut.fired  # a cut socket reads as the end
-                    break
-                parts.append(chunk)
-                size += len(chunk)
+            # a cut socket reads as the end
+            complete = _pull(response.iter_raw(), parts, ends) and not cut.fired
         except httpx.HTTPError:
             pass
     response.close()  # after the cutoff is over: a reused connection is never cut
     return _kept(parts, complete)
+
+
+def _pull(stream: Iterator[bytes], parts: list[bytes], ends: float) -> bool:
+    """Add ``stream``'s chunks to ``parts`` until past the cap or the monotonic moment
+    ``ends``; whether the stream ended first."""
+    size = 0
+    while size <= MAX_ERROR_BODY and time.monotonic() < ends:
+        chunk = next(stream, None)
+        if chunk is None:
+            return True
+        parts.append(chunk)
+        size += len(chunk)
+    return False
 
 
 async def aread_raw(response: httpx.Response, deadline: float) -> tuple[bytes, bool]:
@@ -88,15 +94,10 @@ def read_declared(response: httpx.Response, deadline: float) -> tuple[httpx.Resp
     parts: list[bytes] = []
     ends = time.monotonic() + deadline
     stream = response.iter_raw()
-    size = 0
     try:
-        while size <= MAX_ERROR_BODY and time.monotonic() < ends:
-            chunk = next(stream, None)
-            if chunk is None:
-                response.close()
-                return judged(response, b"".join(parts))
-            parts.append(chunk)
-            size += len(chunk)
+        if _pull(stream, parts, ends):
+            response.close()
+            return judged(response, b"".join(parts))
     except httpx.HTTPError as exc:
         return _handed_on(response, _Resumed(parts, stream, exc, response)), None
     return _handed_on(response, _Resumed(parts, stream, None, response)), None
