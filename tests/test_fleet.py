@@ -8,18 +8,22 @@ is stopped for the outage, so every request then goes through the fallback.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Iterator
 from typing import Any
 
+import httpx
 import pytest
 import redis
 import requests
 import responses
 from conftest import RedisServer
 from test_redis_faults import INFO, _need_redis_server, adapter_on, record_arrivals
+from transports import Wire
 
 from tiktok_adapter import FakeClock, RateLimitExceeded, StorageUnavailable, TikTokAdapter
+from tiktok_adapter.httpx import AsyncTikTokTransport
 from tiktok_adapter.storage.fleet import FleetView, read_view
 
 pytestmark = pytest.mark.redis
@@ -224,3 +228,55 @@ def test_stats_say_when_the_limiter_counts_alone(
     assert "storage degraded" in stats.format()
     memory = TikTokAdapter(clock=clock)
     assert memory.stats().storage is None
+
+
+def _async_pair(server: RedisServer, clock: FakeClock) -> list[AsyncTikTokTransport]:
+    options: dict[str, Any] = {
+        "storage_uri": server.url, "key_prefix": "afleet", "clock": clock,
+        "storage_time": False, "safety_margin": 0.0, "default_priority": "critical",
+        "app_limit": None, "on_limit": "raise", "limits": {"/user/info/": "10/10seconds"},
+    }  # fmt: skip
+    transports = [AsyncTikTokTransport(transport=Wire().transport, **options) for _ in range(2)]
+    for _ in range(2):  # each has seen the other
+        for transport in transports:
+            transport.limiter.store.stop_heartbeat()
+            transport.limiter.store.beat()
+    return transports
+
+
+async def _async_sent(transport: AsyncTikTokTransport, calls: int) -> int:
+    sent = 0
+    async with httpx.AsyncClient(transport=transport) as http:
+        for _ in range(calls):
+            try:
+                await http.get(INFO)
+                sent += 1
+            except RateLimitExceeded:
+                pass
+    return sent
+
+
+def test_the_async_transport_keeps_its_share_and_replays_it(
+    server: RedisServer, clock: FakeClock
+) -> None:
+    transports = _async_pair(server, clock)
+    assert asyncio.run(_async_sent(transports[0], 8)) == 8
+    assert asyncio.run(_async_sent(transports[1], 1)) == 1
+    server.stop()
+    clock.advance(0.5)
+    # The window holds 9 from before the outage: 1 more at most, fleet-wide.
+    assert sum(asyncio.run(_async_sent(t, 10)) for t in transports) <= 1
+    clock.advance(10.0)
+    assert [asyncio.run(_async_sent(t, 10)) for t in transports] == [5, 5]
+    # Back (restarted empty): on an event loop the heartbeat finds the way, replaying
+    # first, so the store counts the outage's 10 before it admits anything more.
+    server.start()
+    clock.advance(6.0)
+    assert asyncio.run(_async_sent(transports[0], 10)) == 0  # still alone until the replay
+    for _ in range(2):
+        for transport in transports:
+            transport.limiter.store.beat()
+    assert not any(t.limiter.store.degraded for t in transports)
+    assert sum(asyncio.run(_async_sent(t, 10)) for t in transports) == 0
+    clock.advance(4.1)  # the outage's window has turned over
+    assert sum(asyncio.run(_async_sent(t, 10)) for t in transports) == 10

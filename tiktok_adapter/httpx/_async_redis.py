@@ -9,9 +9,12 @@ sync store: every admission is counted in process too, and its rules are its own
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Sequence
+import time
+from collections.abc import Callable, Sequence
+from functools import partial
 from typing import Any
 
+from ..core.clock import wall_time
 from ..core.windows import Admission, StorageError, Window
 from ..exceptions import ConfigurationError
 from ..storage import storage_scheme
@@ -45,7 +48,8 @@ class AsyncRedisStore:
     is now instead of reusing sockets to the one that failed.
     """
 
-    def __init__(self, uri: str, *, key_prefix: str, margin: float, use_storage_time: bool):
+    def __init__(self, uri: str, *, key_prefix: str, margin: float, use_storage_time: bool,
+                 wall: Callable[[], float] = time.time):  # fmt: skip
         if storage_scheme(uri) not in ASYNC_SCHEMES:
             raise ConfigurationError(
                 f"storage_uri={redact_uri(uri)!r}: the async httpx transport serves "
@@ -56,6 +60,7 @@ class AsyncRedisStore:
         check_installed(self.target, uri)
         self.margin = margin
         self.use_storage_time = use_storage_time
+        self.wall = wall  # calendar windows' clock, as the sync store's (lua/acquire.lua)
         self.opened: Opened | None = None
         self._stale = False  # a cluster client to refresh before its next command
         self._keys = Keys.of(key_prefix)
@@ -115,8 +120,10 @@ class AsyncRedisStore:
         self, windows: Sequence[Window], blocks: Sequence[str], now: float | None,
         share: float = 1.0,
     ) -> Admission:  # fmt: skip
-        plan = self.plans.get(windows, blocks)
-        keys, args = plan.keys_and_args(self._now_arg(now), self.plans.share(share))
+        plans = self.plans
+        plan = plans.get(windows, blocks)
+        calendar_arg = plans.calendar(plan, self.wall)
+        keys, args = plan.keys_and_args(self._now_arg(now), plans.share(share), calendar_arg)
         return plan.admission(await self._call("acquire", keys, args))
 
     async def block(self, key: str, until: float, now: float) -> None:
@@ -150,28 +157,25 @@ class AsyncShared:
         self, windows: Sequence[Window], blocks: Sequence[str], now: float | None,
         share: float = 1.0,
     ) -> Admission:  # fmt: skip
-        sync, shadow = self.sync, self.sync.fallback
+        sync = self.sync
+        # The heartbeat thread also does what must not run on the loop: the first
+        # inspection, the replay after an outage and so the way back (``asks_store``).
+        sync.ensure_heartbeat()
         local_now = sync.clock.now() if now is None else now
-        local = shadow.acquire(windows, blocks, local_now, share)
-        if not local.admitted or not sync.use_primary():
+        shared = sync.asks_store(on_loop=True)
+        local = sync.admit_in_process(windows, blocks, local_now, share, shared=shared)
+        if not local.admitted or not shared:
             return local
         try:
             verdict = await self.primary.acquire(windows, blocks, now, share)
         except StorageError as exc:
-            shadow.release(windows, local_now)
-            sync.failed(exc)  # raises when on_storage_error is "raise"
-            return shadow.acquire(windows, blocks, sync.clock.now(), share)
+            return sync.admit_after_failure(windows, blocks, local_now, share, exc)
         except BaseException:
             # Cancelled mid-call: the shadow's charge goes back. Redis may have charged
             # the one call in flight, which errs on the side of sending less.
-            shadow.release(windows, local_now)
+            sync.fallback.release(windows, local_now)
             raise
-        # Not sync.recovered(): its first inspection and the replay call Redis through the
-        # sync client, which must not run on the loop; the heartbeat thread does them.
-        sync.ensure_heartbeat()
-        sync.saw(windows, verdict, local_now)
-        if not verdict.admitted:
-            shadow.release(windows, local_now)
+        sync.answered_with(windows, verdict, local_now)
         return verdict
 
     async def block(self, key: str, until: float, now: float) -> None:
@@ -194,5 +198,6 @@ def shared_store(store: Any, uri: str, key_prefix: str, margin: float,
             f"storage_uri={redact_uri(uri)!r} is shared but not served by the async transport"
         )
     primary = AsyncRedisStore(uri, key_prefix=key_prefix, margin=margin,
-                              use_storage_time=use_storage_time)  # fmt: skip
+                              use_storage_time=use_storage_time,
+                              wall=partial(wall_time, store.clock))  # fmt: skip
     return AsyncShared(store, primary)

@@ -1,9 +1,10 @@
 """Keep every limit holding, fleet-wide, when the shared store is down.
 
 Every admission is counted in process too, by a shadow. While the store cannot be
-reached, each process admits alone, at most its share of each window (``fleet``), and
+reached, each process admits alone, at most its share of each window (``outage``), and
 starts from what the fleet may already have sent; when the store is back, it first adds
-what it sent alone to the shared windows (``RedisStore.replay``).
+what it sent alone to the shared windows (``RedisStore.replay``), and only then asks the
+store again.
 """
 
 from __future__ import annotations
@@ -11,7 +12,6 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Sequence
-from dataclasses import replace
 
 from ..core.clock import Clock, wall_time
 from ..core.forksafe import after_fork_in_child
@@ -19,6 +19,7 @@ from ..core.stats import StorageHealth
 from ..core.windows import Admission, StorageError, StorageMisconfigured, Store, Usage, Window
 from .fleet import FORGET, FleetView, Heartbeat, new_member, read_view
 from .memory import MemoryStore
+from .outage import OutageShare
 
 logger = logging.getLogger(__name__)
 
@@ -26,10 +27,6 @@ logger = logging.getLogger(__name__)
 # to rejoin the fleet's quota soon, long enough not to pay a timeout on every request.
 # The heartbeat asks sooner, off the request path.
 RETRY_INTERVAL = 5.0
-# How old this process's last view of a window may be at an outage for it to say what
-# the rest of the fleet held; an older one says nothing, and the window counts as full.
-FRESH = 1.0
-_SEEN = 4096
 
 
 class FallbackStore:
@@ -37,15 +34,14 @@ class FallbackStore:
 
     While the shared store answers and the fleet is settled, a request must pass both:
     the shadow first (in process, microseconds), then the shared store, whose refusal
-    takes the shadow's charge back. When the store stops answering (at ``t0``), the
-    shadow decides alone, on *capped* windows: this process's share of the limit
-    (``FleetView.cap``). During the first period of each window after ``t0``, the rest
-    of the fleet may already have used all of it that this process did not: the share is
-    then taken of what this process itself held at ``t0``, so the fleet as a whole stays
-    within the limit (the shares add up to the limit, and no window admits for others
-    what they may have spent before the outage). When the store is back, what this process
-    admitted alone is replayed into the shared windows, and the caps stay on until every
-    member of the fleet is heard from again (``FleetView.settled``).
+    takes the shadow's charge back. When the store stops answering, the shadow decides
+    alone, within this process's share (``OutageShare``). When the store answers again
+    (the heartbeat, or a request once ``retry_interval`` has passed, asks), what this
+    process admitted alone is first replayed into the shared windows; the share stays on
+    until every member of the fleet is heard from again (``FleetView.settled``).
+
+    The sync and the async store run one recipe: :meth:`admit_in_process`, then the
+    shared store when it says so, then :meth:`answered_with` or :meth:`admit_after_failure`.
 
     With ``raise_errors`` the StorageError reaches the adapter instead, which turns it
     into StorageUnavailable and sends nothing.
@@ -77,19 +73,16 @@ class FallbackStore:
         self.problem = ""  # the last failure, for stats() and status
         self._told = False
         self.member = new_member()
-        self.view = FleetView()
-        self._outage_at: float | None = None
-        # Per window key: what the rest of the fleet may hold, until when.
-        self._others: dict[str, tuple[int, float]] = {}
-        # Per window key: what the fleet held at this process's last admission, and when.
-        self._seen: dict[str, tuple[int, float]] = {}
-        # Per window key: the window, and the (now, wall) of each admission made alone.
-        self._alone: dict[str, tuple[Window, list[tuple[float, float]]]] = {}
+        self.share = OutageShare(self.fallback, margin)
         self._heartbeat = Heartbeat(self.beat) if hasattr(primary, "heartbeat") else None
 
     @property
     def degraded(self) -> bool:
         return self._down_until > 0.0
+
+    @property
+    def view(self) -> FleetView:
+        return self.share.view
 
     # use_primary, failed and recovered are the switch between the shared store and the
     # shadow; the async transport's store drives the same switch through them.
@@ -117,8 +110,7 @@ class FallbackStore:
         with self._lock:
             if not self.degraded:
                 self.outages += 1
-                self._outage_at = self.clock.now()
-                self._others.clear()
+                self.share.began(self.clock.now())
                 if self.answered and not isinstance(exc, StorageMisconfigured):
                     logger.warning(
                         "shared rate-limit storage unavailable (%s); this process limits "
@@ -133,9 +125,8 @@ class FallbackStore:
             self.answered = True
         if self._down_until:
             with self._lock:
-                if not self._down_until:
+                if not self._down_until or not self._replay():
                     return
-                self._replay()
                 self._down_until = 0.0
                 self.problem = ""
                 logger.warning("shared rate-limit storage is back; using it again")
@@ -151,34 +142,28 @@ class FallbackStore:
             if self.raise_errors:
                 raise StorageMisconfigured(problem)
 
-    def _replay(self) -> None:
+    def _replay(self) -> bool:
         """Add what this process admitted alone to the shared windows (called under the
-        lock, once the store answered); a failure keeps it for the next try."""
+        lock, once the store answered); whether it is done (a failure keeps it)."""
         replay = getattr(self.primary, "replay", None)
-        if replay is None or not self._alone:
-            self._alone.clear()
-            return
+        if replay is None or not self.share.pending:
+            return True
         offset = 0.0
         if getattr(self.primary, "use_storage_time", False):  # stamps on Redis's clock
             try:
                 reply = self.primary.heartbeat(self.member, "ok", FORGET)  # type: ignore[attr-defined]
             except StorageError:
-                return  # the next success replays
+                return False
             offset = float(reply[0]) - self.clock.now()
         now = self.clock.now()
-        batch = []
-        for window, made in self._alone.values():
-            if window.rate.calendar:
-                batch.append((window, [wall for _, wall in made], len(made)))
-            else:
-                held = self.fallback.entries(window, now)
-                batch.append((window, [t + offset for t in held], min(len(made), len(held))))
+        batch, put_back = self.share.take(now, offset)
         try:
             replay(batch, now)
         except StorageError as exc:
+            put_back()
             logger.warning("could not replay the outage's admissions: %s", exc)
-            return
-        self._alone.clear()
+            return False
+        return True
 
     def beat(self) -> None:
         """One heartbeat (the Heartbeat thread calls it): say we are alive, read the fleet,
@@ -190,57 +175,54 @@ class FallbackStore:
             # Requests find an outage themselves; the heartbeat only finds the way back, so
             # that when an outage begins depends on requests alone (and on their clock).
             return
-        self.view = read_view(reply, self.member)
+        self.share.view = read_view(reply, self.member)
         self.recovered()
 
-    def _capped(
-        self, windows: Sequence[Window], now: float
-    ) -> tuple[Sequence[Window], Admission | None]:
-        """``windows`` at this process's share, or the refusal when the share is none."""
-        view, out = self.view, []
-        wait = 0.0
-        for window in windows:
-            rate = window.rate
-            others = self._others.get(window.key)
-            if others is None and self._outage_at is not None:
-                # The rest of the fleet holds what this process saw it hold at its last
-                # admission, less its own; if that was not just before the outage, it
-                # may hold whatever this process did not. Until the window has turned
-                # over since the outage began.
-                usage = self.fallback.usage(window, now)
-                until = usage.resets_at if rate.calendar else (
-                    self._outage_at + rate.period + self.margin)  # fmt: skip
-                seen = self._seen.get(window.key)
-                fresh = seen is not None and self._outage_at - seen[1] <= FRESH
-                fleet = min(seen[0], rate.amount) if fresh else rate.amount  # type: ignore[index]
-                others = self._others[window.key] = (max(fleet - usage.used, 0), until)
-            alone = view.size == 1  # the heartbeat saw no other member
-            held, until = others if others and not alone and now < others[1] else (0, now)
-            cap = view.cap(rate.amount - held)
-            if cap <= 0:  # nothing until the window turns over (or another period: N > limit)
-                wait = max(wait, until - now if held else rate.period)
-            out.append(
-                window if cap >= rate.amount else replace(window, rate=replace(rate, amount=cap))
-            )
-        if wait > 0:
-            return windows, Admission(False, wait, "fleet share", False)
-        return out, None
+    def asks_store(self, *, on_loop: bool = False) -> bool:
+        """Whether a request asks the shared store now. After an outage the way back goes
+        through the replay, so that the store counts what was admitted alone before it
+        admits anything more: a sync request past ``retry_interval`` tries it itself; one
+        on an event loop leaves it to the heartbeat thread (it calls Redis synchronously)."""
+        if not self.use_primary():
+            return False
+        if self.degraded and not on_loop:
+            self.beat()  # the replay, and the way back when the store answers
+            if self.degraded:  # still down: not again before another interval
+                self._down_until = self.clock.now() + self.retry_interval
+        return not self.degraded
 
-    def _alone_acquire(
-        self, windows: Sequence[Window], blocks: Sequence[str], now: float, share: float
-    ) -> Admission:
-        capped, refusal = self._capped(windows, now)
-        if refusal is not None:
-            return refusal
-        verdict = self.fallback.acquire(capped, blocks, now, share)
-        # Kept for the replay only while the store is down: a share kept while the fleet
-        # settles goes through the store, which counts it already.
-        if verdict.admitted and self.degraded:
-            wall = wall_time(self.clock)
-            with self._lock:
-                for window in windows:
-                    self._alone.setdefault(window.key, (window, []))[1].append((now, wall))
-        return verdict
+    def admit_in_process(
+        self, windows: Sequence[Window], blocks: Sequence[str], now: float, share: float,
+        *, shared: bool,
+    ) -> Admission:  # fmt: skip
+        """The shadow's verdict, ahead of the shared store's when ``shared``. Alone, or
+        while a member may be counting alone (the fleet not settled), within this
+        process's share; alone, kept for the replay."""
+        if shared and self.view.settled:
+            return self.fallback.acquire(windows, blocks, now, share)
+        wall = None if shared else wall_time(self.clock)
+        return self.share.acquire(windows, blocks, now, share, wall)
+
+    def admit_after_failure(
+        self, windows: Sequence[Window], blocks: Sequence[str], local_now: float,
+        share: float, exc: StorageError,
+    ) -> Admission:  # fmt: skip
+        """The shared store failed (raises in raise mode): the shadow's charge made at
+        ``local_now`` goes back, and the request is decided alone, stamped now (the store
+        may have taken a timeout to fail)."""
+        self.fallback.release(windows, local_now)
+        self.failed(exc)
+        now = self.clock.now()
+        verdict = self.admit_in_process(windows, blocks, now, share, shared=False)
+        # Counted at ``now``, not when asked: a late answer looks for it there.
+        return Admission(True, at=now) if verdict.admitted else verdict
+
+    def answered_with(self, windows: Sequence[Window], verdict: Admission, now: float) -> None:
+        """The shared store's verdict: what the fleet held is noted, and a refusal takes
+        the shadow's charge back."""
+        self.share.saw(windows, verdict, now)
+        if not verdict.admitted:
+            self.fallback.release(windows, now)
 
     def acquire(
         self,
@@ -252,37 +234,17 @@ class FallbackStore:
         self.ensure_heartbeat()
         # ``now`` is None when the shared store keeps time; the shadow keeps ours.
         local_now = self.clock.now() if now is None else now
-        if not self.use_primary():
-            return self._alone_acquire(windows, blocks, local_now, share)
-        if self.view.settled:
-            local = self.fallback.acquire(windows, blocks, local_now, share)
-        else:  # a member may be counting alone: stay within this process's share
-            local = self._alone_acquire(windows, blocks, local_now, share)
-        if not local.admitted:
+        shared = self.asks_store()
+        local = self.admit_in_process(windows, blocks, local_now, share, shared=shared)
+        if not local.admitted or not shared:
             return local
         try:
             verdict = self.primary.acquire(windows, blocks, now, share)
         except StorageError as exc:
-            self.fallback.release(windows, local_now)
-            self.failed(exc)
-            # The shared store may have taken a timeout to fail: stamp the request at
-            # the moment it is sent, not at the moment it was first asked about.
-            return self._alone_acquire(windows, blocks, self.clock.now(), share)
+            return self.admit_after_failure(windows, blocks, local_now, share, exc)
         self.recovered()
-        self.saw(windows, verdict, local_now)
-        if not verdict.admitted:
-            self.fallback.release(windows, local_now)
+        self.answered_with(windows, verdict, local_now)
         return verdict
-
-    def saw(self, windows: Sequence[Window], verdict: Admission, now: float) -> None:
-        """Note what the fleet held in each window when the store admitted (the async
-        store calls it too)."""
-        if verdict.held:
-            seen = self._seen
-            if len(seen) > _SEEN:
-                seen.clear()  # per-token windows: keep memory bounded (a cleared one is "full")
-            for window, held in zip(windows, verdict.held, strict=False):
-                seen[window.key] = (int(held), now)
 
     def block(self, key: str, until: float, now: float) -> None:
         # The local copy keeps this process paused even if the write below is lost.
@@ -293,14 +255,17 @@ class FallbackStore:
             except StorageError as exc:
                 self.failed(exc)
 
-    def redate(self, windows: Sequence[Window], now: float, elapsed: float, shift: float) -> None:
-        # ``now`` is our clock's: the shadow reads it as it is, and a shared store on its
-        # own clock finds the entry ``elapsed`` before its own now.
+    def redate(
+        self, windows: Sequence[Window], now: float, elapsed: float, shift: float,
+        stamp: float | None = None,
+    ) -> None:  # fmt: skip
+        # ``now`` is our clock's: the shadow reads it as it is, and a shared store finds the
+        # entry at ``stamp``, its own (Admission.stamp), else ``elapsed`` before its now.
         self.fallback.redate(windows, now, elapsed, shift)
         shared = getattr(self.primary, "redate", None)
         if shared is not None and self.use_primary():
             try:
-                shared(windows, now, elapsed, shift)
+                shared(windows, now, elapsed, shift, stamp)
             except StorageError as exc:
                 self.failed(exc)
 
