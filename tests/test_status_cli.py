@@ -1,16 +1,21 @@
-"""`tiktok-adapter status`: the fleet's live budget read back from Redis."""
+"""`tiktok-adapter status`: the fleet's live budget read back from Redis, and the store's
+health: answering or degraded, and the fleet that shares it (read without joining it)."""
 
 from __future__ import annotations
 
 import json
 import subprocess
 import sys
+from collections.abc import Iterator
 
 import pytest
+import redis
 import requests
 import responses
+from conftest import RedisServer
+from test_redis_faults import _need_redis_server
 
-from tiktok_adapter import RateLimitExceeded, mount
+from tiktok_adapter import RateLimitExceeded, TikTokAdapter, mount
 from tiktok_adapter.cli import main
 
 pytestmark = pytest.mark.redis
@@ -60,7 +65,7 @@ def test_status_with_the_store_down_is_one_line_and_exit_1(
     captured = capsys.readouterr()
     assert captured.out == ""
     [line] = captured.err.splitlines()
-    assert line.startswith("tiktok-adapter: error: ") and "unavailable" in line
+    assert line.startswith("tiktok-adapter: error: limiter degraded: ") and "unavailable" in line
     assert "hunter2" not in line
 
 
@@ -79,3 +84,122 @@ def test_a_bad_storage_uri_is_a_usage_error(capsys: pytest.CaptureFixture[str]) 
     assert main(["status", "--storage", "nosuch://x"]) == 2
     [line] = capsys.readouterr().err.splitlines()
     assert line.startswith("tiktok-adapter: error: ") and "storage_uri" in line
+
+
+def _member(redis_url: str, key_prefix: str) -> TikTokAdapter:
+    """One worker of the fleet, which has said once that it is alive."""
+    adapter = TikTokAdapter(storage_uri=redis_url, key_prefix=key_prefix)
+    adapter.store.stop_heartbeat()
+    adapter.store.beat()
+    return adapter
+
+
+def test_status_shows_a_settled_fleet_without_joining_it(
+    redis_url: str, key_prefix: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    workers = [_member(redis_url, key_prefix) for _ in range(2)]
+    names = {w.store.member for w in workers}
+    args = ["status", "--storage", redis_url, "--key-prefix", key_prefix]
+    try:
+        assert main(args) == 0
+        out = capsys.readouterr().out
+        assert "storage answering at " in out
+        assert "; fleet of 2 members, settled (each heard from within 2.5 s)" in out
+        assert all(name in out for name in names) and "DEGRADED" not in out
+
+        assert main([*args, "--json"]) == 0
+        storage = json.loads(capsys.readouterr().out)["storage"]
+        assert (storage["answering"], storage["degraded"]) == (True, False)
+        assert (storage["fleet_size"], storage["fleet_settled"]) == (2, True)
+        assert {m["member"] for m in storage["members"]} == names
+        assert {m["state"] for m in storage["members"]} == {"ok"}
+
+        # status read the fleet without joining it: still two members in Redis.
+        client = redis.Redis.from_url(redis_url)
+        assert client.zcard("{" + key_prefix + "}:members") == 2
+        client.close()
+    finally:
+        for worker in workers:
+            worker.close()
+
+
+def test_status_says_degraded_while_a_member_counts_alone_or_is_silent(
+    redis_url: str, key_prefix: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # The heartbeat's keys, written by hand: one member back from an outage it has not
+    # replayed yet, one silent for 10 s, one gone (silent for 40 s), one in good health.
+    client = redis.Redis.from_url(redis_url)
+    now = float(client.time()[0])
+    members, states = "{" + key_prefix + "}:members", "{" + key_prefix + "}:member-states"
+    client.zadd(members, {"alone": now, "silent": now - 10, "gone": now - 40, "fine": now})
+    client.hset(states, mapping={"alone": "out", "silent": "ok", "gone": "ok", "fine": "ok"})
+    client.expire(members, 60)
+    client.expire(states, 60)
+    client.close()
+
+    args = ["status", "--storage", redis_url, "--key-prefix", key_prefix]
+    assert main(args) == 0  # the budget was read: degraded is news, not a failure
+    out = capsys.readouterr().out
+    assert (
+        "fleet of 3 members, not settled (1 counting alone, 1 silent); each process limits "
+        "at its share (1/3 of each limit) until every member is heard from"
+    ) in out
+    assert "storage DEGRADED at " in out and "gone" not in out
+
+    assert main([*args, "--json"]) == 0
+    storage = json.loads(capsys.readouterr().out)["storage"]
+    assert (storage["degraded"], storage["fleet_size"], storage["fleet_settled"]) == (
+        True, 3, False,
+    )  # fmt: skip
+    states_seen = {m["member"]: m["state"] for m in storage["members"]}
+    assert states_seen == {"alone": "counting alone", "silent": "silent", "fine": "ok"}
+
+
+def test_status_on_memory_says_nothing_of_a_store(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["status"]) == 0
+    assert "storage" not in capsys.readouterr().out
+    assert main(["status", "--json"]) == 0
+    assert "storage" not in json.loads(capsys.readouterr().out)
+
+
+@pytest.fixture
+def locked_server() -> Iterator[tuple[RedisServer, str]]:
+    """A redis-server of this test's own, with a password and an eviction policy that may
+    remove the window keys."""
+    _need_redis_server()
+    server = RedisServer()
+    server.start()
+    client = redis.Redis.from_url(server.url)
+    client.config_set("maxmemory", "100mb")
+    client.config_set("maxmemory-policy", "allkeys-lru")
+    client.config_set("requirepass", "hunter2")
+    client.close()
+    yield server, server.url.replace("redis://", "redis://:hunter2@")
+    server.stop()
+
+
+def test_status_shows_the_stores_problem_without_the_password(
+    locked_server: tuple[RedisServer, str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    _, url = locked_server
+    assert main(["status", "--storage", url]) == 0
+    captured = capsys.readouterr()
+    [problem] = [line for line in captured.out.splitlines() if line.startswith("storage problem")]
+    assert "allkeys-lru" in problem
+    assert "hunter2" not in captured.out + captured.err
+
+    assert main(["status", "--storage", url, "--json"]) == 0
+    storage = json.loads(capsys.readouterr().out)["storage"]
+    assert "allkeys-lru" in storage["problem"] and "hunter2" not in json.dumps(storage)
+
+
+def test_status_with_a_wrong_password_is_one_degraded_line(
+    locked_server: tuple[RedisServer, str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    server, _ = locked_server
+    wrong = server.url.replace("redis://", "redis://:swordfish@")
+    assert main(["status", "--storage", wrong]) == 1
+    captured = capsys.readouterr()
+    [line] = captured.err.splitlines()
+    assert line.startswith("tiktok-adapter: error: limiter degraded: ")
+    assert "swordfish" not in line and captured.out == ""

@@ -10,6 +10,8 @@ from typing import Any
 
 from ..adapter import TikTokAdapter
 from ..core.budget import Budget, WindowBudget
+from ..exceptions import StorageUnavailable
+from . import status_store
 from .output import Column, Output, TextTable
 
 
@@ -18,7 +20,8 @@ def add_parser(subparsers: Any) -> None:
         "status",
         help="print each endpoint's remaining budget from a (shared) limiter storage",
         description="Read every window of the limit table from the storage and print what "
-        "remains of it; on Redis this is the whole fleet's budget.",
+        "remains of it; on Redis this is the whole fleet's budget, followed by the store's "
+        "health: answering or degraded, and the fleet that shares it.",
     )
     parser.add_argument("--storage", default="memory://", help="limiter storage URI")
     parser.add_argument("--key-prefix", default="tiktok_adapter", help="the fleet's key prefix")
@@ -42,12 +45,24 @@ def run(args: argparse.Namespace) -> int:
     adapter = TikTokAdapter(**options)
     try:
         budget = adapter.budget()
+        health = status_store.read(adapter.store, args.storage)
+    except StorageUnavailable as exc:
+        # The workers on this store limit alone while it does not answer: say so plainly.
+        raise StorageUnavailable(
+            f"limiter degraded: {exc}", retry_after=0.0, endpoint="*", limit="storage"
+        ) from None
     finally:
         adapter.close()
     if args.json:
-        sys.stdout.write(json.dumps(budget.as_dict(), indent=2, sort_keys=True) + "\n")
+        report = budget.as_dict()
+        if health is not None:
+            report["storage"] = health.as_dict()
+        sys.stdout.write(json.dumps(report, indent=2, sort_keys=True) + "\n")
     else:
-        render(budget)
+        out = Output()
+        render(budget, out)
+        if health is not None:
+            status_store.render(health, out)
     return 0
 
 
@@ -64,7 +79,7 @@ def _learned(window: WindowBudget, shown: bool) -> tuple[str, ...]:
     return ("" if window.learned is None else str(window.learned),)
 
 
-def render(budget: Budget) -> None:
+def render(budget: Budget, out: Output | None = None) -> None:
     # "learned" is what a window admits after refusals taught a lower limit than the
     # configured one; the column appears only when some window has learned one.
     windows = [*budget.app, *(w for e in budget.endpoints.values() for w in e.windows)]
@@ -85,4 +100,4 @@ def render(budget: Budget) -> None:
             table.add_row(name, window.limit, *_learned(window, learned), str(window.used),
                           str(window.remaining), _when(window, now), blocked)  # fmt: skip
             name, blocked = "", ""
-    Output().table(table)
+    (out or Output()).table(table)
