@@ -11,8 +11,9 @@ from typing import Any
 from ..adapter import TikTokAdapter
 from ..core.budget import Budget, WindowBudget
 from ..exceptions import StorageUnavailable
-from . import status_store
 from .output import Column, Output, TextTable
+from .status_store import read as read_health
+from .status_store import render as render_health
 
 
 def add_parser(subparsers: Any) -> None:
@@ -45,7 +46,7 @@ def run(args: argparse.Namespace) -> int:
     adapter = TikTokAdapter(**options)
     try:
         budget = adapter.budget()
-        health = status_store.read(adapter.store, args.storage)
+        health = read_health(adapter.store, args.storage)
     except StorageUnavailable as exc:
         # The workers on this store limit alone while it does not answer: say so plainly.
         raise StorageUnavailable(
@@ -62,7 +63,7 @@ def run(args: argparse.Namespace) -> int:
         out = Output()
         render(budget, out)
         if health is not None:
-            status_store.render(health, out)
+            render_health(health, out)
     return 0
 
 
