@@ -1,7 +1,12 @@
 """pytest plugin for requests' own test suite, run by .ci/requests_suite.py.
 
 Loaded with ``-p requests_suite_plugin`` in both of its runs, it deselects the few tests
-that would leave the machine (DESELECTED, each with its reason). With ``--tiktok-adapter``
+that would leave the machine (DESELECTED, each with its reason), and keeps the rest on it:
+a connect to an address that is not loopback, or a name lookup that would ask a DNS
+server, raises OSError and fails the test that made it (and the run), even where the test
+expected an error and caught it. So the suite stays offline where no network namespace
+can be made (.ci/requests_suite.py), and a new test that leaves the machine is named
+instead of passing by luck of the network. With ``--tiktok-adapter``
 it also mounts a TikTokAdapter on "https://" and "http://" of every requests.Session
 created, the way a user mounts it, so that the adapter's send() carries every request
 the suite makes (module-level requests.get builds a Session too). The run fails when
@@ -10,7 +15,11 @@ send() never ran: a shim that intercepted nothing would pass for the wrong reaso
 
 from __future__ import annotations
 
+import errno
+import ipaddress
+import socket
 import threading
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -51,6 +60,89 @@ def _tally(name: str) -> None:
         _counts[name] += 1
 
 
+# Names the resolver answers from the hosts file, never from a DNS server.
+_LOCAL_NAMES = frozenset({"localhost", "localhost.localdomain", "ip6-localhost", "ip6-loopback"})
+_blocked: list[str] = []  # attempts to leave the machine not yet charged to a test
+_reported: list[str] = []  # every attempt, for the summary
+
+
+def _host(host: object) -> str:
+    if host is None:  # getaddrinfo(None, ...): this machine
+        return ""
+    text = host.decode("ascii", "replace") if isinstance(host, bytes) else str(host)
+    return text.strip("[]").partition("%")[0].rstrip(".").lower()
+
+
+def _ip(host: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return None
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped:
+        return address.ipv4_mapped
+    return address
+
+
+def _is_local_name(host: str) -> bool:
+    # "" means this machine to connect() and getaddrinfo().
+    return host == "" or host in _LOCAL_NAMES or host.endswith(".localhost")
+
+
+def _is_loopback(host: str) -> bool:
+    address = _ip(host)
+    if address is None:
+        return _is_local_name(host)
+    return address.is_loopback or address.is_unspecified
+
+
+def _block(what: str) -> OSError:
+    with _lock:
+        _blocked.append(what)
+        _reported.append(what)
+    # What a machine without a network answers; the caller sees an ordinary failure.
+    return OSError(errno.ENETUNREACH, f"requests_suite_plugin: offline, refused {what}")
+
+
+def _guard_connect(connect: Callable[..., Any]) -> Callable[..., Any]:
+    def guarded(sock: socket.socket, address: Any, *args: Any) -> Any:
+        inet = sock.family in (socket.AF_INET, socket.AF_INET6)
+        if inet and not _is_loopback(_host(address[0])):
+            raise _block(f"connect to {address!r}")
+        return connect(sock, address, *args)
+
+    return guarded
+
+
+def _guard_lookup(lookup: Callable[..., Any]) -> Callable[..., Any]:
+    def guarded(host: Any, *args: Any, **kwargs: Any) -> Any:
+        name = _host(host)
+        if _ip(name) is None and not _is_local_name(name):
+            # The message is refused locally: no query is sent. gaierror, as for an
+            # unknown name, is what callers of a lookup handle.
+            _block(f"DNS lookup of {host!r}")
+            raise socket.gaierror(socket.EAI_NONAME, f"requests_suite_plugin: offline, {host!r}")
+        return lookup(host, *args, **kwargs)
+
+    return guarded
+
+
+def _stay_offline() -> None:
+    """Patch the socket module so that nothing the suite runs leaves this machine."""
+    # socket.socket is a Python class over _socket.socket: ssl.SSLSocket and PySocks'
+    # socksocket are subclasses, and socket.create_connection calls this connect.
+    for method in ("connect", "connect_ex"):
+        setattr(socket.socket, method, _guard_connect(getattr(socket.socket, method)))
+    for function in ("getaddrinfo", "gethostbyname", "gethostbyname_ex"):
+        setattr(socket, function, _guard_lookup(getattr(socket, function)))
+
+
+def _take_blocked() -> list[str]:
+    with _lock:
+        taken = _blocked[:]
+        _blocked.clear()
+    return taken
+
+
 class SuiteAdapter(TikTokAdapter):
     """TikTokAdapter that counts its sends, to prove the suite went through it."""
 
@@ -72,6 +164,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 
 def pytest_configure(config: pytest.Config) -> None:
+    _stay_offline()  # both runs; for the whole process, which ends with the run
     if not config.getoption("--tiktok-adapter"):
         return
     original = requests.Session.__init__
@@ -116,10 +209,25 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     items[:] = [item for item in items if item.nodeid not in DESELECTED]
 
 
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
+    report = yield
+    blocked = _take_blocked()
+    if blocked:
+        # Charged to the phase (setup, call, teardown) during which it happened; a test
+        # that caught the error it got would otherwise pass.
+        report.outcome = "failed"
+        message = "tried to leave the machine: " + "; ".join(blocked)
+        report.longrepr = f"{report.longrepr}\n{message}" if report.longrepr else message
+    return report
+
+
 def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
     write = terminalreporter.write_line
     for nodeid, reason in DESELECTED.items():
         write(f"deselected (leaves the machine): {nodeid}: {reason}")
+    for what in _reported:
+        write(f"OFFLINE GUARD refused {what}")
     if config.getoption("--tiktok-adapter"):
         write(
             f"TikTokAdapter.send() ran {_counts['sends']} times "
@@ -128,6 +236,9 @@ def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pyte
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    if _reported:
+        # Including attempts outside any test (collection, a fixture's thread).
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
     if session.config.getoption("--tiktok-adapter") and _counts["sends"] == 0:
         # Every test passing with the adapter never used proves nothing.
         session.exitstatus = pytest.ExitCode.TESTS_FAILED
