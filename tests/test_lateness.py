@@ -18,7 +18,7 @@ from transports import KINDS, Factory, Reply, Script, drivers
 from tiktok_adapter import FakeClock, TikTokAdapter
 from tiktok_adapter.core.lateness import Lateness
 from tiktok_adapter.core.rates import parse_rates
-from tiktok_adapter.core.windows import Window
+from tiktok_adapter.core.windows import Admission, Window
 from tiktok_adapter.engine.waiting import ADMISSION
 from tiktok_adapter.storage import open_store
 from tiktok_adapter.storage.memory import MemoryStore
@@ -218,7 +218,7 @@ def test_only_an_answer_teaches_the_usual_time(
 ) -> None:
     limiter = TikTokAdapter(clock=clock, safety_margin=0.0).limiter
     route = limiter.resolve(INFO)
-    ADMISSION.set((limiter.store, route.windows, clock.now()))
+    ADMISSION.set((limiter.store, route.windows, clock.now(), Admission(True)))
     clock.advance(0.4)
     move = limiter.late.after(route, clock.now(), answered=answered)
     assert move is not None and move.shift == pytest.approx(0.4)  # late either way

@@ -28,7 +28,9 @@ RISE = 1 / 128
 
 # How far from the moment of admission a store may look for the entry to move: a
 # neighbour admitted a moment apart stands for it as well, and a store's copy may be
-# stamped a moment after the clock reading the transport holds.
+# stamped a moment after the clock reading the transport holds. (A shared store's own
+# stamp, which a delayed command makes later by the delay, comes back with the admission
+# and is looked for exactly: Admission.stamp.)
 REDATE_REACH = 0.05
 
 # Endpoints tracked; more (a table of thousands of custom rows) starts over.

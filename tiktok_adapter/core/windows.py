@@ -44,6 +44,13 @@ class Admission:
     rate: Rate | None = None
     # A shared store's count of each window after admitting, this request included.
     held: tuple[int, ...] = ()
+    # Where a late answer finds this request's entries (engine/late.py). ``stamp``: the
+    # shared store's own stamp of them, on its clock (Redis's), which a delayed command
+    # makes later than the caller's reading before asking. ``at``: the caller's clock
+    # reading they were counted at, when not that one (a fallback that admitted alone
+    # after the shared store took a timeout to fail).
+    stamp: float | None = None
+    at: float | None = None
 
 
 ADMITTED = Admission(True)

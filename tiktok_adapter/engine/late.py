@@ -2,12 +2,29 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from functools import partial
+from typing import Protocol
+
 from ..core.clock import Clock
 from ..core.lateness import Lateness
 from ..core.routes import Route
-from ..core.windows import Store
+from ..core.windows import Store, Window
 from .effects import Redate, Redater
 from .waiting import ADMISSION
+
+
+class _Redater(Protocol):
+    """A store's ``redate``; a shared store's also takes the stamp its admission gave
+    (``Admission.stamp``), which only such a store's admission carries."""
+
+    def __call__(self, windows: Sequence[Window], now: float, elapsed: float, shift: float,
+                 stamp: float | None = None) -> None: ...  # fmt: skip
+
+
+def _at_stamp(redate: _Redater, stamp: float, windows: Sequence[Window], now: float,
+              elapsed: float, shift: float) -> None:  # fmt: skip
+    redate(windows, now, elapsed, shift, stamp)
 
 
 class LateAnswers:
@@ -23,7 +40,7 @@ class LateAnswers:
         self.clock = clock
         self.margin = margin
         self.lateness = Lateness()
-        self._redate: Redater | None = getattr(store, "redate", None)
+        self._redate: _Redater | None = getattr(store, "redate", None)
 
     def after(self, route: Route, now: float, *, answered: bool = True) -> Redate | None:
         """The call admitted last in this thread or task ended at ``now``: the move that
@@ -33,7 +50,9 @@ class LateAnswers:
         held = ADMISSION.get()
         if held is None or held[0] is not self.store:
             return None
-        _, windows, stamp = held
+        _, windows, asked, verdict = held
+        # Counted when the store says, else when it was asked (see Admission.at).
+        stamp = asked if verdict.at is None else verdict.at
         lateness = self.lateness
         measure = lateness.excess if answered else lateness.beyond
         excess = measure(route.name, now - stamp)
@@ -42,5 +61,8 @@ class LateAnswers:
         ADMISSION.set(None)  # moved once, however many answers read it
         if self._redate is None:
             return None
+        redate: Redater = self._redate
+        if verdict.stamp is not None:  # the shared store said where its entries are
+            redate = partial(_at_stamp, self._redate, verdict.stamp)
         # The margin covers that much of the lateness already.
-        return Redate(self._redate, self.clock, route.name, windows, stamp, excess - self.margin)
+        return Redate(redate, self.clock, route.name, windows, stamp, excess - self.margin)

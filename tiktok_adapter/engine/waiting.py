@@ -30,9 +30,10 @@ _MIN_SLEEP = 1e-6
 # Quota warnings remembered per endpoint, so that each reset is announced once.
 _WARNED_SIZE = 1024
 
-# This thread's (or task's) last admission: the store, the windows and the clock reading
-# it was admitted at, so that its answer can tell how late it came back (Limiter.observe).
-Admitted = tuple[Store, tuple[Window, ...], float]
+# This thread's (or task's) last admission: the store, the windows, the clock reading
+# before asking and the store's verdict, so that its answer can tell how late it came
+# back and where its entries are (engine/late.py).
+Admitted = tuple[Store, tuple[Window, ...], float, Admission]
 ADMISSION: ContextVar[Admitted | None] = ContextVar("tiktok_adapter_admission", default=None)
 
 # Builds the transport's own exception for a problem (requests' or httpx's flavour).
@@ -209,7 +210,7 @@ class Admitter:
             detail = str(exc)
         else:
             if verdict.admitted:
-                ADMISSION.set((self.store, windows, now))
+                ADMISSION.set((self.store, windows, now, verdict))
             return verdict
         self._give_up(request, route, self.rules.storage_down(attempt, detail, now))
 

@@ -181,6 +181,6 @@ class AsyncAdmitter(Admitter):
             detail = str(exc)
         else:
             if verdict.admitted:
-                ADMISSION.set((self.store, windows, now))
+                ADMISSION.set((self.store, windows, now, verdict))
             return verdict
         self._give_up(request, route, self.rules.storage_down(attempt, detail, now))

@@ -6,7 +6,7 @@ reply, so both come from here.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from ..core.windows import ADMITTED, QUOTA_BLOCK, Admission, Window
 from ._redis_scripts import SCRIPTS, Keys, block_slot
@@ -18,11 +18,13 @@ _PLANS = 64
 class Plan:
     """The command of one (windows, blocks) pair, encoded once: what every call repeats.
 
-    ``head`` is the command up to its keys, ``tail`` the arguments after ``now`` and the
-    share; ``found`` names what a binding index in the script's reply points at.
+    ``head`` is the command up to its keys, ``tail`` the arguments after ``now``, the
+    share and the calendar time; ``found`` names what a binding index in the script's
+    reply points at; ``calendar`` says whether a window counts calendar periods (only
+    then does a call read the calendar time).
     """
 
-    __slots__ = ("blocks", "found", "head", "names", "tail", "windows")
+    __slots__ = ("blocks", "calendar", "found", "head", "names", "tail", "windows")
 
     def __init__(self, windows: Sequence[Window], blocks: Sequence[str], keys: Keys,
                  margin: float) -> None:  # fmt: skip
@@ -51,18 +53,22 @@ class Plan:
             "EVALSHA", SCRIPTS["acquire"].sha, len(names), *names,
         )  # fmt: skip
         self.names = tuple(names)
+        self.calendar = any(w.rate.calendar for w in windows)
         self.tail = tuple(tail)
         self.found = tuple(found)
 
-    def keys_and_args(self, now_arg: bytes, share_arg: bytes) -> tuple[list[bytes], list[bytes]]:
+    def keys_and_args(
+        self, now_arg: bytes, share_arg: bytes, calendar_arg: bytes
+    ) -> tuple[list[bytes], list[bytes]]:
         """The script's keys and arguments apart (for ``_redis_scripts.run``)."""
-        return list(self.names), [now_arg, share_arg, *self.tail]
+        return list(self.names), [now_arg, share_arg, calendar_arg, *self.tail]
 
     def admission(self, reply: object) -> Admission:
-        """The script's reply: [0, what each window holds] when admitted, else "<wait>
-        <binding>", binding counting the block fields first, then the windows, from 1."""
+        """The script's reply: [0, the stamp of the entries, what each window holds] when
+        admitted, else "<wait> <binding>", binding counting the block fields first, then
+        the windows, from 1."""
         if type(reply) is list:
-            return Admission(True, held=tuple(reply[1:]))
+            return Admission(True, held=tuple(reply[2:]), stamp=float(reply[1]))
         if reply == 0:
             return ADMITTED
         text = reply.decode() if isinstance(reply, bytes) else str(reply)
@@ -96,6 +102,11 @@ class Plans:
                 self._plans.clear()  # per-token windows make a new tuple on every call
             self._plans[ident] = plan
         return plan
+
+    def calendar(self, plan: Plan, wall: Callable[[], float]) -> bytes:
+        """The calendar-time argument: ``wall()`` when ``plan`` has a calendar window (the
+        API's calendar is UTC as the caller's clock tells it, not as Redis's does)."""
+        return repr(wall()).encode() if plan.calendar else b""
 
     def share(self, share: float) -> bytes:
         """The share argument, as text."""

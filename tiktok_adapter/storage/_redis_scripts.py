@@ -3,7 +3,9 @@
 Every process that shares a quota, sync or async, runs these same scripts on the same
 keys, so this module is the one place that knows them. Scripts that take ``now`` as
 ARGV[1] start with ``lua/now.lua``: an empty ``now`` means Redis's own clock, which is
-the same for every worker whatever their machines' clocks say.
+the same for every worker whatever their machines' clocks say. Calendar windows (``@utc``)
+are the exception: admission and usage count them on the caller's wall clock (an argument
+of their own), since TikTok's calendar is UTC, which Redis's clock may be off from.
 
 Blocks are kept one hash per endpoint, one field per kind of block ("ep" for a server's
 pause, "q" for a spent quota), so that admission reads both with one HMGET.

@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import contextlib
 import threading
+import time
 from collections.abc import Callable, Sequence
+from functools import partial
 from typing import Any
 
 import limits
 import limits.errors
 import limits.storage
 
+from ..core.clock import wall_time
 from ..core.forksafe import after_fork_in_child
 from ..core.lateness import REDATE_REACH
 from ..core.windows import Admission, StorageError, Store, Usage, Window
@@ -44,9 +47,13 @@ class RedisStore:
         margin: float,
         use_storage_time: bool,
         secrets: tuple[str, ...] = (),
+        wall: Callable[[], float] = time.time,
     ) -> None:
         self.margin = margin
         self.use_storage_time = use_storage_time
+        # The calendar time of calendar windows (@utc): the adapter's wall clock, never
+        # Redis's (see lua/acquire.lua).
+        self.wall = wall
         self.client: Any = None
         self._open = connect
         self.keys = Keys.of(key_prefix)
@@ -135,16 +142,20 @@ class RedisStore:
         now: float | None,
         share: float = 1.0,
     ) -> Admission:
-        plan = self.plans.get(windows, blocks)
-        now_arg, share_arg = self._now_arg(now), self.plans.share(share)
+        plans = self.plans
+        plan = plans.get(windows, blocks)
+        now_arg, share_arg = self._now_arg(now), plans.share(share)
+        calendar_arg = plans.calendar(plan, self.wall)
 
         def admit(client: Any) -> Any:
             try:
-                return client.execute_command(*plan.head, now_arg, share_arg, *plan.tail)
+                return client.execute_command(
+                    *plan.head, now_arg, share_arg, calendar_arg, *plan.tail
+                )
             except Exception as exc:
                 if not is_noscript(exc):
                     raise
-            keys, args = plan.keys_and_args(now_arg, share_arg)
+            keys, args = plan.keys_and_args(now_arg, share_arg, calendar_arg)
             return run(client, "acquire", keys, args)  # EVAL loads it on this server
 
         return plan.admission(self._call(admit))
@@ -174,18 +185,26 @@ class RedisStore:
     def usage(self, window: Window, now: float) -> Usage:
         rate = window.rate
         args = [self._now_arg(now), rate.amount, rate.period, self.margin]
-        args.append(1 if rate.calendar else 0)
+        args += [1, repr(self.wall())] if rate.calendar else [0]
         used, span = self._run("usage", [self.keys.window(window.key)], args)
         return Usage(int(used), now + max(float(span), 0.0))
 
-    def redate(self, windows: Sequence[Window], now: float, elapsed: float, shift: float) -> None:
+    def redate(
+        self, windows: Sequence[Window], now: float, elapsed: float, shift: float,
+        stamp: float | None = None,
+    ) -> None:  # fmt: skip
         """Move the entries of the request admitted ``elapsed`` ago ``shift`` later, in
-        each moving window (its answer came back late; see ``MemoryStore.redate``)."""
+        each moving window (its answer came back late; see ``MemoryStore.redate``).
+
+        ``stamp`` is the admission's own stamp of them (``Admission.stamp``), where they
+        are looked for when given: a command delayed on its way makes Redis stamp them
+        later than ``elapsed`` ago, by as much as the delay."""
         moving = [w for w in windows if not w.rate.calendar]
         if not moving:
             return
         keys = [self.keys.window(w.key) for w in moving]
-        args = [self._now_arg(now), repr(elapsed), repr(shift), repr(self.margin),
+        target = "" if stamp is None else f"{stamp:.6f}"
+        args = [self._now_arg(now), repr(elapsed), target, repr(shift), repr(self.margin),
                 repr(REDATE_REACH), *(repr(float(w.rate.period)) for w in moving)]  # fmt: skip
         self._run("redate", keys, args)
 
@@ -280,6 +299,7 @@ def _open(options: StoreOptions) -> Store:
         margin=options.margin,
         use_storage_time=options.use_storage_time,
         secrets=secrets,
+        wall=partial(wall_time, options.clock),
     )
 
 

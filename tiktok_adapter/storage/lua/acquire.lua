@@ -1,7 +1,10 @@
+-- ARGV[3]: the calendar time, for calendar windows (@utc): the caller's wall clock, which
+-- the API's calendar follows, not Redis's (whose clock may be off); empty means now.
 local share = tonumber(ARGV[2])
-local margin = tonumber(ARGV[3])
-local nh = tonumber(ARGV[4])
-local a, nb = 5, 0
+local cal = tonumber(ARGV[3]) or now
+local margin = tonumber(ARGV[4])
+local nh = tonumber(ARGV[5])
+local a, nb = 6, 0
 local wait, binding = 0, 0
 for i = 1, nh do
   local nf = tonumber(ARGV[a])
@@ -14,7 +17,7 @@ for i = 1, nh do
   a = a + nf + 1
 end
 local first = a
-local counts = {}
+local counts, buckets = {}, {}
 for i = nh + 1, #KEYS do
   local amount, period = tonumber(ARGV[a]), tonumber(ARGV[a + 1])
   local cap = amount
@@ -22,16 +25,18 @@ for i = nh + 1, #KEYS do
   if string.sub(ARGV[a + 2], 1, 1) == '1' then
     -- "1:<cost>" charges a calendar window <cost> at once (reserved records)
     local cost = math.min(tonumber(string.sub(ARGV[a + 2], 3)) or 1, cap)
-    local bucket = math.floor(now / period)
+    local bucket = math.floor(cal / period)
     local count = 0
     local held = redis.call('GET', KEYS[i])
     if held then
       local hb, hc = string.match(held, '^(%d+):(%d+)$')
-      if tonumber(hb) == bucket then count = tonumber(hc) end
+      hb = tonumber(hb)
+      -- A worker whose clock lags counts in the period the fleet has begun: never back.
+      if hb and hb >= bucket then bucket, count = hb, tonumber(hc) end
     end
-    counts[i] = count + cost
+    counts[i], buckets[i] = count + cost, bucket
     if count + cost > cap then
-      local w = (bucket + 1) * period + margin - now
+      local w = (bucket + 1) * period + margin - cal
       if w > wait then wait = w; binding = nb + i - nh end
     end
   else
@@ -45,15 +50,17 @@ for i = nh + 1, #KEYS do
 end
 if wait > 0 then return string.format('%.6f %d', wait, binding) end
 local stamp = string.format('%.6f', now)
--- Admitted: the reply lists what the fleet holds in each window now, this request
--- included, for the fallback to start from should the store stop answering.
-local reply = {0}
+-- Admitted: the reply gives the stamp of this request's entries (so that a late answer
+-- moves exactly them, however long the command took to get here), then what the fleet
+-- holds in each window now, this request included, for the fallback to start from
+-- should the store stop answering.
+local reply = {0, stamp}
 a = first
 for i = nh + 1, #KEYS do
   local amount, period = tonumber(ARGV[a]), tonumber(ARGV[a + 1])
   if string.sub(ARGV[a + 2], 1, 1) == '1' then
-    local bucket = math.floor(now / period)
-    local ttl = math.ceil(((bucket + 1) * period + margin - now) * 1000)
+    local bucket = buckets[i]
+    local ttl = math.ceil(((bucket + 1) * period + margin - cal) * 1000)
     redis.call('SET', KEYS[i], string.format('%d:%d', bucket, counts[i]), 'PX', ttl)
     reply[#reply + 1] = counts[i]
   else

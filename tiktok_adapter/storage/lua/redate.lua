@@ -1,5 +1,7 @@
-local stamp = now - tonumber(ARGV[2])
-local shift, margin, reach = tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5])
+-- ARGV[3]: the stamp the admission script gave the entries, when the caller has it;
+-- else they are looked for ARGV[2] seconds before now.
+local stamp = tonumber(ARGV[3]) or (now - tonumber(ARGV[2]))
+local shift, margin, reach = tonumber(ARGV[4]), tonumber(ARGV[5]), tonumber(ARGV[6])
 for i = 1, #KEYS do
   local entries = redis.call('LRANGE', KEYS[i], 0, -1)
   local best, distance = nil, reach
@@ -18,7 +20,7 @@ for i = 1, #KEYS do
     local text = string.format('%.6f', moved)
     if pivot then redis.call('LINSERT', KEYS[i], 'BEFORE', pivot, text)
     else redis.call('RPUSH', KEYS[i], text) end
-    local ms = math.ceil((moved + tonumber(ARGV[5 + i]) + margin - now) * 1000)
+    local ms = math.ceil((moved + tonumber(ARGV[6 + i]) + margin - now) * 1000)
     if redis.call('PTTL', KEYS[i]) < ms then redis.call('PEXPIRE', KEYS[i], ms) end
   end
 end

@@ -1,13 +1,16 @@
 local amount, period, margin = tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4])
 if ARGV[5] == '1' then
-  local bucket = math.floor(now / period)
+  -- ARGV[6]: the calendar time (see acquire.lua)
+  local cal = tonumber(ARGV[6]) or now
+  local bucket = math.floor(cal / period)
   local held = redis.call('GET', KEYS[1])
   local count = 0
   if held then
     local hb, hc = string.match(held, '^(%d+):(%d+)$')
-    if tonumber(hb) == bucket then count = tonumber(hc) end
+    hb = tonumber(hb)
+    if hb and hb >= bucket then bucket, count = hb, tonumber(hc) end
   end
-  return {count, string.format('%.6f', (bucket + 1) * period - now)}
+  return {count, string.format('%.6f', (bucket + 1) * period - cal)}
 end
 local entries = redis.call('LRANGE', KEYS[1], 0, amount - 1)
 local used, oldest = 0, nil

@@ -1,0 +1,150 @@
+"""Calendar windows (``@utc``) on Redis follow the API's calendar: UTC as the adapter's
+wall clock tells it, never Redis's own clock (#27).
+
+TikTok counts a daily quota per UTC day on its clock. A Redis whose clock runs ahead
+would start the next period early, and the fleet would spend two periods' quota in one
+of TikTok's. The admission script takes the calendar time from the caller instead (the
+wall clock, which the memory store's calendar windows and the record refunds read too).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+import requests
+import responses
+
+from tiktok_adapter import FakeClock, RateLimitExceeded, mount
+
+pytestmark = pytest.mark.redis
+
+INFO = "https://open.tiktokapis.com/v2/user/info/"
+OK = {"data": {"user": {}}, "error": {"code": "ok", "message": "", "log_id": "y"}}
+
+
+@pytest.fixture
+def api(clock: FakeClock) -> Iterator[list[float]]:
+    """The API: the calendar time (the test's wall clock) of each arrival."""
+    arrivals: list[float] = []
+
+    def answer(request: Any) -> tuple[int, dict[str, str], str]:
+        arrivals.append(clock.wall())
+        return 200, {"Content-Type": "application/json"}, '{"data": {}, "error": {"code": "ok"}}'
+
+    with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
+        mock.add_callback(responses.GET, INFO, callback=answer)
+        yield arrivals
+
+
+def _worker(
+    redis_url: str, prefix: str, clock: FakeClock, limit: str, **kw: Any
+) -> requests.Session:
+    session = requests.Session()
+    mount(session, storage_uri=redis_url, key_prefix=prefix, clock=clock, app_limit=None,
+          limits={"/user/info/": limit}, default_priority="critical", on_limit="raise",
+          **kw)  # fmt: skip
+    return session
+
+
+def _sent(session: requests.Session, calls: int) -> int:
+    sent = 0
+    for _ in range(calls):
+        try:
+            session.get(INFO)
+        except RateLimitExceeded:  # QuotaExhausted: the period's quota is spent
+            continue
+        sent += 1
+    return sent
+
+
+def _periods(arrivals: list[float], period: float) -> dict[int, int]:
+    counts: dict[int, int] = {}
+    for t in arrivals:
+        counts[int(t // period)] = counts.get(int(t // period), 0) + 1
+    return counts
+
+
+class Behind:
+    """The real clock, as a machine SKEW seconds behind Redis's sees it (this test's
+    redis-server runs on the real clock)."""
+
+    SKEW = 3.5
+
+    def now(self) -> float:
+        return time.time() - self.SKEW
+
+    def wall(self) -> float:
+        return time.time() - self.SKEW
+
+    def sleep(self, seconds: float) -> None:
+        time.sleep(seconds)
+
+
+def _until_phase(low: float) -> None:
+    """Sleep until the real clock is ``low`` or a little more into its second."""
+    time.sleep((low - time.time()) % 1)
+
+
+def test_redis_clock_ahead_does_not_open_the_next_period_early(
+    redis_url: str, key_prefix: str
+) -> None:
+    """Redis's own clock (the default, ``storage_time``) runs 3.5 s ahead of the adapters'
+    and the API's: Redis's seconds turn half a second before the API's do."""
+    clock = Behind()
+    arrivals: list[float] = []
+
+    def answer(request: Any) -> tuple[int, dict[str, str], str]:
+        arrivals.append(clock.wall())
+        return 200, {"Content-Type": "application/json"}, '{"data": {}, "error": {"code": "ok"}}'
+
+    with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
+        mock.add_callback(responses.GET, INFO, callback=answer)
+        one, two = (_worker(redis_url, key_prefix, clock, "6/second@utc")  # type: ignore[arg-type]
+                    for _ in range(2))  # fmt: skip
+        _until_phase(0.55)  # Redis late in a second, the API early in one
+        assert _sent(one, 3) + _sent(two, 3) == 6
+        _until_phase(0.05)  # Redis's next second; the API's is the same until 0.5
+        assert _sent(one, 3) + _sent(two, 3) == 0
+    assert list(_periods(arrivals, 1.0).values()) == [6]
+
+
+def test_a_store_clock_ahead_of_the_calendar_spends_one_period_once(
+    redis_url: str, key_prefix: str, clock: FakeClock, api: list[float]
+) -> None:
+    """The issue's numbers, on the fake clock: the windows' clock (``storage_time=False``
+    passes the adapter's steady reading to Redis) runs 3 s ahead of the calendar, as a
+    Redis whose clock is 3 s ahead does. Two workers spend ``6/10second@utc`` once per
+    period of the API's calendar, not twice."""
+    clock.advance(10 - clock.now() % 10 + 8)  # the steady clock at second 8 of a period
+    clock.step_wall(-3)  # the calendar at second 5
+    one, two = (_worker(redis_url, key_prefix, clock, "6/10second@utc", storage_time=False)
+                for _ in range(2))  # fmt: skip
+    assert _sent(one, 3) + _sent(two, 3) == 6
+    clock.advance(3)  # the steady clock in its next period, the calendar at second 8
+    assert _sent(one, 3) + _sent(two, 3) == 0
+    clock.advance(2.5)  # the calendar's next period
+    assert _sent(one, 6) + _sent(two, 3) == 6
+    assert sorted(_periods(api, 10.0).values()) == [6, 6]
+
+
+def test_a_worker_whose_clock_lags_counts_in_the_period_begun(
+    redis_url: str, key_prefix: str
+) -> None:
+    """Workers' clocks a little apart at a period's turn: the one behind counts in the
+    period the fleet has begun, never back in the last one (which would start the count
+    over, and so would every switch back and forth)."""
+    lag = 0.4
+    ahead, behind = FakeClock(), FakeClock()
+    turn = (ahead.now() // 10 + 1) * 10
+    ahead.advance(turn + lag / 2 - ahead.now())  # just after the turn
+    behind.advance(turn - lag / 2 - behind.now())  # just before it
+    with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
+        mock.add(responses.GET, INFO, json=OK)
+        first = _worker(redis_url, key_prefix, ahead, "6/10second@utc", storage_time=False)
+        second = _worker(redis_url, key_prefix, behind, "6/10second@utc", storage_time=False)
+        assert _sent(first, 3) == 3  # the new period: 3 of 6
+        assert _sent(second, 3) == 3  # counted there too: 6 of 6
+        assert _sent(first, 3) + _sent(second, 3) == 0
