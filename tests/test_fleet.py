@@ -152,6 +152,27 @@ def test_what_was_sent_alone_counts_when_the_store_is_back(
     assert len(entries) == 10
 
 
+def test_a_calendar_window_is_replayed_into_the_period_of_the_api_calendar(
+    server: RedisServer, clock: FakeClock, mocked: responses.RequestsMock
+) -> None:
+    record_arrivals(mocked, clock)
+    clock.step_wall(-3.0)  # the calendar 3 s behind the store's clock: one period earlier
+    adapters = _pair(server, clock, limits={"/user/info/": "10/10second@utc"})
+    sessions = [requests.Session() for _ in adapters]
+    for session, adapter in zip(sessions, adapters, strict=True):
+        session.mount("https://", adapter)
+    assert _send(sessions[0])
+    server.stop()
+    clock.advance(0.5)
+    assert sum(_send(sessions[0]) for _ in range(10)) == 4  # its share of 5, 1 sent before
+    server.start()  # restarted empty
+    clock.advance(1.0)  # the same period of the calendar
+    for _ in range(2):
+        for adapter in adapters:
+            adapter.store.beat()
+    assert sum(_send(sessions[1]) for _ in range(10)) == 5
+
+
 def test_a_store_that_never_answered_is_an_error_with_the_setting(
     clock: FakeClock, mocked: responses.RequestsMock, caplog: pytest.LogCaptureFixture
 ) -> None:

@@ -32,8 +32,9 @@ class Replayed(NamedTuple):
     """One window's admissions made alone, as the shared store's ``replay`` takes them."""
 
     window: Window
-    stamps: list[float]  # on the store's clock, oldest first
+    stamps: list[float]  # on the store's clock (a calendar window's: the wall clock), oldest first
     alone: int  # how many of them (the newest) were admitted during the outage
+    held: int  # a calendar window: this process's count in the current period, outage included
 
 
 class OutageShare:
@@ -130,17 +131,18 @@ class OutageShare:
         """What was admitted alone, for the store's ``replay``, and how to put it back if
         the replay fails. Moving windows give every stamp the shadow still holds
         (``offset`` moves them to the store's clock), calendar windows the wall-clock
-        moments of the outage's admissions."""
+        moments of the outage's admissions and the shadow's count of the period."""
         with self._lock:
             taken, self._alone = self._alone, {}
         batch = []
         for window, made in taken.values():
             if window.rate.calendar:
-                batch.append(Replayed(window, [wall for _, wall in made], len(made)))
+                used = self.shadow.usage(window, now).used
+                batch.append(Replayed(window, [wall for _, wall in made], len(made), used))
             else:
                 held = self.shadow.entries(window, now)
                 stamps = [t + offset for t in held]
-                batch.append(Replayed(window, stamps, min(len(made), len(held))))
+                batch.append(Replayed(window, stamps, min(len(made), len(held)), len(held)))
 
         def put_back() -> None:
             with self._lock:

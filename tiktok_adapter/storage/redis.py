@@ -213,16 +213,18 @@ class RedisStore:
         keys = list(self.keys.members)
         return list(self._run("members", keys, [member, state, repr(forget)]))
 
-    def replay(self, entries: Sequence[tuple[Window, Sequence[float], int]], now: float) -> None:
+    def replay(
+        self, entries: Sequence[tuple[Window, Sequence[float], int, int]], now: float
+    ) -> None:
         """Add what this process admitted alone (stamps on the store's clock) to the shared
         windows (see ``lua/replay.lua``)."""
         keys: list[str] = []
-        args: list[str | bytes] = [self._now_arg(now), repr(self.margin)]
-        for window, stamps, alone in entries:
+        args: list[str | bytes] = [self._now_arg(now), repr(self.margin), repr(self.wall())]
+        for window, stamps, alone, held in entries:
             rate = window.rate
             keys.append(self.keys.window(window.key))
             args += [str(rate.amount), repr(float(rate.period)), "1" if rate.calendar else "0"]
-            args += [str(len(stamps)), str(alone), *(repr(s) for s in stamps)]
+            args += [str(held), str(len(stamps)), str(alone), *(repr(s) for s in stamps)]
         if keys:
             self._run("replay", keys, args)
 

@@ -1,30 +1,37 @@
 -- After an outage: what this process admitted while it counted alone goes into the
--- shared windows, so that the fleet counts it too. KEYS: the windows. ARGV: now, margin; then
--- per window its amount, period, 1 for a calendar window or 0, how many stamps follow,
--- how many of them (the newest) were admitted during the outage, and the stamps (on the
--- store's clock, oldest first). A moving window that Redis lost (a restarted server, a
--- promoted replica) gets every stamp this process still holds in it; one Redis kept gets
--- the outage's only. A calendar window adds the outage's stamps of its current period.
+-- shared windows, so that the fleet counts it too. KEYS: the windows. ARGV: now, margin,
+-- the calendar time (the caller's wall clock, which calendar windows follow, as in
+-- acquire.lua); then per window its amount, period, 1 for a calendar window or 0, this
+-- process's count in a calendar window's current period, how many stamps follow, how many
+-- of them (the newest) were admitted during the outage, and the stamps (oldest first; on the
+-- store's clock, or the wall clock for a calendar window). A window that Redis lost (a
+-- restarted server, a promoted replica) gets all this process still holds in it; one Redis
+-- kept gets the outage's only (a calendar window: those of its current period, unless the
+-- fleet has begun a later one).
 local margin = tonumber(ARGV[2])
-local a = 3
+local cal = tonumber(ARGV[3]) or now
+local a = 4
 for i = 1, #KEYS do
   local amount, period, calendar = tonumber(ARGV[a]), tonumber(ARGV[a + 1]), ARGV[a + 2]
-  local n, out = tonumber(ARGV[a + 3]), tonumber(ARGV[a + 4])
-  local first, last = a + 5, a + 4 + n
+  local mine, n, out = tonumber(ARGV[a + 3]), tonumber(ARGV[a + 4]), tonumber(ARGV[a + 5])
+  local first, last = a + 6, a + 5 + n
   if calendar == '1' then
-    local bucket = math.floor(now / period)
-    local add = 0
-    for j = last - out + 1, last do
-      if math.floor(tonumber(ARGV[j]) / period) == bucket then add = add + 1 end
+    local bucket = math.floor(cal / period)
+    local count, add = 0, 0
+    local held = redis.call('GET', KEYS[i])
+    if held then
+      local hb, hc = string.match(held, '^(%d+):(%d+)$')
+      hb = tonumber(hb)
+      if hb and hb > bucket then bucket = -1 end -- the fleet is in a later period
+      if hb == bucket then count = tonumber(hc) end
+      for j = last - out + 1, last do
+        if math.floor(tonumber(ARGV[j]) / period) == bucket then add = add + 1 end
+      end
+    else
+      add = mine
     end
     if add > 0 then
-      local count = 0
-      local held = redis.call('GET', KEYS[i])
-      if held then
-        local hb, hc = string.match(held, '^(%d+):(%d+)$')
-        if tonumber(hb) == bucket then count = tonumber(hc) end
-      end
-      local ttl = math.ceil(((bucket + 1) * period + margin - now) * 1000)
+      local ttl = math.ceil(((bucket + 1) * period + margin - cal) * 1000)
       redis.call('SET', KEYS[i], string.format('%d:%d', bucket, count + add), 'PX', ttl)
     end
   elseif n > 0 then
@@ -46,6 +53,6 @@ for i = 1, #KEYS do
       if redis.call('PTTL', KEYS[i]) < ms then redis.call('PEXPIRE', KEYS[i], ms) end
     end
   end
-  a = a + 5 + n
+  a = a + 6 + n
 end
 return 0
