@@ -48,8 +48,17 @@ def _load(name: str) -> str:
     return (resources.files(__package__) / "lua" / f"{name}.lua").read_text(encoding="utf-8")
 
 
-_PRELUDE = _load("now")
-SCRIPTS = {name: Script.of((_PRELUDE if name in _CLOCKED else "") + _load(name)) for name in _NAMES}
+# Scripts that read a calendar window's key (``lua/calendar.lua``).
+_CALENDAR = frozenset({"acquire", "usage", "replay", "refund"})
+
+
+def _text(name: str) -> str:
+    preludes = [prelude for prelude, users in (("now", _CLOCKED), ("calendar", _CALENDAR))
+                if name in users]  # fmt: skip
+    return "".join(_load(part) for part in (*preludes, name))
+
+
+SCRIPTS = {name: Script.of(_text(name)) for name in _NAMES}
 
 
 def is_noscript(exc: BaseException) -> bool:

@@ -25,15 +25,7 @@ for i = nh + 1, #KEYS do
   if string.sub(ARGV[a + 2], 1, 1) == '1' then
     -- "1:<cost>" charges a calendar window <cost> at once (reserved records)
     local cost = math.min(tonumber(string.sub(ARGV[a + 2], 3)) or 1, cap)
-    local bucket = math.floor(cal / period)
-    local count = 0
-    local held = redis.call('GET', KEYS[i])
-    if held then
-      local hb, hc = string.match(held, '^(%d+):(%d+)$')
-      hb = tonumber(hb)
-      -- A worker whose clock lags counts in the period the fleet has begun: never back.
-      if hb and hb >= bucket then bucket, count = hb, tonumber(hc) end
-    end
+    local bucket, count = calendar_current(KEYS[i], cal, period)
     counts[i], buckets[i] = count + cost, bucket
     if count + cost > cap then
       local w = (bucket + 1) * period + margin - cal

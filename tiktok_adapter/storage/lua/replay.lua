@@ -18,11 +18,9 @@ for i = 1, #KEYS do
   if calendar == '1' then
     local bucket = math.floor(cal / period)
     local count, add = 0, 0
-    local held = redis.call('GET', KEYS[i])
-    if held then
-      local hb, hc = string.match(held, '^(%d+):(%d+)$')
-      hb = tonumber(hb)
-      if hb and hb > bucket then bucket = -1 end -- the fleet is in a later period
+    local hb, hc = calendar_held(KEYS[i])
+    if hb then
+      if hb > bucket then bucket = -1 end -- the fleet is in a later period
       if hb == bucket then count = tonumber(hc) end
       for j = last - out + 1, last do
         if math.floor(tonumber(ARGV[j]) / period) == bucket then add = add + 1 end

@@ -2,14 +2,7 @@ local amount, period, margin = tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(AR
 if ARGV[5] == '1' then
   -- ARGV[6]: the calendar time (see acquire.lua)
   local cal = tonumber(ARGV[6]) or now
-  local bucket = math.floor(cal / period)
-  local held = redis.call('GET', KEYS[1])
-  local count = 0
-  if held then
-    local hb, hc = string.match(held, '^(%d+):(%d+)$')
-    hb = tonumber(hb)
-    if hb and hb >= bucket then bucket, count = hb, tonumber(hc) end
-  end
+  local bucket, count = calendar_current(KEYS[1], cal, period)
   return {count, string.format('%.6f', (bucket + 1) * period - cal)}
 end
 local entries = redis.call('LRANGE', KEYS[1], 0, amount - 1)
