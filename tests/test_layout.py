@@ -123,3 +123,80 @@ def test_the_cli_uses_only_the_simulators_public_names() -> None:
         if name.startswith("tiktok_adapter.cli")
     }
     assert {name: found for name, found in reaching_in.items() if found} == {}
+
+
+# What the core may import beside the standard library and itself; and what in the
+# standard library starts a thread or a process, or talks to a network or a store.
+CORE_MAY_IMPORT = frozenset({"limits"})
+CORE_MAY_NOT_IMPORT = frozenset({
+    "_thread", "asyncio", "concurrent", "multiprocessing", "selectors", "socket", "sqlite3",
+    "ssl", "subprocess", "http", "urllib.request",
+})  # fmt: skip
+THREAD_STARTERS = frozenset({"Thread", "Timer"})
+
+
+def _core_problems(name: str, path: Path, is_package: bool) -> list[str]:
+    """What in one core module reaches outside the core or starts a thread: every import,
+    ``if TYPE_CHECKING:`` ones included, must name the standard library, ``limits`` or
+    the core; and no ``threading.Thread`` or ``Timer``, however it is reached."""
+    tree = ast.parse(path.read_text())
+    base = name.split(".") if is_package else name.split(".")[:-1]
+    problems = []
+    for node in ast.walk(tree):
+        modules: list[str] = []
+        if isinstance(node, ast.ImportFrom):
+            if node.level:
+                stem = ".".join(base[: len(base) - node.level + 1])
+                # ``from .. import x`` imports the module x of that package
+                modules = ([f"{stem}.{node.module}"] if node.module
+                           else [f"{stem}.{alias.name}" for alias in node.names])  # fmt: skip
+            else:
+                modules = [node.module or ""]
+            if modules[0] == "threading":
+                problems += [f"{name}: threading.{a.name}" for a in node.names
+                             if a.name in THREAD_STARTERS]  # fmt: skip
+        elif isinstance(node, ast.Import):
+            modules = [alias.name for alias in node.names]
+        elif (
+            isinstance(node, ast.Attribute)
+            and node.attr in THREAD_STARTERS
+            and isinstance(node.value, ast.Name)
+            and node.value.id == "threading"
+        ):
+            problems.append(f"{name}: threading.{node.attr}")
+        for module in modules:
+            top = module.partition(".")[0]
+            inside = module == "tiktok_adapter.core" or module.startswith("tiktok_adapter.core.")
+            stdlib = top in sys.stdlib_module_names
+            forbidden = any(module == m or module.startswith(m + ".") for m in CORE_MAY_NOT_IMPORT)
+            if forbidden or not (inside or stdlib or top in CORE_MAY_IMPORT):
+                problems.append(f"{name}: imports {module}")
+    return problems
+
+
+def test_the_core_imports_only_the_standard_library_and_limits_and_starts_no_thread() -> None:
+    """The core is rules and values: it may hold locks over its own state, but it starts
+    no thread and imports nothing of the package outside itself, so nothing it does can
+    wait on a store, a network or a transport."""
+    modules = _modules()
+    inside = ["tiktok_adapter", "core"]
+    core = {n: where for n, where in modules.items() if n.split(".")[:2] == inside}
+    assert "tiktok_adapter.core.rates" in core  # the walk found the core
+    problems = [p for name, where in sorted(core.items()) for p in _core_problems(name, *where)]
+    assert problems == []
+
+
+def test_the_core_check_sees_what_leaves_the_core(tmp_path: Path) -> None:
+    (tmp_path / "m.py").write_text(
+        "import threading, json, limits\nfrom threading import Lock\nfrom . import rates\n"
+        "from .. import exceptions\nimport requests\nfrom threading import Thread\n"
+        "import concurrent.futures\ndef f():\n    threading.Timer(1, f).start()\n"
+    )
+    found = _core_problems("tiktok_adapter.core.m", tmp_path / "m.py", False)
+    assert sorted(found) == [
+        "tiktok_adapter.core.m: imports concurrent.futures",
+        "tiktok_adapter.core.m: imports requests",
+        "tiktok_adapter.core.m: imports tiktok_adapter.exceptions",
+        "tiktok_adapter.core.m: threading.Thread",
+        "tiktok_adapter.core.m: threading.Timer",
+    ]

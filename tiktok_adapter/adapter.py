@@ -39,7 +39,7 @@ class TikTokAdapter(LimiterFacade, HTTPAdapter):
     ``send`` is a recipe of overridable steps: :meth:`resolve` the endpoint,
     :meth:`admit` (sleep, queue by priority, or raise), send, :meth:`observe` the
     response, and do what the rules decide next. Every rule lives in the transport-free
-    core (:class:`~tiktok_adapter._limiter.Limiter`, ``core/decide.py``); this class only
+    core (:class:`~tiktok_adapter.engine.limiter.Limiter`, ``core/decide.py``); this class only
     sends, reads, sleeps and raises. Settings come as keywords (see :class:`Settings`)
     or as a ``settings`` object; keywords win. Hooks (``on_wait``, ``on_rate_limited``,
     ``on_retry``) take an :class:`Event`. ``random_source`` (a function returning a

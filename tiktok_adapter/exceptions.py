@@ -18,6 +18,10 @@ from __future__ import annotations
 import datetime
 from typing import TYPE_CHECKING, Any
 
+# The two the core raises are defined there, so the core imports nothing outside itself;
+# these are the same classes.
+from .core.errors import ConfigurationError, TikTokAdapterError
+
 if TYPE_CHECKING:
     import requests
     from requests.exceptions import RequestException as _HTTPError
@@ -27,13 +31,19 @@ else:
     except ImportError:  # the core runs without requests (an httpx-only install)
         _HTTPError = OSError
 
+__all__ = [
+    "ConfigurationError",
+    "MissingDependency",
+    "PaginationError",
+    "QuotaExhausted",
+    "RateLimitExceeded",
+    "StorageUnavailable",
+    "TikTokAPIError",
+    "TikTokAdapterError",
+]
 
-class TikTokAdapterError(Exception):
-    """Base class of every error raised by tiktok_adapter."""
-
-
-class ConfigurationError(TikTokAdapterError, ValueError):
-    """A setting is invalid; the message names the setting, the value and what is valid."""
+# Named by this module in tracebacks and pickles, as before they moved into the core.
+ConfigurationError.__module__ = TikTokAdapterError.__module__ = __name__
 
 
 class MissingDependency(TikTokAdapterError, ImportError):

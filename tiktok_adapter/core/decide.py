@@ -15,7 +15,7 @@ import enum
 from dataclasses import dataclass
 from typing import NamedTuple
 
-from ..priority import Priority
+from .priority import Priority
 from .rates import cap_for
 from .refusal import Refusal, RefusalKind
 from .retry import RetryPolicy

@@ -9,8 +9,8 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, replace
 from types import MappingProxyType
 
-from ..exceptions import ConfigurationError
 from .costs import RecordCost, follow_list, research
+from .errors import ConfigurationError
 from .paths import resolve_path
 
 logger = logging.getLogger("tiktok_adapter")

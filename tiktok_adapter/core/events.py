@@ -9,8 +9,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Literal, get_args
 
-from ..exceptions import ConfigurationError
-from ..priority import Priority
+from .errors import ConfigurationError
+from .priority import Priority
 
 logger = logging.getLogger(__name__)
 

@@ -18,18 +18,26 @@ spent daily quota is a block until 00:00 UTC, not a rate to find out by trying.
   ``raise_every_max``. A probe that holds resets the wait.
 - Nothing is ever raised for a scope that is not read-only (see the Learner).
 
-Nothing here reads a clock or a store; :mod:`.learner` does.
+Nothing here reads a clock or a store: ``tiktok_adapter.engine.learner`` does, and
+hands what it read to these functions.
 """
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass, replace
+from typing import Literal
 
-from ..exceptions import ConfigurationError
+from .errors import ConfigurationError
 from .rates import Rate
+from .routes import Route
+from .windows import Window
 
 APP_SCOPE = "app"
+RefusalScope = Literal["endpoint", "app"]
+# Busy means a window of the scope holds at least this share of its learned amount: a
+# scope that does not use its learned rate has nothing to probe with.
+BUSY = 0.8
 
 
 @dataclass(frozen=True)
@@ -178,3 +186,60 @@ def raised(current: Learned, smallest: int, now: float, policy: LearningPolicy) 
     # A probe that held for a whole interval confirms its level: the next wait is short again.
     interval = policy.raise_every if current.probing else (current.interval or policy.raise_every)
     return Learned(factor, now, interval, probing=True)
+
+
+def scope_windows(
+    route: Route, scope: RefusalScope, app_keys: frozenset[str]
+) -> tuple[str, tuple[Window, ...]]:
+    """The scope to learn for, and its moving windows at their configured rates; the
+    other scope when the named one has no moving window on this route."""
+    app = tuple(w for w in route.windows if w.key in app_keys and not w.rate.calendar)
+    own = tuple(w for w in route.windows if w.key not in app_keys and not w.rate.calendar)
+    if scope == "app":
+        return (APP_SCOPE, app) if app else (route.name, own)
+    return (route.name, own) if own else (APP_SCOPE, app)
+
+
+def cooldown_of(windows: tuple[Window, ...]) -> float:
+    """A scope's shortest moving window, at least one second (``windows`` not empty)."""
+    return max(1.0, min(w.rate.period for w in windows))
+
+
+def confirmed(
+    current: Learned,
+    used: list[tuple[Rate, int]],
+    since_last: float,
+    cooldown: float,
+    policy: LearningPolicy,
+) -> bool:
+    """Whether a refusal may lower ``current``, ``since_last`` seconds after the scope's
+    previous refusal here, with ``used`` the count its windows held (empty when unread).
+
+    A failed probe lowers at once; otherwise a refusal must follow another. Refused with
+    our own window full, the server may enforce the very limit we hold and a request
+    reached it late (jitter at the window's edge): that lowers only when it recurs within
+    two windows, as a lower real limit does in every window, so a correct configuration
+    does not drift on rare late arrivals.
+    """
+    confirm = max(policy.confirm_within, 10 * cooldown)
+    if at_our_limit(used, current.factor):
+        confirm = 2 * cooldown
+    return current.probing or since_last <= confirm
+
+
+def at_our_limit(used: list[tuple[Rate, int]], factor: float) -> bool:
+    """Whether some moving window held as many requests as we allow it at ``factor``."""
+    return any(not rate.calendar and count >= scaled_amount(rate, factor) for rate, count in used)
+
+
+def busy(rate: Rate, used: int, factor: float) -> bool:
+    """Whether a window holding ``used`` requests is busy at ``factor`` (worth a probe)."""
+    return used >= BUSY * scaled_amount(rate, factor)
+
+
+def describe(windows: tuple[Window, ...], factor: float) -> str:
+    """``windows`` at ``factor``, for the log."""
+    return (
+        ", ".join(f"{scaled_amount(w.rate, factor)} of {w.rate.text}" for w in windows)
+        + f" ({factor:.0%})"
+    )

@@ -9,7 +9,7 @@ from typing import Literal, get_args
 
 import limits
 
-from ..exceptions import ConfigurationError
+from .errors import ConfigurationError
 
 # Suffixes of one limit part: "@utc" counts per UTC calendar period instead of in a
 # moving window; "@token" and "@account" count per user token or business account.

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
-from ..exceptions import TikTokAdapterError
+from .errors import TikTokAdapterError
 from .rates import Rate
 
 # A block whose key starts so marks a spent quota (the server said so, or a window that

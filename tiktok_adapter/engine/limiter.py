@@ -17,14 +17,13 @@ from dataclasses import replace
 from functools import partial
 from typing import Any
 
-from ..core.budget import Budget, take_budget
+from ..core.budget import Budget
 from ..core.clock import Clock, wall_time
 from ..core.decide import Attempt, Decision, Raise, Return, Rules, Wait
 from ..core.endpoints import EndpointTable, get_preset
 from ..core.events import Event, EventKind, Hooks
 from ..core.headers import RateInfo, parse_rate_headers
 from ..core.identity import RequestLike, derive_secret
-from ..core.learner import Learner
 from ..core.learning import Learned, LearningPolicy
 from ..core.refusal import Answer, Refusal, RefusalKind, RefusalPolicy, TikTokRefusals, exhausted
 from ..core.retry import RetryPolicy
@@ -36,8 +35,10 @@ from ..settings import Settings
 from ..storage import is_shared, open_store
 from ..storage._redis_refund import refunder
 from ..storage.learned import open_learned
+from .budget import take_budget
 from .effects import BlockWrite, Effect
 from .late import LateAnswers
+from .learner import Learner
 from .waiting import Admitter, ErrorFactory
 
 logger = logging.getLogger("tiktok_adapter")

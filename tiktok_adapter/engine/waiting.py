@@ -1,7 +1,7 @@
 """The sync wait loop before sending: ask the store, then do what the rules decide.
 
-The rules (:mod:`._decide`) say send, wait or raise; this loop only queues by priority,
-sleeps on the clock, and raises the transport's exception for a problem.
+The rules (:mod:`tiktok_adapter.core.decide`) say send, wait or raise; this loop only
+queues by priority, sleeps on the clock, and raises the transport's exception for a problem.
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """The async wait loop before sending: the sync loop's steps, awaited instead of slept.
 
 Every decision comes from the same :class:`~tiktok_adapter.core.decide.Rules`; the
-logging, hooks and errors are the sync :class:`~tiktok_adapter._admission.Admitter`'s
+logging, hooks and errors are the sync :class:`~tiktok_adapter.engine.waiting.Admitter`'s
 own (this class extends it). Only queueing and waiting differ: a queue of tasks by
 priority (:class:`AsyncGate`) and ``asyncio.sleep``, so a waiting task never blocks
 the event loop. A task cancelled while it waits leaves its queue, and nothing was

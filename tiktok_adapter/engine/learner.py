@@ -6,6 +6,10 @@ amount needs no change to admission, and the window keeps its key (and its histo
 What is learned is shared through :class:`SharedLearned` (a dict in process, a Redis
 hash for a fleet) and read back at most every ``cache_for`` seconds, so admission stays
 one round trip to the store almost always.
+
+This is the part with state and I/O (the store's usage, the shared values, a thread that
+refreshes them); what a refusal or an answer changes is decided by plain functions of
+:mod:`tiktok_adapter.core.learning`.
 """
 
 from __future__ import annotations
@@ -15,32 +19,32 @@ import math
 import threading
 from collections.abc import Mapping
 from types import MappingProxyType
-from typing import Literal, Protocol
+from typing import Protocol
 
-from .clock import Clock, wall_time
-from .forksafe import after_fork_in_child
-from .learning import (
+from ..core.clock import Clock, wall_time
+from ..core.forksafe import after_fork_in_child
+from ..core.learning import (
     APP_SCOPE,
     UNLEARNED,
     Learned,
     LearningPolicy,
+    RefusalScope,
+    busy,
+    confirmed,
+    cooldown_of,
+    describe,
     lowered,
     raise_due,
     raised,
     reading,
-    scaled_amount,
     scaled_rate,
+    scope_windows,
 )
-from .rates import Rate
-from .routes import Route
-from .windows import StorageError, Store, Window
+from ..core.routes import Route
+from ..core.windows import StorageError, Store, Window
 
 logger = logging.getLogger("tiktok_adapter")
 
-RefusalScope = Literal["endpoint", "app"]
-# Busy means a window of the scope holds at least this share of its learned amount: a
-# scope that does not use its learned rate has nothing to probe with.
-_BUSY = 0.8
 # How often one process may read usage to decide a raise that is due.
 _CHECK_EVERY = 1.0
 _CACHE_SIZE = 4096
@@ -184,12 +188,12 @@ class Learner:
         """A rate refusal: lower the scope the refusal names (or the one the route has)."""
         if not self.policy.enabled:
             return
-        name, windows = self._scope_windows(route, scope)
+        name, windows = scope_windows(route, scope, self.app_keys)
         if not windows:
             return
         wall = wall_time(self.clock)
         current = self.values().get(name, UNLEARNED)
-        cooldown = max(1.0, min(w.rate.period for w in windows))
+        cooldown = cooldown_of(windows)
         previous = self._refused_at.get(name, -math.inf)
         if len(self._refused_at) >= _CACHE_SIZE:
             self._refused_at.clear()
@@ -198,15 +202,7 @@ class Learner:
             used = [(w.rate, self.store.usage(w, now).used) for w in windows]
         except StorageError:
             used = []
-        # A failed probe lowers at once; otherwise a refusal must follow another. Refused
-        # with our own window full, the server may enforce the very limit we hold and a
-        # request reached it late (jitter at the window's edge): that lowers only when it
-        # recurs within two windows, as a lower real limit does in every window, so a
-        # correct configuration does not drift on rare late arrivals.
-        confirm = max(self.policy.confirm_within, 10 * cooldown)
-        if _at_our_limit(used, current.factor):
-            confirm = 2 * cooldown
-        if not current.probing and wall - previous > confirm:
+        if not confirmed(current, used, wall - previous, cooldown, self.policy):
             return
         state = lowered(current, reading(used), wall, cooldown, self.policy)
         if state is None:
@@ -218,7 +214,7 @@ class Learner:
         self._store_local(name, state)
         logger.warning(
             "%s: the server refused below the configured limit; running at %s (learned)",
-            name, _describe(windows, state.factor),
+            name, describe(windows, state.factor),
         )  # fmt: skip
 
     def due(self, route: Route) -> bool:
@@ -259,7 +255,9 @@ class Learner:
             if state is None or not self._due(state, scope, wall):
                 continue
             self._next_check[scope] = wall + _CHECK_EVERY
-            name, windows = self._scope_windows(route, "app" if scope == APP_SCOPE else "endpoint")
+            name, windows = scope_windows(
+                route, "app" if scope == APP_SCOPE else "endpoint", self.app_keys
+            )
             if name != scope or not windows or not self._busy(windows, state, now):
                 continue
             smallest = min(w.rate.amount for w in windows)
@@ -271,25 +269,16 @@ class Learner:
             except StorageError:
                 pass
             self._store_local(scope, new)
-            logger.info("%s: probing upward, now %s", scope, _describe(windows, new.factor))
+            logger.info("%s: probing upward, now %s", scope, describe(windows, new.factor))
 
     def _busy(self, windows: tuple[Window, ...], state: Learned, now: float) -> bool:
         try:
             for w in windows:
-                if self.store.usage(w, now).used >= _BUSY * scaled_amount(w.rate, state.factor):
+                if busy(w.rate, self.store.usage(w, now).used, state.factor):
                     return True
         except StorageError:
             return False
         return False
-
-    def _scope_windows(self, route: Route, scope: RefusalScope) -> tuple[str, tuple[Window, ...]]:
-        """The scope to learn for, and its moving windows at their configured rates; the
-        other scope when the named one has no moving window on this route."""
-        app = tuple(w for w in route.windows if w.key in self.app_keys and not w.rate.calendar)
-        own = tuple(w for w in route.windows if w.key not in self.app_keys and not w.rate.calendar)
-        if scope == "app":
-            return (APP_SCOPE, app) if app else (route.name, own)
-        return (route.name, own) if own else (APP_SCOPE, app)
 
     def _store_local(self, scope: str, state: Learned) -> None:
         with self._lock:
@@ -300,15 +289,3 @@ class Learner:
             else:
                 values.pop(scope, None)
             self._set(values)
-
-
-def _describe(windows: tuple[Window, ...], factor: float) -> str:
-    return (
-        ", ".join(f"{scaled_amount(w.rate, factor)} of {w.rate.text}" for w in windows)
-        + f" ({factor:.0%})"
-    )
-
-
-def _at_our_limit(used: list[tuple[Rate, int]], factor: float) -> bool:
-    """Whether some moving window held as many requests as we allow it at ``factor``."""
-    return any(not rate.calendar and count >= scaled_amount(rate, factor) for rate, count in used)
