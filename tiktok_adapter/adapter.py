@@ -18,6 +18,7 @@ from .core.events import Hook, Hooks
 from .core.refusal import BODY_DEADLINE, Answer, Refusal, RefusalPolicy
 from .core.retry import resend_is_safe
 from .core.routes import Route
+from .engine.effects import run
 from .engine.facade import LimiterFacade
 from .engine.limiter import Limiter, replayable
 from .priority import PRIORITY_HEADER, Priority
@@ -131,10 +132,11 @@ class TikTokAdapter(LimiterFacade, HTTPAdapter):
                     proxies=proxies,
                 )  # fmt: skip
             except (requests.ConnectionError, requests.Timeout) as exc:
-                seconds, attempt = limiter.after_error(
+                seconds, attempt, effects = limiter.after_error(
                     route, attempt, self.may_resend_after_error(request, route, exc),
                     type(exc).__name__,
                 )  # fmt: skip
+                run(effects)
                 if seconds is None:
                     raise
                 self.clock.sleep(seconds)
@@ -181,8 +183,11 @@ class TikTokAdapter(LimiterFacade, HTTPAdapter):
         stream: bool,
         attempt: Attempt,
     ) -> Refusal | None:
-        """Read the server's rate information; block the endpoint where it says so."""
-        return self.limiter.observe(route, self.answer(response, stream), attempt)
+        """Read the server's rate information, and do the work on the store it calls for
+        (block the endpoint where it says so); the refusal, if the answer is one."""
+        outcome = self.limiter.observe(route, self.answer(response, stream), attempt)
+        run(outcome.effects)
+        return outcome.refusal
 
     def answer(self, response: requests.Response, stream: bool) -> Answer:
         """The response as plain values for the refusal policy; a 429's body is read up to

@@ -1,8 +1,9 @@
 """Work on the store after an answer: a refund, a learned limit, a block, a late request's
-entries moved (see Limiter.defer).
+entries moved. The limiter returns them as data, in an :class:`Outcome`; the transport
+runs them with its own runner.
 
-Each may be a round trip to a shared store, so the sync transports run it at once and the
-async one runs it off the event loop.
+Each may be a round trip to a shared store, so the sync transports run them at once
+(:func:`run`) and the async one runs them off the event loop.
 """
 
 from __future__ import annotations
@@ -12,14 +13,31 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from ..core.clock import Clock
+from ..core.refusal import Refusal
 from ..core.windows import StorageError, Store, Window
 
 logger = logging.getLogger("tiktok_adapter")
 
 Effect = Callable[[], None]
+Effects = tuple[Effect, ...]
 
 # A store's ``redate(windows, now, elapsed, shift)`` (see MemoryStore.redate).
 Redater = Callable[[Sequence[Window], float, float, float], None]
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """What an answer leaves the transport to do: the refusal it was (None: the answer
+    goes back to the caller), and the work on the store it calls for."""
+
+    refusal: Refusal | None = None
+    effects: Effects = ()
+
+
+def run(effects: Effects) -> None:
+    """The sync runner: each effect at once, in order, in the calling thread."""
+    for effect in effects:
+        effect()
 
 
 @dataclass(frozen=True, slots=True)

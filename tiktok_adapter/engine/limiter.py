@@ -36,7 +36,7 @@ from ..storage import is_shared, open_store
 from ..storage._redis_refund import refunder
 from ..storage.learned import open_learned
 from .budget import take_budget
-from .effects import BlockWrite, Effect
+from .effects import BlockWrite, Effect, Effects, Outcome
 from .late import LateAnswers
 from .learner import Learner
 from .waiting import Admitter, ErrorFactory
@@ -50,6 +50,9 @@ _SERVER_INFO_SIZE = 256
 # session, a pickle round trip) shares the original's windows, stats and hooks, so two
 # copies never each allow the whole limit.
 _LIVE: weakref.WeakValueDictionary[str, Limiter] = weakref.WeakValueDictionary()
+
+# The outcome of most answers: no refusal, nothing to do.
+_NOTHING = Outcome()
 
 # What the last admission in this thread (or task) reserved in record windows: the
 # limiter's id, the endpoint, the windows with their costs, and the calendar time. The
@@ -174,16 +177,18 @@ class Limiter:
 
     # -- after the server answered --------------------------------------------------------
 
-    def observe(self, route: Route, answer: Answer, attempt: Attempt) -> Refusal | None:
-        """Read the server's rate information; block the endpoint where it says so, and
-        return the refusal (with when the endpoint reopens) if the answer is one."""
+    def observe(self, route: Route, answer: Answer, attempt: Attempt) -> Outcome:
+        """Read the server's rate information: the refusal (with when the endpoint
+        reopens) if the answer is one, and the work on the store it calls for (blocking
+        the endpoint where the server says so), for the transport to run."""
         now = self.clock.now()
         self.recorder.add(route.report, Counter.SENT)
+        effects: list[Effect] = []
         late = self.late.after(route, now)
         if late is not None:
-            self.defer(late)
+            effects.append(late)
         if route.cost is not None:
-            self._settle(route, answer)
+            self._settle(route, answer, effects)
         info = parse_rate_headers(answer.headers, now)
         if info is not None:
             self._remember(route, info)
@@ -192,22 +197,16 @@ class Limiter:
         if refusal is not None:
             self.count(route, Counter.RATE_LIMITED)
             if refusal.kind is RefusalKind.RATE and learner.policy.enabled:
-                self.defer(partial(learner.refused, route, refusal.scope, now))
-            return self._pause(route, refusal, attempt, now)
-        # ``due`` asks no store: the common answer (nothing learned) defers nothing.
+                effects.append(partial(learner.refused, route, refusal.scope, now))
+            return Outcome(self._pause(route, refusal, attempt, now, effects), tuple(effects))
+        # ``due`` asks no store: the common answer (nothing learned) calls for nothing.
         if answer.status < 400 and learner.due(route):
-            self.defer(partial(learner.accepted, route, now))
+            effects.append(partial(learner.accepted, route, now))
         if info is not None:  # most answers carry no rate headers
             closed = exhausted(info, now, self.retry_policy)
             if closed is not None:
-                self._block(route, closed.until, now, quota=closed.quota)
-        return None
-
-    def defer(self, effect: Effect) -> None:
-        """Run ``effect``: work on the store after an answer (a refund, a learned limit,
-        a block) that may be a round trip to a shared store. Here it runs at once; the
-        async transport's limiter collects it and runs it off the event loop instead."""
-        effect()
+                effects.append(self._block(route, closed.until, now, quota=closed.quota))
+        return Outcome(None, tuple(effects)) if effects else _NOTHING
 
     def retrying(self, route: Route, attempt: Attempt, seconds: float, why: str) -> None:
         """Count a re-send and tell the hooks; the transport sleeps ``seconds`` itself."""
@@ -216,18 +215,18 @@ class Limiter:
 
     def after_error(
         self, route: Route, attempt: Attempt, safe: bool, why: str
-    ) -> tuple[float | None, Attempt]:
+    ) -> tuple[float | None, Attempt, Effects]:
         """A connection error: the seconds to wait before sending again (counted and told
-        to the hooks), or None when the transport must raise it."""
+        to the hooks), or None when the transport must raise it; and the work on the
+        store it calls for (a late call's entries move), to run before either."""
         now = self.clock.now()
         late = self.late.after(route, now, answered=False)
-        if late is not None:
-            self.defer(late)
+        effects: Effects = () if late is None else (late,)
         decision, attempt = self.rules.connection_error(attempt, safe, self.rand(), now)
         if not isinstance(decision, Wait):
-            return None, attempt
+            return None, attempt, effects
         self.retrying(route, attempt, decision.seconds, why)
-        return decision.seconds, attempt
+        return decision.seconds, attempt, effects
 
     def after_refusal(
         self, route: Route, attempt: Attempt, refusal: Refusal, replayable: bool
@@ -274,7 +273,7 @@ class Limiter:
         wall = getattr(store, "calendar_time", None)
         return float(wall(self.clock.now())) if wall is not None else wall_time(self.clock)
 
-    def _settle(self, route: Route, answer: Answer) -> None:
+    def _settle(self, route: Route, answer: Answer, effects: list[Effect]) -> None:
         """Refund the records a request reserved and did not get: all of them for a
         refusal or an error, the rest when the body shows how many came back."""
         held = _RESERVED.get()
@@ -290,7 +289,7 @@ class Limiter:
             return
         for window in windows:
             if window.cost > came:
-                self.defer(partial(self._refund, window, window.cost - came, wall))
+                effects.append(partial(self._refund, window, window.cost - came, wall))
 
     def _remember(self, route: Route, info: RateInfo) -> None:
         if route.report not in self.server_info and len(self.server_info) >= _SERVER_INFO_SIZE:
@@ -299,12 +298,15 @@ class Limiter:
                 return
         self.server_info[route.report] = info
 
-    def _block(self, route: Route, until: float, now: float, *, quota: bool = False) -> None:
+    def _block(self, route: Route, until: float, now: float, *, quota: bool = False) -> BlockWrite:
         key = route.blocks[1 if quota else 0]
-        self.defer(BlockWrite(self.store, route.name, key, until, now))
+        return BlockWrite(self.store, route.name, key, until, now)
 
-    def _pause(self, route: Route, refusal: Refusal, attempt: Attempt, now: float) -> Refusal:
-        """Block the endpoint for as long as the refusal says; returns it with that moment."""
+    def _pause(
+        self, route: Route, refusal: Refusal, attempt: Attempt, now: float, effects: list[Effect]
+    ) -> Refusal:
+        """Block the endpoint for as long as the refusal says (an effect); returns the
+        refusal with that moment."""
         until = self.rules.pause(attempt, refusal, self.rand(), now)
         seconds = until - now
         logger.warning(
@@ -314,7 +316,7 @@ class Limiter:
         self.hooks.emit(
             Event(EventKind.RATE_LIMITED, route.report, attempt.level, seconds, refusal.code)
         )
-        self._block(route, until, now, quota=refusal.kind is RefusalKind.QUOTA)
+        effects.append(self._block(route, until, now, quota=refusal.kind is RefusalKind.QUOTA))
         return replace(refusal, retry_at=until)
 
 

@@ -6,7 +6,7 @@ import asyncio
 import logging
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import httpx
 
@@ -14,8 +14,8 @@ from ..core.decide import Attempt, Raise, Return
 from ..core.refusal import BODY_DEADLINE, Answer, Refusal
 from ..core.routes import Route
 from ..core.windows import StorageError
-from ..engine.effects import BlockWrite, Effect
-from ..engine.limiter import Limiter, replayable
+from ..engine.effects import BlockWrite, Effects, run
+from ..engine.limiter import replayable
 from ..storage import is_shared
 from ._async_admission import AsyncAdmitter, AsyncStore, InProcess
 from ._async_redis import shared_store
@@ -24,44 +24,11 @@ from ._body import aread_declared, aread_raw, refused
 from ._common import CONNECTION_ERRORS, Read, RequestView, asleep, may_resend, reading
 from ._errors import to_exception
 
-if TYPE_CHECKING:
-    pass
-
 logger = logging.getLogger("tiktok_adapter")
 
 # Threads for the round trips after an answer on a shared store (see _in_thread): enough
 # for a burst of effects at once, and each is a short Redis call.
 _THREADS = 4
-
-
-class AsyncLimiter(Limiter):
-    """A limiter whose effects on a shared store are run by the transport, off the loop.
-
-    On a shared store (``collect``) a refund, a learned limit or a block is a round trip
-    that must not block the event loop, so ``defer`` keeps it in ``pending``; the
-    transport takes the list right after ``observe`` returns, with nothing awaited in
-    between, so it holds only the observing task's effects. In process (memory://) an
-    effect is a dict update under a lock, and runs at once.
-    """
-
-    collect = False
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.pending: list[Effect] = []
-
-    def defer(self, effect: Effect) -> None:
-        if self.collect:
-            self.pending.append(effect)
-        else:
-            effect()
-
-    def take(self) -> list[Effect]:
-        """The effects deferred since the last call (the empty list when none: no copy)."""
-        pending = self.pending
-        if pending:
-            self.pending = []
-        return pending
 
 
 class AsyncTikTokTransport(LimitedTransport[httpx.AsyncBaseTransport], httpx.AsyncBaseTransport):
@@ -74,20 +41,21 @@ class AsyncTikTokTransport(LimitedTransport[httpx.AsyncBaseTransport], httpx.Asy
     serves one event loop.
     """
 
-    limiter_class = AsyncLimiter
     # Seconds a body read for the transport's own purposes (a 429's, a small JSON 200's)
     # may take in all, however slowly it comes.
     body_deadline: float = BODY_DEADLINE
 
     def _ready(self) -> None:
         limiter = self.limiter
-        assert isinstance(limiter, AsyncLimiter)
         s = self.settings
         astore: AsyncStore
-        if is_shared(s.storage_uri):
+        # On a shared store an effect (a refund, a learned limit, a block) is a round
+        # trip that must not block the event loop: it runs off the loop (_apply). In
+        # process (memory://) it is a dict update under a lock, and runs at once.
+        self.off_loop = is_shared(s.storage_uri)
+        if self.off_loop:
             astore = shared_store(limiter.store, s.storage_uri, s.key_prefix,
                                   s.safety_margin, s.storage_time)  # fmt: skip
-            limiter.collect = True
         else:
             astore = InProcess(limiter.store)
         self.astore = astore
@@ -97,7 +65,7 @@ class AsyncTikTokTransport(LimitedTransport[httpx.AsyncBaseTransport], httpx.Asy
         self._threads: ThreadPoolExecutor | None = None  # see _in_thread
         # Learned limits on a shared store are first read at the first request, before
         # any is applied: in a thread, as the learner's later reads are.
-        self._learned_read = not (limiter.collect and limiter.learner.policy.enabled)
+        self._learned_read = not (self.off_loop and limiter.learner.policy.enabled)
 
     def default_transport(self) -> httpx.AsyncBaseTransport:
         return httpx.AsyncHTTPTransport()
@@ -118,12 +86,10 @@ class AsyncTikTokTransport(LimitedTransport[httpx.AsyncBaseTransport], httpx.Asy
             try:
                 response = await self.transport.handle_async_request(request)
             except CONNECTION_ERRORS as exc:
-                seconds, attempt = limiter.after_error(
+                seconds, attempt, effects = limiter.after_error(
                     route, attempt, may_resend(view, route, exc), type(exc).__name__
                 )
-                effects = self._deferred()  # a late call's entries move before it goes again
-                if effects:
-                    await self._apply(effects)
+                await self._apply(effects)  # a late call's entries move before it goes again
                 if seconds is None:
                     raise
                 await asleep(self.clock, seconds)
@@ -153,35 +119,32 @@ class AsyncTikTokTransport(LimitedTransport[httpx.AsyncBaseTransport], httpx.Asy
             response, body = await aread_declared(response, self.body_deadline)
             seen = Answer(response.status_code, headers, body)
         assert seen is not None
-        refusal = self.limiter.observe(route, seen, attempt)
+        outcome = self.limiter.observe(route, seen, attempt)
+        refusal = outcome.refusal
         if refusal is not None and read is Read.WHOLE and seen.body is not None:
             await response.aread()  # an error may carry it: read, as it decodes within the cap
-        effects = self._deferred()
-        if effects:
-            await self._apply(effects)
+        await self._apply(outcome.effects)
         return response, refusal
 
-    def _deferred(self) -> list[Effect]:
-        """The effects the limiter deferred. Called right after the limiter's step, with
-        nothing awaited in between, so that they are this task's alone."""
-        limiter = self.limiter
-        assert isinstance(limiter, AsyncLimiter)
-        return limiter.take()
-
-    async def _apply(self, effects: list[Effect]) -> None:
-        """Run ``effects`` off the event loop, and wait for them.
+    async def _apply(self, effects: Effects) -> None:
+        """Run ``effects``: at once in process, else off the event loop, and wait for them.
 
         They run in a task of their own, shielded: a request cancelled meanwhile (a
         timeout) still has its records refunded and its block shared, and ``aclose``
         waits for what is left. Only a loop that closes first (``asyncio.run`` ending
         with a request in flight) cancels them.
         """
+        if not effects:
+            return
+        if not self.off_loop:
+            run(effects)
+            return
         task = asyncio.ensure_future(self._run(effects))
         self._applying.add(task)
         task.add_done_callback(self._applying.discard)
         await asyncio.shield(task)
 
-    async def _run(self, effects: list[Effect]) -> None:
+    async def _run(self, effects: Effects) -> None:
         for effect in effects:
             try:
                 if isinstance(effect, BlockWrite):  # the async client, no thread

@@ -2,21 +2,19 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import httpx
 
 from ..core.decide import Attempt, Raise, Return
 from ..core.refusal import BODY_DEADLINE, Answer, Refusal
 from ..core.routes import Route
+from ..engine.effects import run
 from ..engine.limiter import replayable
 from ._base import LimitedTransport
 from ._body import read_declared, read_raw, refused
 from ._common import CONNECTION_ERRORS, Read, RequestView, may_resend, reading
 from ._errors import to_exception
-
-if TYPE_CHECKING:
-    pass
 
 
 class TikTokTransport(LimitedTransport[httpx.BaseTransport], httpx.BaseTransport):
@@ -45,9 +43,10 @@ class TikTokTransport(LimitedTransport[httpx.BaseTransport], httpx.BaseTransport
             try:
                 response = self.transport.handle_request(request)
             except CONNECTION_ERRORS as exc:
-                seconds, attempt = limiter.after_error(
+                seconds, attempt, effects = limiter.after_error(
                     route, attempt, may_resend(view, route, exc), type(exc).__name__
                 )
+                run(effects)
                 if seconds is None:
                     raise
                 self.clock.sleep(seconds)
@@ -77,7 +76,9 @@ class TikTokTransport(LimitedTransport[httpx.BaseTransport], httpx.BaseTransport
             response, body = read_declared(response, self.body_deadline)
             seen = Answer(response.status_code, headers, body)
         assert seen is not None
-        refusal = self.limiter.observe(route, seen, attempt)
+        outcome = self.limiter.observe(route, seen, attempt)
+        run(outcome.effects)
+        refusal = outcome.refusal
         if refusal is not None and read is Read.WHOLE and seen.body is not None:
             response.read()  # an error may carry it: read, as it decodes within the cap
         return response, refusal
