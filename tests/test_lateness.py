@@ -21,6 +21,7 @@ from tiktok_adapter.core.rates import parse_rates
 from tiktok_adapter.core.windows import Admission, Window
 from tiktok_adapter.engine.waiting import ADMISSION
 from tiktok_adapter.storage import open_store
+from tiktok_adapter.storage import redis as redis_store
 from tiktok_adapter.storage.memory import MemoryStore
 
 INFO = "https://open.tiktokapis.com/v2/user/info/"
@@ -111,38 +112,34 @@ def _redis_now(client: Any) -> float:
 @pytest.mark.redis
 @pytest.mark.parametrize("storage_time", [False, True])
 def test_redis_moves_the_nearest_entry_and_keeps_order(
-    redis_url: str, key_prefix: str, storage_time: bool
+    redis_url: str, key_prefix: str, storage_time: bool, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     store: Any = open_store(
         redis_url, key_prefix=key_prefix, margin=0.0, use_storage_time=storage_time,
         on_error="raise", clock=FakeClock(),
     )  # fmt: skip
     client = redis.Redis.from_url(redis_url, decode_responses=True)
-    windows = _windows("3/second")
+    windows = _windows("3/hour")
     key = f"{getattr(store, 'primary', store).tag}:w:w0"
     try:
-        if storage_time:  # Redis's clock: write the entries as the script would
-            base = float(client.time()[0])
-            for _ in range(20):
-                client.delete(key)
-                client.rpush(key, *(f"{base + t:.6f}" for t in (1.0, 0.5, 0.0)))
-                # The entry at base + 0.5, told as "this long ago" on Redis's clock: the
-                # script reads its clock between these two readings, so it looks for the
-                # entry at most their distance off. Only an attempt whose two readings
-                # are within half the reach (0.05 s) is judged, however loaded the machine.
-                before = _redis_now(client)
-                store.redate(windows, 0.0, before - (base + 0.5), 0.6)
-                if _redis_now(client) - before < 0.025:
-                    break
-            else:
-                pytest.fail("no redate call ran within 25 ms in 20 attempts")
+        if storage_time:
+            # Redis's clock: the script reads it some moment after ours, as late as the
+            # machine makes it. Entries 100 s apart and a reach of 30 s (the script's
+            # argument, 50 ms in use) keep the verdict off that moment, however loaded
+            # the machine: only whose clock the script reads is judged.
+            monkeypatch.setattr(redis_store, "REDATE_REACH", 30.0)
+            base = float(client.time()[0]) - 300.0
+            client.rpush(key, *(f"{base + t:.6f}" for t in (200.0, 100.0, 0.0)))
+            # The entry at base + 100, told as "this long ago" on Redis's clock; our own
+            # clock (``now``) is told as 0, which Redis's clock must stand for.
+            store.redate(windows, 0.0, _redis_now(client) - (base + 100.0), 120.0)
         else:
             base = 100.0
-            for t in (0.0, 0.5, 1.0):
+            for t in (0.0, 100.0, 200.0):
                 assert store.acquire(windows, (), base + t).admitted
-            store.redate(windows, base + 1.2, 0.7, 0.6)
+            store.redate(windows, base + 210.0, 110.0, 120.0)
         entries = [float(e) - base for e in client.lrange(key, 0, -1)]
-        assert entries == pytest.approx([1.1, 1.0, 0.0], abs=1e-5)  # newest first
+        assert entries == pytest.approx([220.0, 200.0, 0.0], abs=1e-5)  # newest first
         assert client.pttl(key) > 0
     finally:
         client.delete(key)

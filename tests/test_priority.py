@@ -5,12 +5,11 @@ from __future__ import annotations
 import asyncio
 import json
 import threading
-import time
-from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 import requests
 import responses
+from thread_clock import ThreadedFakeClock
 
 from tiktok_adapter import ConfigurationError, FakeClock, Priority, RateLimitExceeded, mount
 from tiktok_adapter.engine.gate import Gate
@@ -147,33 +146,40 @@ def test_gate_orders_by_priority_then_arrival() -> None:
     assert not gate.busy
 
 
-def test_critical_goes_within_one_slot_while_low_saturates() -> None:
+def test_critical_goes_at_once_while_low_saturates() -> None:
+    # Eight LOW threads saturate LOW's share (2 of 4/second), and a CRITICAL call comes
+    # half a second in, while LOW waiters queue. The threads share a fake clock that
+    # moves only while none of them is on its way to the server (see thread_clock).
+    clock = ThreadedFakeClock()
+    start = clock.now()
     arrivals: list[tuple[float, str]] = []
     lock = threading.Lock()
 
     def record(request: requests.PreparedRequest) -> tuple[int, dict[str, str], str]:
         with lock:
-            arrivals.append((time.monotonic(), json.loads(request.body or "{}")["who"]))
+            arrivals.append((clock.now() - start, json.loads(request.body or "{}")["who"]))
         return 200, {}, "{}"
 
     session = requests.Session()
-    mount(session, limits={"/video/query/": "4/second"}, app_limit=None)
+    mount(session, clock=clock, limits={"/video/query/": "4/second"}, app_limit=None)
+    statuses: list[int] = []
 
-    def low(_: int) -> int:
+    def low() -> None:
         with priority(Priority.LOW):
-            return session.post(URL, json={"who": "low"}).status_code
+            statuses.append(session.post(URL, json={"who": "low"}).status_code)
+
+    def critical() -> None:
+        clock.sleep(0.5)
+        with priority(Priority.CRITICAL):
+            statuses.append(session.post(URL, json={"who": "critical"}).status_code)
 
     with responses.RequestsMock() as mock:
         mock.add_callback(responses.POST, URL, callback=record)
-        with ThreadPoolExecutor(8) as pool:
-            lows = pool.map(low, range(8))
-            time.sleep(0.7)  # LOW traffic now saturates its share
-            issued = time.monotonic()
-            with priority(Priority.CRITICAL):
-                assert session.post(URL, json={"who": "critical"}).status_code == 200
-            assert list(lows) == [200] * 8
-    critical_at = next(t for t, who in arrivals if who == "critical")
-    assert critical_at - issued < 0.25  # one slot of a 4/second window
+        clock.run([low] * 8 + [critical])
+    assert statuses == [200] * 9
+    # LOW had used its share at 0 and waits till 1.03: CRITICAL went when it came.
+    assert [t for t, who in arrivals if who == "critical"] == [pytest.approx(0.5)]
     low_times = sorted(t for t, who in arrivals if who == "low")
+    assert low_times[:2] == [0.0, 0.0]
     for i, t in enumerate(low_times):  # LOW never had more than half of any window
         assert sum(1 for u in low_times[i:] if u - t < 1.0) <= 2

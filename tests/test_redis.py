@@ -168,7 +168,7 @@ class CountingHandler(BaseHTTPRequestHandler):
 def loopback() -> Iterator[tuple[str, type[CountingHandler]]]:
     handler = type("Handler", (CountingHandler,), {"arrivals": []})
     server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
     thread.start()
     yield f"http://127.0.0.1:{server.server_address[1]}/", handler
     server.shutdown()
@@ -182,11 +182,10 @@ WORKER = textwrap.dedent(
     from tiktok_adapter import mount
     base, uri, prefix, count = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
     session = requests.Session()
-    # The verdict reads arrival times at the server, so it would also judge how late a
-    # loaded machine delivers a request; a wide margin keeps it about the shared window.
-    # (Whether the default margin covers loopback jitter is benchmarks/margin.py's job.)
+    # 1000/hour never binds here: its entries are every admission's stamp on Redis's
+    # clock, which the test reads back.
     mount(session, base_url=base, storage_uri=uri, key_prefix=prefix, app_limit=None,
-          limits={"/bench/": "20/second"}, default_priority="critical", safety_margin=0.2)
+          limits={"/bench/": "20/second;1000/hour"}, default_priority="critical")
     with ThreadPoolExecutor(4) as pool:
         codes = list(pool.map(lambda _: session.get(base + "v2/bench/").status_code,
                               range(count)))
@@ -200,17 +199,23 @@ def test_four_processes_share_one_quota(
 ) -> None:
     base, handler = loopback
     procs = [
-        subprocess.Popen([sys.executable, "-c", WORKER, base, redis_url, key_prefix, "20"])
+        subprocess.Popen([sys.executable, "-c", WORKER, base, redis_url, key_prefix, "10"])
         for _ in range(4)
     ]
     assert [p.wait(timeout=60) for p in procs] == [0, 0, 0, 0]
-    stamps = sorted(handler.arrivals)
-    assert len(stamps) == 80
+    assert len(handler.arrivals) == 40  # each request reached the server once
+    # The verdict reads what the shared store admitted, by its own stamps (Redis's
+    # clock, in one script per admission), not arrival times at the server, which
+    # would also judge how late a loaded machine delivers a request. Every admission
+    # is there: none was made by a process alone.
+    hourly = max(our_keys(redis_url, key_prefix).values(), key=len)
+    assert len(hourly) == 40
+    stamps = sorted(float(s) for s in hourly)
     lo = 0
     for hi, t in enumerate(stamps):
         while t - stamps[lo] >= 1.0:
             lo += 1
-        assert hi - lo + 1 <= 20, "the server saw more than 20 requests in one second"
+        assert hi - lo + 1 <= 20, "the store admitted more than 20 requests in one second"
 
 
 # -- Redis down ---------------------------------------------------------------------------------
