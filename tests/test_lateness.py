@@ -19,7 +19,7 @@ from tiktok_adapter import FakeClock, TikTokAdapter
 from tiktok_adapter.core.lateness import Lateness
 from tiktok_adapter.core.rates import parse_rates
 from tiktok_adapter.core.windows import Admission, Window
-from tiktok_adapter.engine.waiting import ADMISSION
+from tiktok_adapter.engine.steps import ADMISSION
 from tiktok_adapter.storage import open_store
 from tiktok_adapter.storage import redis as redis_store
 from tiktok_adapter.storage.memory import MemoryStore

@@ -29,7 +29,7 @@ from tiktok_adapter.core.rates import parse_rates
 from tiktok_adapter.core.routes import Route
 from tiktok_adapter.core.windows import StorageError, Window
 from tiktok_adapter.engine.late import LateAnswers
-from tiktok_adapter.engine.waiting import ADMISSION
+from tiktok_adapter.engine.steps import ADMISSION
 from tiktok_adapter.httpx import AsyncTikTokTransport
 from tiktok_adapter.httpx._async_redis import AsyncRedisStore, AsyncShared
 from tiktok_adapter.storage import open_store

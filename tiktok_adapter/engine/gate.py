@@ -5,17 +5,8 @@ from __future__ import annotations
 import heapq
 import itertools
 import threading
-from typing import Protocol
 
 from ..core.clock import Clock
-
-
-class Queue(Protocol):
-    """What the wait loops read of a queue, sync (:class:`Gate`) or async."""
-
-    eta: float
-
-    def waiting(self) -> int: ...
 
 
 class Gate:

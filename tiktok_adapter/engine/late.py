@@ -11,7 +11,7 @@ from ..core.lateness import Lateness
 from ..core.routes import Route
 from ..core.windows import Store, Window
 from .effects import Redate, Redater
-from .waiting import ADMISSION
+from .steps import ADMISSION
 
 
 class _Redater(Protocol):

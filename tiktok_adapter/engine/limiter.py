@@ -39,7 +39,8 @@ from .budget import take_budget
 from .effects import BlockWrite, Effect, Effects, Outcome
 from .late import LateAnswers
 from .learner import Learner
-from .waiting import Admitter, ErrorFactory
+from .steps import ErrorFactory, Steps
+from .waiting import Admitter
 
 logger = logging.getLogger("tiktok_adapter")
 
@@ -120,10 +121,11 @@ class Limiter:
         self.late = LateAnswers(self.store, clock, s.safety_margin)
         # A shared store on its own clock (Redis TIME) is not handed ours.
         self.pass_now = not (is_shared(s.storage_uri) and s.storage_time)
-        self.admitter = Admitter(
+        self.steps = Steps(
             self.store, clock, s, self.recorder, self.hooks, rules=self.rules, errors=errors,
             pass_now=self.pass_now,
         )  # fmt: skip
+        self.admitter = Admitter(self.steps)
         self.id = ident or uuid.uuid4().hex
         _LIVE[self.id] = self
 

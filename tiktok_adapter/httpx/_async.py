@@ -2,10 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-import logging
-from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import httpx
@@ -13,22 +9,15 @@ import httpx
 from ..core.decide import Attempt, Raise, Return
 from ..core.refusal import BODY_DEADLINE, Answer, Refusal
 from ..core.routes import Route
-from ..core.windows import StorageError
-from ..engine.effects import BlockWrite, Effects, run
+from ..engine.async_effects import AsyncEffects
+from ..engine.awaiting import AsyncAdmitter, AsyncStore, InProcess, asleep
 from ..engine.limiter import replayable
 from ..storage import is_shared
-from ._async_admission import AsyncAdmitter, AsyncStore, InProcess
 from ._async_redis import shared_store
 from ._base import LimitedTransport
 from ._body import aread_declared, aread_raw, refused
-from ._common import CONNECTION_ERRORS, Read, RequestView, asleep, may_resend, reading
+from ._common import CONNECTION_ERRORS, Read, RequestView, may_resend, reading
 from ._errors import to_exception
-
-logger = logging.getLogger("tiktok_adapter")
-
-# Threads for the round trips after an answer on a shared store (see _in_thread): enough
-# for a burst of effects at once, and each is a short Redis call.
-_THREADS = 4
 
 
 class AsyncTikTokTransport(LimitedTransport[httpx.AsyncBaseTransport], httpx.AsyncBaseTransport):
@@ -49,23 +38,18 @@ class AsyncTikTokTransport(LimitedTransport[httpx.AsyncBaseTransport], httpx.Asy
         limiter = self.limiter
         s = self.settings
         astore: AsyncStore
-        # On a shared store an effect (a refund, a learned limit, a block) is a round
-        # trip that must not block the event loop: it runs off the loop (_apply). In
-        # process (memory://) it is a dict update under a lock, and runs at once.
-        self.off_loop = is_shared(s.storage_uri)
-        if self.off_loop:
+        shared = is_shared(s.storage_uri)
+        if shared:
             astore = shared_store(limiter.store, s.storage_uri, s.key_prefix,
                                   s.safety_margin, s.storage_time)  # fmt: skip
         else:
             astore = InProcess(limiter.store)
         self.astore = astore
-        self.admitter = AsyncAdmitter(limiter, astore)
-        # Effects still running for a task that was cancelled meanwhile; see _apply.
-        self._applying: set[asyncio.Task[None]] = set()
-        self._threads: ThreadPoolExecutor | None = None  # see _in_thread
+        self.admitter = AsyncAdmitter(limiter.steps, astore)
+        self.effects = AsyncEffects(astore, off_loop=shared)
         # Learned limits on a shared store are first read at the first request, before
         # any is applied: in a thread, as the learner's later reads are.
-        self._learned_read = not (self.off_loop and limiter.learner.policy.enabled)
+        self._learned_read = not (shared and limiter.learner.policy.enabled)
 
     def default_transport(self) -> httpx.AsyncBaseTransport:
         return httpx.AsyncHTTPTransport()
@@ -76,7 +60,7 @@ class AsyncTikTokTransport(LimitedTransport[httpx.AsyncBaseTransport], httpx.Asy
         route = limiter.resolve(view.url)
         attempt = limiter.start(route, limiter.priority_of(request.headers))
         if not self._learned_read:
-            await self._in_thread(limiter.learner.values)
+            await self.effects.in_thread(limiter.learner.values)
             self._learned_read = True
         while True:
             windows, queue = limiter.routes.windows_for(route, view)
@@ -89,7 +73,7 @@ class AsyncTikTokTransport(LimitedTransport[httpx.AsyncBaseTransport], httpx.Asy
                 seconds, attempt, effects = limiter.after_error(
                     route, attempt, may_resend(view, route, exc), type(exc).__name__
                 )
-                await self._apply(effects)  # a late call's entries move before it goes again
+                await self.effects.apply(effects)  # a late call's entries move first
                 if seconds is None:
                     raise
                 await asleep(self.clock, seconds)
@@ -123,65 +107,14 @@ class AsyncTikTokTransport(LimitedTransport[httpx.AsyncBaseTransport], httpx.Asy
         refusal = outcome.refusal
         if refusal is not None and read is Read.WHOLE and seen.body is not None:
             await response.aread()  # an error may carry it: read, as it decodes within the cap
-        await self._apply(outcome.effects)
+        await self.effects.apply(outcome.effects)
         return response, refusal
-
-    async def _apply(self, effects: Effects) -> None:
-        """Run ``effects``: at once in process, else off the event loop, and wait for them.
-
-        They run in a task of their own, shielded: a request cancelled meanwhile (a
-        timeout) still has its records refunded and its block shared, and ``aclose``
-        waits for what is left. Only a loop that closes first (``asyncio.run`` ending
-        with a request in flight) cancels them.
-        """
-        if not effects:
-            return
-        if not self.off_loop:
-            run(effects)
-            return
-        task = asyncio.ensure_future(self._run(effects))
-        self._applying.add(task)
-        task.add_done_callback(self._applying.discard)
-        await asyncio.shield(task)
-
-    async def _run(self, effects: Effects) -> None:
-        for effect in effects:
-            try:
-                if isinstance(effect, BlockWrite):  # the async client, no thread
-                    await self._share_block(effect)
-                else:  # the sync client's round trip, in a thread
-                    await self._in_thread(effect)
-            except Exception:  # the answer stands; its bookkeeping failed
-                logger.exception("could not finish the work after an answer")
-
-    async def _in_thread(self, work: Callable[[], object]) -> None:
-        """Run ``work`` in the transport's own threads, not the loop's default executor:
-        a store that stops answering then holds our threads for its socket timeout, never
-        the ones that resolve host names for every connection the loop opens."""
-        if self._threads is None:
-            self._threads = ThreadPoolExecutor(_THREADS, thread_name_prefix="tiktok-adapter")
-        await asyncio.get_running_loop().run_in_executor(self._threads, work)
-
-    async def _share_block(self, block: BlockWrite) -> None:
-        try:
-            await self.astore.block(block.key, block.until, block.now)
-        except StorageError as exc:  # the in-process copy still holds this process
-            logger.warning("could not share the block of %s: %s", block.route, exc)
 
     async def aclose(self) -> None:
         """Close the wrapped transport and the async Redis client; the windows stay."""
         await self.transport.aclose()
-        await self._settled()
+        await self.effects.settled()
         await self.astore.aclose()
-
-    async def _settled(self) -> None:
-        """Wait for the effects of cancelled requests, before their client closes; then
-        let the effect threads go."""
-        if self._applying:
-            await asyncio.gather(*self._applying, return_exceptions=True)
-        if self._threads is not None:
-            self._threads.shutdown(wait=False)
-            self._threads = None
 
     async def __aenter__(self) -> AsyncTikTokTransport:
         await self.transport.__aenter__()
@@ -189,5 +122,5 @@ class AsyncTikTokTransport(LimitedTransport[httpx.AsyncBaseTransport], httpx.Asy
 
     async def __aexit__(self, *args: Any) -> None:
         await self.transport.__aexit__(*args)
-        await self._settled()
+        await self.effects.settled()
         await self.astore.aclose()

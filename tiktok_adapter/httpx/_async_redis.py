@@ -16,6 +16,7 @@ from typing import Any
 
 from ..core.clock import wall_time
 from ..core.windows import Admission, StorageError, Window
+from ..engine.awaiting import AsyncStore
 from ..exceptions import ConfigurationError
 from ..storage import storage_scheme
 from ..storage._redis_client import with_retry_async
@@ -25,7 +26,6 @@ from ..storage._redis_scripts import Keys, block_slot, run_async
 from ..storage.fallback import FallbackStore
 from ..storage.redis import SCHEMES
 from ..storage.uri import describe_error, redact_uri, uri_secrets
-from ._async_admission import AsyncStore
 from ._async_redis_connect import (
     Opened,
     Topology,

@@ -3,7 +3,6 @@ answer as plain values, and which httpx errors may be re-sent. No rule lives her
 
 from __future__ import annotations
 
-import asyncio
 import enum
 import ssl
 from collections.abc import Iterable, Mapping
@@ -11,7 +10,6 @@ from typing import Any
 
 import httpx
 
-from ..core.clock import Clock, SystemClock
 from ..core.refusal import MAX_ERROR_BODY, Answer
 from ..core.retry import resend_is_safe
 from ..core.routes import Route
@@ -138,19 +136,3 @@ def reading(
     if seen is not None or not judged:
         return headers, seen or Answer(status, headers, None), Read.NONE
     return headers, None, Read.CAPPED if status == 429 else Read.WHOLE
-
-
-async def asleep(clock: Clock, seconds: float) -> None:
-    """Wait ``seconds`` on ``clock`` without blocking the event loop.
-
-    The real clock waits with ``asyncio.sleep``; a clock with an ``asleep`` coroutine
-    uses it; any other clock (a FakeClock) moves at once, and the task still yields.
-    """
-    own = getattr(clock, "asleep", None)
-    if own is not None:
-        await own(seconds)
-    elif isinstance(clock, SystemClock):
-        await asyncio.sleep(max(seconds, 0.0))
-    else:
-        clock.sleep(seconds)
-        await asyncio.sleep(0)

@@ -1,11 +1,10 @@
 """The async wait loop before sending: the sync loop's steps, awaited instead of slept.
 
-Every decision comes from the same :class:`~tiktok_adapter.core.decide.Rules`; the
-logging, hooks and errors are the sync :class:`~tiktok_adapter.engine.waiting.Admitter`'s
-own (this class extends it). Only queueing and waiting differ: a queue of tasks by
-priority (:class:`AsyncGate`) and ``asyncio.sleep``, so a waiting task never blocks
-the event loop. A task cancelled while it waits leaves its queue, and nothing was
-charged: a store charges only in the one call that admits.
+Every decision comes from the same :class:`~.steps.Steps` as the sync loop's. Only
+queueing and waiting differ: a queue of tasks by priority (:class:`AsyncGate`) and
+:func:`asleep`, so a waiting task never blocks the event loop. A task cancelled while it
+waits leaves its queue, and nothing was charged: a store charges only in the one call that
+admits. Every async transport (httpx, aiohttp) uses this one loop.
 """
 
 from __future__ import annotations
@@ -14,18 +13,13 @@ import asyncio
 import heapq
 import itertools
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import Any, Protocol
 
-from ..core.clock import Clock
+from ..core.clock import Clock, SystemClock
 from ..core.decide import Attempt
 from ..core.routes import Route
-from ..core.stats import Counter
 from ..core.windows import Admission, StorageError, Window
-from ..engine.waiting import ADMISSION, Admitter
-from ._common import asleep
-
-if TYPE_CHECKING:
-    from ..engine.limiter import Limiter
+from .steps import Steps
 
 
 class AsyncStore(Protocol):
@@ -66,6 +60,22 @@ class InProcess:
 
     async def aclose(self) -> None:
         pass
+
+
+async def asleep(clock: Clock, seconds: float) -> None:
+    """Wait ``seconds`` on ``clock`` without blocking the event loop.
+
+    The real clock waits with ``asyncio.sleep``; a clock with an ``asleep`` coroutine
+    uses it; any other clock (a FakeClock) moves at once, and the task still yields.
+    """
+    own = getattr(clock, "asleep", None)
+    if own is not None:
+        await own(seconds)
+    elif isinstance(clock, SystemClock):
+        await asyncio.sleep(max(seconds, 0.0))
+    else:
+        clock.sleep(seconds)
+        await asyncio.sleep(0)
 
 
 class AsyncGate:
@@ -118,15 +128,12 @@ class AsyncGate:
             self._events[self._queue[0]].set()
 
 
-class AsyncAdmitter(Admitter):
+class AsyncAdmitter:
     """Queues a task by priority and awaits until the store admits it, or raises."""
 
-    def __init__(self, limiter: Limiter, store: AsyncStore) -> None:
-        sync = limiter.admitter
-        super().__init__(
-            limiter.store, limiter.clock, limiter.settings, limiter.recorder, limiter.hooks,
-            rules=limiter.rules, errors=sync.errors, pass_now=limiter.pass_now,
-        )  # fmt: skip
+    def __init__(self, steps: Steps, store: AsyncStore) -> None:
+        self.steps = steps
+        self.clock = steps.clock
         self.astore = store
         self.queues: dict[str, AsyncGate] = {}
 
@@ -137,10 +144,9 @@ class AsyncAdmitter(Admitter):
         """Wait until every window admits the request; returns the seconds waited."""
         gate = self.queues.get(queue)
         if gate is None or not gate.busy:
-            verdict = await self._aacquire(request, route, attempt, windows)
+            verdict = await self._acquire(request, route, attempt, windows, self.clock.now())
             if verdict.admitted:
-                self.stats.add(route.report, Counter.ADMITTED_AT_ONCE)
-                return 0.0
+                return self.steps.at_once(route)
             gate = self.queues.setdefault(queue, AsyncGate())
         ticket = gate.join(attempt.level)
         started = self.clock.now()
@@ -150,37 +156,32 @@ class AsyncAdmitter(Admitter):
             gate.leave(ticket)
             if not gate.busy:
                 self.queues.pop(queue, None)
-        return self.admitted_after(route, started)
+        return self.steps.admitted_after(route, started)
 
     async def _await_turns(
         self, request: Any, route: Route, attempt: Attempt, windows: tuple[Window, ...],
         gate: AsyncGate, ticket: tuple[int, int],
     ) -> None:  # fmt: skip
-        started = self.clock.now()
+        steps, clock = self.steps, self.clock
+        started = clock.now()
         while True:
-            if not await gate.wait_turn(ticket, attempt.deadline, self.clock):
-                self.queue_timed_out(request, route, attempt, gate, started)
-            now = self.clock.now()
-            verdict = await self._aacquire(request, route, attempt, windows, now)
-            seconds = self.turn(request, route, attempt, verdict, gate, now)
+            if not await gate.wait_turn(ticket, attempt.deadline, clock):
+                steps.queue_timed_out(request, route, attempt, gate, started)
+            now = clock.now()
+            verdict = await self._acquire(request, route, attempt, windows, now)
+            seconds = steps.turn(request, route, attempt, verdict, gate, now)
             if seconds is None:
                 return
-            await asleep(self.clock, seconds)
+            await asleep(clock, seconds)
 
-    async def _aacquire(
+    async def _acquire(
         self, request: Any, route: Route, attempt: Attempt, windows: tuple[Window, ...],
-        now: float | None = None,
+        now: float,
     ) -> Admission:  # fmt: skip
-        if now is None:
-            now = self.clock.now()
+        steps = self.steps
+        passed, share = steps.asked(attempt, now)
         try:
-            verdict = await self.astore.acquire(
-                windows, route.blocks, now if self.pass_now else None, self.shares[attempt.level]
-            )
+            verdict = await self.astore.acquire(windows, route.blocks, passed, share)
         except StorageError as exc:
-            detail = str(exc)
-        else:
-            if verdict.admitted:
-                ADMISSION.set((self.store, windows, now, verdict))
-            return verdict
-        self._give_up(request, route, self.rules.storage_down(attempt, detail, now))
+            steps.store_failed(request, route, attempt, str(exc), now)
+        return steps.answered(windows, now, verdict)
