@@ -31,9 +31,9 @@ from tiktok_adapter.core.windows import StorageError, Window
 from tiktok_adapter.engine.late import LateAnswers
 from tiktok_adapter.engine.steps import ADMISSION
 from tiktok_adapter.httpx import AsyncTikTokTransport
-from tiktok_adapter.httpx._async_redis import AsyncRedisStore, AsyncShared
 from tiktok_adapter.storage import open_store
 from tiktok_adapter.storage.fallback import FallbackStore
+from tiktok_adapter.storage.redis_async import AsyncRedisStore, AsyncShared
 
 pytestmark = pytest.mark.redis
 

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
 from ..core.windows import StorageError
-from .awaiting import AsyncStore
+from ..storage.base import AsyncStore
 from .effects import BlockWrite, Effects, run
 
 logger = logging.getLogger("tiktok_adapter")

@@ -12,54 +12,14 @@ from __future__ import annotations
 import asyncio
 import heapq
 import itertools
-from collections.abc import Sequence
-from typing import Any, Protocol
+from typing import Any
 
 from ..core.clock import Clock, SystemClock
 from ..core.decide import Attempt
 from ..core.routes import Route
 from ..core.windows import Admission, StorageError, Window
+from ..storage.base import AsyncStore
 from .steps import Steps
-
-
-class AsyncStore(Protocol):
-    """What async admission asks of a store; the same all-or-nothing acquire, awaited."""
-
-    async def acquire(
-        self, windows: Sequence[Window], blocks: Sequence[str], now: float | None,
-        share: float = 1.0,
-    ) -> Admission: ...  # fmt: skip
-
-    async def block(self, key: str, until: float, now: float) -> None: ...
-
-    async def aclose(self) -> None: ...
-
-
-class InProcess:
-    """The limiter's in-process store, used from the event loop as it is.
-
-    MemoryStore's critical section is pure computation under a threading lock held for
-    microseconds, and nothing is awaited while it is held, so calling it from a task
-    never blocks the loop for longer than a dict update; an asyncio lock would add a
-    second lock without protecting anything more. Sharing the one store also keeps
-    sync and async transports of a process on the same windows when they share it.
-    """
-
-    def __init__(self, store: Any) -> None:
-        self.store = store
-
-    async def acquire(
-        self, windows: Sequence[Window], blocks: Sequence[str], now: float | None,
-        share: float = 1.0,
-    ) -> Admission:  # fmt: skip
-        verdict: Admission = self.store.acquire(windows, blocks, now, share)
-        return verdict
-
-    async def block(self, key: str, until: float, now: float) -> None:
-        self.store.block(key, until, now)
-
-    async def aclose(self) -> None:
-        pass
 
 
 async def asleep(clock: Clock, seconds: float) -> None:

@@ -10,10 +10,11 @@ from ..core.decide import Attempt, Raise, Return
 from ..core.refusal import BODY_DEADLINE, Answer, Refusal
 from ..core.routes import Route
 from ..engine.async_effects import AsyncEffects
-from ..engine.awaiting import AsyncAdmitter, AsyncStore, InProcess, asleep
+from ..engine.awaiting import AsyncAdmitter, asleep
 from ..engine.limiter import replayable
 from ..storage import is_shared
-from ._async_redis import shared_store
+from ..storage.base import AsyncStore, InProcess
+from ..storage.redis_async import shared_store
 from ._base import LimitedTransport
 from ._body import aread_declared, aread_raw, refused
 from ._common import CONNECTION_ERRORS, Read, RequestView, may_resend, reading

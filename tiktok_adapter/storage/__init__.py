@@ -20,7 +20,7 @@ from ..core.windows import Store
 from ..exceptions import ConfigurationError
 from .base import Backend, StoreOptions
 from .fallback import FallbackStore
-from .uri import redact_uri
+from .uri import redact_uri, storage_scheme
 
 OnError = Literal["fallback", "raise"]
 # Modules of this package that are parts of backends, not backends.
@@ -39,10 +39,6 @@ def _discover() -> Mapping[str, Backend]:
 
 
 BACKENDS: Mapping[str, Backend] = _discover()
-
-
-def storage_scheme(uri: str) -> str:
-    return uri.split("://", 1)[0].lower() if "://" in uri else ""
 
 
 def backend_for(uri: str) -> Backend:

@@ -1,13 +1,14 @@
-"""What a storage backend declares about itself, so the registry can find and open it."""
+"""What a storage backend declares about itself, so the registry can find and open it;
+and what an async transport asks of a store."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from ..core.clock import Clock
-from ..core.windows import Store
+from ..core.windows import Admission, Store, Window
 
 
 @dataclass(frozen=True)
@@ -38,3 +39,43 @@ class Backend:
     open: Callable[[StoreOptions], Store]
     check: Callable[[str], None] = lambda uri: None
     requires: Callable[[str], tuple[str, str] | None] = lambda uri: None
+
+
+class AsyncStore(Protocol):
+    """What async admission asks of a store; the same all-or-nothing acquire, awaited."""
+
+    async def acquire(
+        self, windows: Sequence[Window], blocks: Sequence[str], now: float | None,
+        share: float = 1.0,
+    ) -> Admission: ...  # fmt: skip
+
+    async def block(self, key: str, until: float, now: float) -> None: ...
+
+    async def aclose(self) -> None: ...
+
+
+class InProcess:
+    """The limiter's in-process store, used from the event loop as it is.
+
+    MemoryStore's critical section is pure computation under a threading lock held for
+    microseconds, and nothing is awaited while it is held, so calling it from a task
+    never blocks the loop for longer than a dict update; an asyncio lock would add a
+    second lock without protecting anything more. Sharing the one store also keeps
+    sync and async transports of a process on the same windows when they share it.
+    """
+
+    def __init__(self, store: Any) -> None:
+        self.store = store
+
+    async def acquire(
+        self, windows: Sequence[Window], blocks: Sequence[str], now: float | None,
+        share: float = 1.0,
+    ) -> Admission:  # fmt: skip
+        verdict: Admission = self.store.acquire(windows, blocks, now, share)
+        return verdict
+
+    async def block(self, key: str, until: float, now: float) -> None:
+        self.store.block(key, until, now)
+
+    async def aclose(self) -> None:
+        pass

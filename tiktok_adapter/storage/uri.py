@@ -84,3 +84,8 @@ def describe_error(exc: BaseException, secrets: Sequence[str] = ()) -> str:
     if len(text) > _MAX_DETAIL:
         text = text[:_MAX_DETAIL] + "..."
     return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+
+
+def storage_scheme(uri: str) -> str:
+    """The scheme of a storage URI, lower-cased ("" without one)."""
+    return uri.split("://", 1)[0].lower() if "://" in uri else ""

@@ -19,9 +19,9 @@ from enum import Enum
 from typing import Any
 
 from ..exceptions import ConfigurationError
-from ..storage._redis_client import SOCKET_TIMEOUT, no_retry, takes
-from ..storage.redis import BACKEND
-from ..storage.uri import describe_error, redact_uri, sentinel_service, uri_secrets
+from ._redis_client import SOCKET_TIMEOUT, no_retry, takes
+from .redis import BACKEND
+from .uri import describe_error, redact_uri, sentinel_service, uri_secrets
 
 _TIMEOUTS = {"socket_timeout": SOCKET_TIMEOUT, "socket_connect_timeout": SOCKET_TIMEOUT}
 # What limits gives a sync cluster client; async tasks may hold many connections at once.

@@ -16,17 +16,8 @@ from typing import Any
 
 from ..core.clock import wall_time
 from ..core.windows import Admission, StorageError, Window
-from ..engine.awaiting import AsyncStore
 from ..exceptions import ConfigurationError
-from ..storage import storage_scheme
-from ..storage._redis_client import with_retry_async
-from ..storage._redis_plan import Plans
-from ..storage._redis_problems import problem_of
-from ..storage._redis_scripts import Keys, block_slot, run_async
-from ..storage.fallback import FallbackStore
-from ..storage.redis import SCHEMES
-from ..storage.uri import describe_error, redact_uri, uri_secrets
-from ._async_redis_connect import (
+from ._redis_async_connect import (
     Opened,
     Topology,
     check_installed,
@@ -34,6 +25,14 @@ from ._async_redis_connect import (
     open_client,
     target_of,
 )
+from ._redis_client import with_retry_async
+from ._redis_plan import Plans
+from ._redis_problems import problem_of
+from ._redis_scripts import Keys, block_slot, run_async
+from .base import AsyncStore
+from .fallback import FallbackStore
+from .redis import SCHEMES
+from .uri import describe_error, redact_uri, storage_scheme, uri_secrets
 
 # Every scheme of the sync Redis backend: one server, a Sentinel set, a Cluster.
 ASYNC_SCHEMES = SCHEMES
