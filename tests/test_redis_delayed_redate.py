@@ -33,7 +33,7 @@ from tiktok_adapter.engine.steps import ADMISSION
 from tiktok_adapter.httpx import AsyncTikTokTransport
 from tiktok_adapter.storage import open_store
 from tiktok_adapter.storage.fallback import FallbackStore
-from tiktok_adapter.storage.redis_async import AsyncRedisStore, AsyncShared
+from tiktok_adapter.storage._redis_async import AsyncRedisStore, AsyncShared
 
 pytestmark = pytest.mark.redis
 

@@ -12,9 +12,7 @@ from ..core.routes import Route
 from ..engine.async_effects import AsyncEffects
 from ..engine.awaiting import AsyncAdmitter, asleep
 from ..engine.limiter import replayable
-from ..storage import is_shared
-from ..storage.base import AsyncStore, InProcess
-from ..storage.redis_async import shared_store
+from ..storage import is_shared, open_async_store
 from ._base import LimitedTransport
 from ._body import aread_declared, aread_raw, refused
 from ._common import CONNECTION_ERRORS, Read, RequestView, may_resend, reading
@@ -38,13 +36,10 @@ class AsyncTikTokTransport(LimitedTransport[httpx.AsyncBaseTransport], httpx.Asy
     def _ready(self) -> None:
         limiter = self.limiter
         s = self.settings
-        astore: AsyncStore
         shared = is_shared(s.storage_uri)
-        if shared:
-            astore = shared_store(limiter.store, s.storage_uri, s.key_prefix,
-                                  s.safety_margin, s.storage_time)  # fmt: skip
-        else:
-            astore = InProcess(limiter.store)
+        astore = open_async_store(limiter.store, s.storage_uri, key_prefix=s.key_prefix,
+                                  margin=s.safety_margin, use_storage_time=s.storage_time,
+                                  clock=self.clock)  # fmt: skip
         self.astore = astore
         self.admitter = AsyncAdmitter(limiter.steps, astore)
         self.effects = AsyncEffects(astore, off_loop=shared)

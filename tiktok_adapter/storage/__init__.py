@@ -18,7 +18,7 @@ from typing import Any, Literal
 from ..core.clock import Clock
 from ..core.windows import Store
 from ..exceptions import ConfigurationError
-from .base import Backend, StoreOptions
+from .base import AsyncStore, Backend, InProcess, StoreOptions
 from .fallback import FallbackStore
 from .uri import redact_uri, storage_scheme
 
@@ -69,6 +69,16 @@ def is_shared(uri: str) -> bool:
     return backend_for(uri).shared
 
 
+def open_async_store(store: Store, uri: str, *, key_prefix: str, margin: float,
+                     use_storage_time: bool, clock: Clock) -> AsyncStore:  # fmt: skip
+    """The async face of ``store`` (which :func:`open_store` built for ``uri``), for an
+    async transport: its backend's own, or the store used from the loop as it is."""
+    backend = backend_for(uri)
+    if backend.open_async is None:
+        return InProcess(store)
+    return backend.open_async(store, StoreOptions(uri, key_prefix, margin, use_storage_time, clock))
+
+
 def open_store(
     uri: str,
     *,
@@ -98,6 +108,7 @@ __all__ = [
     "StoreOptions",
     "backend_for",
     "is_shared",
+    "open_async_store",
     "open_store",
     "storage_scheme",
     "validate_storage_uri",

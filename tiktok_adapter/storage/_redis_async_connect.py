@@ -19,8 +19,7 @@ from enum import Enum
 from typing import Any
 
 from ..exceptions import ConfigurationError
-from ._redis_client import SOCKET_TIMEOUT, no_retry, takes
-from .redis import BACKEND
+from ._redis_client import SOCKET_TIMEOUT, no_retry, requires, takes
 from .uri import describe_error, redact_uri, sentinel_service, uri_secrets
 
 _TIMEOUTS = {"socket_timeout": SOCKET_TIMEOUT, "socket_connect_timeout": SOCKET_TIMEOUT}
@@ -93,7 +92,7 @@ def _module(target: Target, uri: str, name: str) -> Any:
         return importlib.import_module(wanted)
     except ImportError:
         if importlib.util.find_spec(target.module) is None:
-            hint = (BACKEND.requires(uri) or ("", f"pip install {target.module}"))[1]
+            hint = requires(uri)[1]
         else:  # redis 4.2 has redis.asyncio but no async cluster client yet
             hint = f"this {target.module} release has none: pip install -U {target.module}"
         raise ConfigurationError(

@@ -22,6 +22,9 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
+from ..exceptions import ConfigurationError
+from .uri import redact_uri, sentinel_service
+
 SOCKET_TIMEOUT = 1.0
 RETRY_BACKOFF = 0.1
 T = TypeVar("T")
@@ -114,3 +117,30 @@ def client_options(uri: str) -> dict[str, Any]:
     elif cluster and "retry" not in opts:
         opts["cluster_error_retry_attempts"] = 1  # redis-py 4 counts attempts: 1 is none
     return opts
+
+
+# The URI schemes of the Redis family that the Redis store serves, sync and async.
+SCHEMES = frozenset(
+    f"{family}{tls}{kind}"
+    for family in ("redis", "valkey")
+    for tls in ("", "s")
+    for kind in ("", "+cluster", "+sentinel", "+unix")
+    if not (tls and kind == "+unix")
+)
+
+
+def check_uri(uri: str) -> None:
+    """Refuse at construction a Sentinel URI without its service name."""
+    scheme = uri.split("://", 1)[0].lower()
+    if scheme.endswith("+sentinel") and not sentinel_service(uri):
+        raise ConfigurationError(
+            f"storage_uri={redact_uri(uri)!r} names no Sentinel service; write it as "
+            f"{scheme}://[:password@]host:26379[,host:port]/<service name>"
+        )
+
+
+def requires(uri: str) -> tuple[str, str]:
+    """The client module a Redis URI needs, and the command that installs it."""
+    if uri.lower().startswith("valkey"):
+        return "valkey", "pip install valkey"
+    return "redis", "pip install 'tiktok-adapter[redis]'"

@@ -39,6 +39,9 @@ class Backend:
     open: Callable[[StoreOptions], Store]
     check: Callable[[str], None] = lambda uri: None
     requires: Callable[[str], tuple[str, str] | None] = lambda uri: None
+    # The store's async face for async transports, given the store ``open`` built;
+    # None: an in-process store, used from the event loop as it is (:class:`InProcess`).
+    open_async: Callable[[Store, StoreOptions], AsyncStore] | None = None
 
 
 class AsyncStore(Protocol):

@@ -18,12 +18,13 @@ from ..core.forksafe import after_fork_in_child
 from ..core.lateness import REDATE_REACH
 from ..core.windows import Admission, StorageError, Store, Usage, Window
 from ..exceptions import ConfigurationError
-from ._redis_client import client_options, with_retry
+from ._redis_async import shared_store
+from ._redis_client import SCHEMES, check_uri, client_options, requires, with_retry
 from ._redis_plan import Plans
 from ._redis_problems import eviction_problems, problem_of
 from ._redis_scripts import Keys, block_slot, is_noscript, run
-from .base import Backend, StoreOptions
-from .uri import describe_error, redact_uri, sentinel_service, uri_secrets
+from .base import AsyncStore, Backend, StoreOptions
+from .uri import describe_error, redact_uri, uri_secrets
 
 # Opens a client to the store; raises StorageError while the store cannot be reached.
 Connect = Callable[[], Any]
@@ -246,30 +247,6 @@ class RedisStore:
                     client.close()
 
 
-SCHEMES = frozenset(
-    f"{family}{tls}{kind}"
-    for family in ("redis", "valkey")
-    for tls in ("", "s")
-    for kind in ("", "+cluster", "+sentinel", "+unix")
-    if not (tls and kind == "+unix")
-)
-
-
-def _check(uri: str) -> None:
-    scheme = uri.split("://", 1)[0].lower()
-    if scheme.endswith("+sentinel") and not sentinel_service(uri):
-        raise ConfigurationError(
-            f"storage_uri={redact_uri(uri)!r} names no Sentinel service; write it as "
-            f"{scheme}://[:password@]host:26379[,host:port]/<service name>"
-        )
-
-
-def _requires(uri: str) -> tuple[str, str]:
-    if uri.lower().startswith("valkey"):
-        return "valkey", "pip install valkey"
-    return "redis", "pip install 'tiktok-adapter[redis]'"
-
-
 def _open(options: StoreOptions) -> Store:
     """A Redis store for the URI; `limits` parses the URI and opens the connection.
 
@@ -305,4 +282,14 @@ def _open(options: StoreOptions) -> Store:
     )
 
 
-BACKEND = Backend("redis", SCHEMES, shared=True, open=_open, check=_check, requires=_requires)
+def _open_async(store: Store, options: StoreOptions) -> AsyncStore:
+    """The async face of ``store`` (the fallback over the Redis store that ``_open``
+    opened): the same scripts and keys through ``redis.asyncio``."""
+    return shared_store(store, options.uri, options.key_prefix, options.margin,
+                        options.use_storage_time)  # fmt: skip
+
+
+BACKEND = Backend(
+    "redis", SCHEMES, shared=True, open=_open, check=check_uri, requires=requires,
+    open_async=_open_async,
+)  # fmt: skip

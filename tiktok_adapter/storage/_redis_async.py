@@ -25,13 +25,12 @@ from ._redis_async_connect import (
     open_client,
     target_of,
 )
-from ._redis_client import with_retry_async
+from ._redis_client import SCHEMES, with_retry_async
 from ._redis_plan import Plans
 from ._redis_problems import problem_of
 from ._redis_scripts import Keys, block_slot, run_async
 from .base import AsyncStore
 from .fallback import FallbackStore
-from .redis import SCHEMES
 from .uri import describe_error, redact_uri, storage_scheme, uri_secrets
 
 # Every scheme of the sync Redis backend: one server, a Sentinel set, a Cluster.
