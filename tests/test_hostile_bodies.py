@@ -81,6 +81,14 @@ def _needs(coding: str, kind: str) -> None:
 # -- the loopback server ----------------------------------------------------------------
 
 
+# How long the server waits for a client that should have hung up or moved on already: a
+# bound on a broken transport, far beyond the 0.5 s deadline, never a measurement.
+PATIENCE = 8.0
+HUNG_UP: dict[str, bool] = {}
+HOLD: dict[str, threading.Event] = {}
+LET_GO: dict[str, bool] = {}
+
+
 class _Handler(socketserver.StreamRequestHandler):
     """One answer per connection, chosen by the query: ``?mode=...`` (see each branch)."""
 
@@ -125,13 +133,35 @@ class _Handler(socketserver.StreamRequestHandler):
 
     def _stall(self, query: dict[str, str]) -> None:
         """A few bytes of a 2,000-byte 429, then nothing until the client hangs up (8 s at
-        most): the server waits on the socket, not on a clock."""
+        most): the server waits on the socket, not on a clock. Whether the client hung up
+        first is recorded under ``query["id"]``."""
         self._send(429, {"Content-Type": "application/json", "Content-Length": "2000"}, b"{")
-        self.connection.settimeout(8)
+        self.connection.settimeout(PATIENCE)
         try:
             self.rfile.read(1)
-        except OSError:
-            pass
+            HUNG_UP[query["id"]] = True
+        except TimeoutError:
+            HUNG_UP[query["id"]] = False
+        except OSError:  # reset by the client
+            HUNG_UP[query["id"]] = True
+
+    def _held(self, query: dict[str, str]) -> None:
+        """A JSON 200 of ``length`` bytes, a byte every ``gap`` seconds until the test lets
+        it go (``HOLD[query["id"]]``), then the rest at once; whether it was let go before
+        the body ran out (or PATIENCE passed) is recorded in ``LET_GO``."""
+        length, gap = int(query["length"]), float(query["gap"])
+        body = (b'{"a": "' + b"x" * length)[: length - 2] + b'"}'
+        headers = {"Content-Type": "application/json", "Content-Length": str(length)}
+        self._send(200, headers)
+        held, sent = HOLD[query["id"]], 0
+        while sent < length - 1 and sent * gap < PATIENCE and not held.is_set():
+            self.wfile.write(body[sent : sent + 1])
+            self.wfile.flush()
+            sent += 1
+            held.wait(gap)
+        LET_GO[query["id"]] = held.is_set()
+        self.wfile.write(body[sent:])
+        self.wfile.flush()
 
     def _redirect(self, query: dict[str, str]) -> None:
         """requests' own test_redirect_with_wrong_gzipped_header, on our endpoint."""
@@ -163,8 +193,10 @@ class Got(NamedTuple):
 
 
 def call(kind: str, url: str, *, stream: bool, deadline: float | None = None,
-         timeout: float | None = 10.0, read: bool = False) -> Got:  # fmt: skip
-    """Send one GET through ``kind``; when ``read``, the caller then reads the body."""
+         timeout: float | None = 10.0, read: bool = False,
+         let_go: threading.Event | None = None) -> Got:  # fmt: skip
+    """Send one GET through ``kind``; when ``read``, the caller then reads the body, after
+    setting ``let_go`` (the server's cue to send the rest)."""
     options: dict[str, Any] = {"clock": FakeClock(), "max_retries": 0}
     started = time.monotonic()
     if kind == "requests":
@@ -175,6 +207,8 @@ def call(kind: str, url: str, *, stream: bool, deadline: float | None = None,
                 adapter.body_deadline = deadline
             response = session.get(url, stream=stream, timeout=timeout)
             returned = time.monotonic() - started
+            if let_go is not None:
+                let_go.set()
             body = response.content if read else None
             response.close()
             return Got(response.status_code, body, returned)
@@ -185,6 +219,8 @@ def call(kind: str, url: str, *, stream: bool, deadline: float | None = None,
         with httpx.Client(transport=transport, timeout=timeout) as client:
             response = client.send(client.build_request("GET", url), stream=stream)
             returned = time.monotonic() - started
+            if let_go is not None:
+                let_go.set()
             body = response.read() if read else None
             response.close()
             return Got(response.status_code, body, returned)
@@ -196,6 +232,8 @@ def call(kind: str, url: str, *, stream: bool, deadline: float | None = None,
         async with httpx.AsyncClient(transport=transport, timeout=timeout) as client:
             response = await client.send(client.build_request("GET", url), stream=stream)
             returned = time.monotonic() - started
+            if let_go is not None:
+                let_go.set()
             body = await response.aread() if read else None
             await response.aclose()
             return Got(response.status_code, body, returned)
@@ -274,28 +312,35 @@ def test_a_trickled_429_body_is_cut_at_the_deadline(server: str, kind: str, stre
     url = f"{server}{PATH}?mode=trickle&status=429&length=2000&gap=0.2"
     got = call(kind, url, stream=stream, deadline=0.5)
     assert got.status == 429
-    assert got.returned < 2.5
+    assert got.returned < PATIENCE  # far below the 400 s the whole body takes
 
 
 @pytest.mark.parametrize("kind", KINDS)
 def test_a_stalled_429_body_is_cut_at_the_deadline(server: str, kind: str) -> None:
-    # No read timeout of the caller's: only the deadline can end the read.
-    got = call(kind, f"{server}{PATH}?mode=stall", stream=True, deadline=0.5, timeout=None)
+    # No read timeout of the caller's: only the deadline can end the read, and the client
+    # hangs up while the server still waits for it.
+    url = f"{server}{PATH}?mode=stall&id=stall-{kind}"
+    got = call(kind, url, stream=True, deadline=0.5, timeout=None)
     assert got.status == 429
-    assert got.returned < 2.5
+    for _ in range(int(PATIENCE / 0.01)):  # until the server saw the hang-up
+        if f"stall-{kind}" in HUNG_UP:
+            break
+        time.sleep(0.01)
+    assert HUNG_UP[f"stall-{kind}"] is True
 
 
 @pytest.mark.parametrize("kind", ["httpx", "httpx-async"])
-def test_a_trickled_small_json_200_is_handed_on_whole_at_the_deadline(
-    server: str, kind: str
-) -> None:
+def test_a_slow_small_json_200_is_handed_on_whole_at_the_deadline(server: str, kind: str) -> None:
     # A transport reads a small JSON 200 (it cannot tell whether the caller streams); past
-    # the deadline it hands the answer on, and the caller reads all of it at its own pace.
-    url = f"{server}{PATH}?mode=trickle&status=200&length=25&gap=0.1"  # 2.5 s in all
-    got = call(kind, url, stream=True, deadline=0.5, read=True)
+    # the deadline it hands the answer on, while the server still trickles it (until the
+    # caller lets it go, up to 10 s of bytes), and the caller reads all of it at its pace.
+    key = f"held-{kind}"
+    HOLD[key] = threading.Event()
+    url = f"{server}{PATH}?mode=held&length=200&gap=0.05&id={key}"
+    got = call(kind, url, stream=True, deadline=0.5, read=True, let_go=HOLD[key])
     assert got.status == 200
-    assert got.returned < 1.5
-    assert got.body == b'{"a": "' + b"x" * 16 + b'"}'
+    assert got.body == b'{"a": "' + b"x" * 191 + b'"}'
+    assert LET_GO[key] is True  # the call had returned before the server sent the rest
 
 
 # -- a redirect's broken body -------------------------------------------------------------
