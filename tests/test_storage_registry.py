@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import sys
 from pathlib import Path
 
@@ -11,17 +12,37 @@ from tiktok_adapter import ConfigurationError, FakeClock, TikTokAdapter, storage
 from tiktok_adapter.storage.fallback import FallbackStore
 from tiktok_adapter.storage.memory import MemoryStore
 
-REDIS_FAMILY = {
-    "redis", "rediss", "redis+unix", "redis+cluster", "rediss+cluster", "redis+sentinel",
-    "rediss+sentinel", "valkey", "valkeys", "valkey+unix", "valkey+cluster",
-    "valkeys+cluster", "valkey+sentinel", "valkeys+sentinel",
-}  # fmt: skip
+# Storage URIs as the README writes them (its Redis, Sentinel and Cluster URIs), not the
+# registry's table: what a user may pass is judged by what the package does with it.
+SHARED = (
+    "redis://127.0.0.1:6379/0",
+    "rediss://127.0.0.1:6380/0",
+    "redis+unix:///var/run/redis.sock",
+    "redis+sentinel://:secret@127.0.0.1:26379,127.0.0.1:26380/mymaster",
+    "redis+cluster://:secret@127.0.0.1:7000,127.0.0.1:7001",
+)
+VALKEY = ("valkey://127.0.0.1:6379/0", "valkey+cluster://127.0.0.1:7000")
 
 
-def test_every_scheme_has_one_backend() -> None:
-    assert set(storage.BACKENDS) == REDIS_FAMILY | {"memory"}
+@pytest.mark.parametrize("uri", SHARED)
+def test_each_documented_redis_uri_is_a_shared_store(uri: str) -> None:
+    storage.validate_storage_uri(uri)
+    assert storage.is_shared(uri)
+
+
+def test_memory_is_a_store_of_the_process_alone() -> None:
+    storage.validate_storage_uri("memory://")
     assert not storage.is_shared("memory://")
-    assert all(storage.is_shared(f"{scheme}://host/0") for scheme in REDIS_FAMILY)
+
+
+@pytest.mark.parametrize("uri", VALKEY)
+def test_valkey_uris_are_shared_or_say_how_to_install_valkey(uri: str) -> None:
+    if importlib.util.find_spec("valkey") is None:
+        with pytest.raises(ConfigurationError, match="pip install valkey"):
+            storage.validate_storage_uri(uri)
+    else:
+        storage.validate_storage_uri(uri)
+        assert storage.is_shared(uri)
 
 
 def test_an_unknown_scheme_names_the_valid_ones_without_the_password() -> None:
