@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+import redis
 import requests
 import responses
 
@@ -67,48 +68,29 @@ def _periods(arrivals: list[float], period: float) -> dict[int, int]:
     return counts
 
 
-class Behind:
-    """The real clock, as a machine SKEW seconds behind Redis's sees it (this test's
-    redis-server runs on the real clock)."""
-
-    SKEW = 3.5
-
-    def now(self) -> float:
-        return time.time() - self.SKEW
-
-    def wall(self) -> float:
-        return time.time() - self.SKEW
-
-    def sleep(self, seconds: float) -> None:
-        time.sleep(seconds)
-
-
-def _until_phase(low: float) -> None:
-    """Sleep until the real clock is ``low`` or a little more into its second."""
-    time.sleep((low - time.time()) % 1)
+def _redis_second_turns(redis_url: str) -> None:
+    """Wait (real time) until Redis's clock enters its next second."""
+    client = redis.Redis.from_url(redis_url)
+    first = client.time()[0]
+    while client.time()[0] == first:
+        time.sleep(0.01)
 
 
 def test_redis_clock_ahead_does_not_open_the_next_period_early(
-    redis_url: str, key_prefix: str
+    redis_url: str, key_prefix: str, clock: FakeClock, api: list[float]
 ) -> None:
-    """Redis's own clock (the default, ``storage_time``) runs 3.5 s ahead of the adapters'
-    and the API's: Redis's seconds turn half a second before the API's do."""
-    clock = Behind()
-    arrivals: list[float] = []
-
-    def answer(request: Any) -> tuple[int, dict[str, str], str]:
-        arrivals.append(clock.wall())
-        return 200, {"Content-Type": "application/json"}, '{"data": {}, "error": {"code": "ok"}}'
-
-    with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
-        mock.add_callback(responses.GET, INFO, callback=answer)
-        one, two = (_worker(redis_url, key_prefix, clock, "6/second@utc")  # type: ignore[arg-type]
-                    for _ in range(2))  # fmt: skip
-        _until_phase(0.55)  # Redis late in a second, the API early in one
-        assert _sent(one, 3) + _sent(two, 3) == 6
-        _until_phase(0.05)  # Redis's next second; the API's is the same until 0.5
-        assert _sent(one, 3) + _sent(two, 3) == 0
-    assert list(_periods(arrivals, 1.0).values()) == [6]
+    """Redis's own clock (the default, ``storage_time``) is years ahead of the adapters'
+    and the API's (the fake clock), and turns its seconds as it will: two workers spend
+    ``6/second@utc`` once per second of the API's calendar, whatever Redis's second."""
+    clock.advance(1 - clock.now() % 1 + 0.05)  # the API 0.05 s into a second
+    one, two = (_worker(redis_url, key_prefix, clock, "6/second@utc") for _ in range(2))
+    assert _sent(one, 3) + _sent(two, 3) == 6
+    _redis_second_turns(redis_url)  # Redis's next second; the API's is the same
+    clock.advance(0.9)
+    assert _sent(one, 3) + _sent(two, 3) == 0
+    clock.advance(0.1)  # the API's next second
+    assert _sent(one, 3) + _sent(two, 3) == 6
+    assert sorted(_periods(api, 1.0).values()) == [6, 6]
 
 
 def test_a_store_clock_ahead_of_the_calendar_spends_one_period_once(
