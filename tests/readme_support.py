@@ -54,6 +54,8 @@ OPTIONAL_IMPORTS = {
     "tiktok_adapter.cache": "requests_cache",
     "httpx": "httpx",
     "tiktok_adapter.httpx": "httpx",
+    "aiohttp": "aiohttp",
+    "tiktok_adapter.aiohttp": "aiohttp",
     "pytiktok": "pytiktok",
     "redis": "redis",
 }
