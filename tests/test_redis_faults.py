@@ -12,7 +12,7 @@ import shutil
 import signal
 import subprocess
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -251,70 +251,75 @@ def test_an_unreachable_cluster_raises_storage_unavailable_at_the_first_request(
     assert arrivals == []
 
 
-def _start_cluster_node(port: int, workdir: Path) -> subprocess.Popen[bytes]:
-    """A one-node Redis Cluster holding every slot."""
-    process = subprocess.Popen(
-        ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "",
-         "--appendonly", "no", "--cluster-enabled", "yes", "--dir", str(workdir),
-         "--cluster-config-file", "nodes.conf"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )  # fmt: skip
-    client = redis.Redis(port=port, socket_connect_timeout=0.5)
+def _start_cluster_nodes(ports: list[int], tmp_path: Path) -> list[subprocess.Popen[bytes]]:
+    """One-node Redis Clusters, each holding every slot, started side by side (a node
+    takes two seconds to call itself writable, so they wait out those seconds together)."""
+    processes = []
+    for port in ports:
+        workdir = tmp_path / str(port)
+        workdir.mkdir()
+        processes.append(subprocess.Popen(
+            ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "",
+             "--appendonly", "no", "--cluster-enabled", "yes", "--dir", str(workdir),
+             "--cluster-config-file", "nodes.conf"],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        ))  # fmt: skip
     deadline = time.monotonic() + 10
-    while True:
-        try:
-            client.execute_command("CLUSTER", "ADDSLOTSRANGE", 0, 16383)
-            break
-        except redis.RedisError:
+    for port in ports:
+        client = redis.Redis(port=port, socket_connect_timeout=0.5)
+        while True:
+            try:
+                client.execute_command("CLUSTER", "ADDSLOTSRANGE", 0, 16383)
+                break
+            except redis.RedisError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.05)
+    for port in ports:
+        client = redis.Redis(port=port, socket_connect_timeout=0.5)
+        while client.execute_command("CLUSTER", "INFO").decode().find("cluster_state:ok") < 0:
             if time.monotonic() > deadline:
-                process.kill()
-                raise
+                raise RuntimeError("a one-node cluster did not come up")
             time.sleep(0.05)
-    while client.execute_command("CLUSTER", "INFO").decode().find("cluster_state:ok") < 0:
-        if time.monotonic() > deadline:
-            process.kill()
-            raise RuntimeError("the one-node cluster did not come up")
-        time.sleep(0.05)
-    return process
+    return processes
 
 
-@pytest.fixture
-def late_cluster(tmp_path: Path) -> Iterator[tuple[int, Callable[[], None]]]:
-    """A free port, and a function that starts a one-node cluster on it."""
+def test_a_cluster_that_comes_up_later_is_used(clock: FakeClock, tmp_path: Path) -> None:
+    """In either mode (the fallback, or raise), the adapter uses a Cluster that was down
+    at its first call once it is up."""
     _need_redis_server()
-    port = free_cluster_port()
+    modes = ["fallback", "raise"]
+    ports = [free_cluster_port() for _ in modes]
+    while len(set(ports)) < len(modes) or abs(ports[0] - ports[1]) == 10000:
+        ports[1] = free_cluster_port()
     started: list[subprocess.Popen[bytes]] = []
-    yield port, lambda: started.append(_start_cluster_node(port, tmp_path))
-    for process in started:
-        process.terminate()
-        process.wait(timeout=10)
-
-
-@pytest.mark.parametrize("mode", ["fallback", "raise"])
-def test_a_cluster_that_comes_up_later_is_used(
-    mode: str,
-    late_cluster: tuple[int, Callable[[], None]],
-    clock: FakeClock,
-    mocked: responses.RequestsMock,
-) -> None:
-    port, start_cluster = late_cluster
-    record_arrivals(mocked, clock)
-    session = requests.Session()
-    adapter = mount(
-        session,
-        adapter_on(f"redis+cluster://127.0.0.1:{port}", "late", clock, on_storage_error=mode),
-    )
-    if mode == "raise":
-        with pytest.raises(StorageUnavailable):
-            session.get(INFO)
-    else:
-        session.get(INFO)
-    start_cluster()
-    clock.advance(6.0)  # past the fallback's retry interval
-    assert session.get(INFO).status_code == 200
-    keys = redis.Redis(port=port).keys("{late}*")
-    assert any(b"/user/info/" in k for k in keys), keys
-    assert adapter.store.primary.client is not None
+    try:
+        with responses.RequestsMock(assert_all_requests_are_fired=False) as mocked:
+            record_arrivals(mocked, clock)
+            sessions, adapters = [], []
+            for mode, port in zip(modes, ports, strict=True):
+                uri = f"redis+cluster://127.0.0.1:{port}"
+                session = requests.Session()
+                adapters.append(
+                    mount(session, adapter_on(uri, "late", clock, on_storage_error=mode))
+                )
+                sessions.append(session)
+                if mode == "raise":
+                    with pytest.raises(StorageUnavailable):
+                        session.get(INFO)
+                else:
+                    session.get(INFO)
+            started = _start_cluster_nodes(ports, tmp_path)
+            clock.advance(6.0)  # past the fallback's retry interval
+            for session, adapter, port in zip(sessions, adapters, ports, strict=True):
+                assert session.get(INFO).status_code == 200
+                keys = redis.Redis(port=port).keys("{late}*")
+                assert any(b"/user/info/" in k for k in keys), keys
+                assert adapter.store.primary.client is not None
+    finally:
+        for process in started:
+            process.terminate()
+            process.wait(timeout=10)
 
 
 def test_status_on_an_unreachable_cluster_is_one_line_without_the_password(
