@@ -130,6 +130,11 @@ class _Servers:
         self.processes[port].send_signal(signal.SIGSTOP)
         self.frozen.add(port)
 
+    def thaw(self, port: int) -> None:
+        """SIGCONT: a frozen server runs again, as one whose network came back would."""
+        self.processes[port].send_signal(signal.SIGCONT)
+        self.frozen.discard(port)
+
     def close(self) -> None:
         for process in self.processes.values():
             with contextlib.suppress(ProcessLookupError):
@@ -253,6 +258,28 @@ class Cluster(_Servers):
 
     def keys_on(self, port: int, pattern: str) -> list[str]:
         return sorted(str(k) for k in client(port).scan_iter(match=pattern, count=1000))
+
+
+class PlainRedis(_Servers):
+    """One redis-server on a free port, which may be stopped and started again, empty."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        (self.port,) = free_ports(1)
+
+    def up(self) -> PlainRedis:
+        self.start(self.port)
+        wait_for(f"redis-server {self.port}", lambda: bool(client(self.port).ping()))
+        return self
+
+    @property
+    def uri(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def restart(self) -> float:
+        """Start it again on the same port, empty (nothing is saved); returns when it answers."""
+        self.up()
+        return time.monotonic()
 
 
 @contextlib.contextmanager

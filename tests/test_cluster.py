@@ -1,8 +1,9 @@
 """A Redis Cluster of 3 masters and 3 replicas: keys by app, and a failover under a fleet.
 
-The master that serves the fleet's slot fails while 4 worker processes call a loopback
-server (it hangs in fallback mode, it dies in raise mode); its replica takes over. The
-promises, and what is asserted, are those of test_sentinel.py.
+The master that serves the fleet's slot dies while the fleet of test_fleet_outages.py
+calls a loopback server in raise mode; its replica takes over. The promises, and what is
+asserted, are those of test_sentinel.py; the fallback mode's cluster failover is one of
+issue #23's scenarios, in test_fleet_outages.py.
 """
 
 from __future__ import annotations
@@ -11,22 +12,11 @@ import time
 import uuid
 from collections.abc import Iterator
 
+import failover_fleet as ff
+import fleet_outages as fo
 import pytest
 import requests
 import responses
-from failover_fleet import (
-    LIMIT,
-    PERIOD,
-    PROCESSES,
-    RUN,
-    WARM_UP,
-    ArrivalServer,
-    Call,
-    admitted_through,
-    check_calls,
-    most_in_a_window,
-    run_fleet,
-)
 from redis_topologies import Cluster, client, cluster_client_bounds_calls, running
 
 from tiktok_adapter import TikTokAdapter, mount
@@ -91,55 +81,12 @@ old_client = pytest.mark.skipif(
 )
 
 
-def fleet_through_a_cluster_failover(
-    mode: str, how: str
-) -> tuple[list[Call], list[tuple[float, int]], float]:
-    prefix = f"cluster-{mode}-{uuid.uuid4().hex[:8]}"
-    with running(Cluster()) as cluster, ArrivalServer().serving() as server:
-        slot = cluster.slot_of("{" + prefix + "}")
-        master, replica = cluster.owner(slot)
-        assert replica is not None
-        start = time.monotonic() + 4.0
-        fleet = run_fleet(cluster.uri, prefix, mode, server.url, start, start + RUN,
-                          processes=PROCESSES)  # fmt: skip
-        time.sleep(max(0.0, start + WARM_UP - time.monotonic()))
-        killed = time.monotonic()
-        (cluster.freeze if how == "freeze" else cluster.kill)(master)
-        promoted = cluster.wait_promoted(slot, replica)
-        assert promoted - killed < RUN - WARM_UP - 5.0, "the promotion came too late to test"
-
-        def stamps() -> list[float]:  # Redis's wall clock, on the promoted replica
-            return [float(s) for key in cluster.keys_on(replica, f"{{{prefix}}}:w:*")
-                    for s in client(replica).lrange(key, 0, -1)]  # fmt: skip
-
-        # The fleet wrote to the new master after the switch.
-        through = admitted_through(stamps, promoted, until=start + RUN)
-        calls = [c for worker in fleet.result(timeout=RUN + 90) for c in worker]
-        assert through, "no admission went through the new master"
-        return calls, list(server.arrivals), killed
-
-
-@old_client
-def test_fallback_mode_keeps_every_process_within_the_limit_across_a_cluster_failover() -> None:
-    calls, arrivals, killed = fleet_through_a_cluster_failover("fallback", "freeze")
-    outcomes = check_calls(calls, arrivals)
-    assert set(outcomes) <= {"ok", "RateLimitExceeded"}, outcomes
-    assert any(c.degraded for c in calls), "no process noticed the failover"
-    for worker in range(PROCESSES):
-        mine = [t for t, w in arrivals if w == worker]
-        assert most_in_a_window(mine, PERIOD) <= LIMIT, f"process {worker} exceeded the limit"
-        assert not [c for c in calls if c.worker == worker][-1].degraded, "never back on Redis"
-    stamps = [t for t, _ in arrivals]
-    assert most_in_a_window(stamps, PERIOD) <= PROCESSES * LIMIT
-    assert most_in_a_window(stamps, PERIOD, until=killed) <= LIMIT
-    rejoined = max(c.start + c.seconds for c in calls if c.degraded)
-    assert most_in_a_window(stamps, PERIOD, since=rejoined) <= LIMIT
-
-
 @old_client
 def test_raise_mode_reports_storage_unavailable_during_a_cluster_failover() -> None:
-    calls, arrivals, _ = fleet_through_a_cluster_failover("raise", "kill")
-    outcomes = check_calls(calls, arrivals)
-    assert set(outcomes) <= {"ok", "RateLimitExceeded", "StorageUnavailable"}, outcomes
-    assert outcomes["StorageUnavailable"] > 0, "the failover went unnoticed"
-    assert most_in_a_window([t for t, _ in arrivals], PERIOD) <= LIMIT + PROCESSES
+    m = fo.measure(fo.run(fo.SCENARIOS["cluster-kill"], mode="raise"))
+    assert set(m["outcomes"]) <= {"ok", "StorageUnavailable"}, m["outcomes"]
+    assert m["outcomes"].get("StorageUnavailable", 0) > 0, "the failover went unnoticed"
+    assert m["lost"] == 0 and m["responses"] == m["arrivals_200"]
+    assert m["longest_store_call_s"] <= ff.LONGEST_CALL
+    assert m["http_429"] <= ff.PROCESSES
+    assert m["windows_before"] and m["windows_after"]
