@@ -28,9 +28,10 @@ MIDNIGHT = 1_700_006_400  # 2023-11-15 00:00 UTC; the FakeClock starts 1 h 47 mi
 
 @pytest.fixture
 def research(clock: FakeClock) -> Iterator[FakeTikTok]:
-    # 200 videos: a search takes two pages, so the crawl follows a cursor too.
+    # 100 videos: every page is whole, and a page takes the simulator half the time it
+    # does on 200 (test_simulator_families follows a research cursor).
     with FakeTikTok(
-        preset="research", limits=LIFTED, app_limit="5000/day@utc", clock=clock, videos=200
+        preset="research", limits=LIFTED, app_limit="5000/day@utc", clock=clock, videos=100
     ) as fake:
         yield fake
 
@@ -42,24 +43,21 @@ def _adapter(clock: FakeClock, **kw: Any) -> TikTokAdapter:
 
 
 def test_the_simulator_counts_records_as_tiktok_does(
-    clock: FakeClock, session: requests.Session
+    research: FakeTikTok, clock: FakeClock, session: requests.Session
 ) -> None:
-    # 100 videos fill every page (the simulator takes longer per record with more).
-    with FakeTikTok(preset="research", limits=LIFTED, app_limit="5000/day@utc", clock=clock,
-                    videos=100) as research:  # fmt: skip
-        # 999 full pages, then a page that asks for 100 with 100 left, then one over.
-        for _ in range(999):
-            assert len(session.post(QUERY, json=BODY).json()["data"]["videos"]) == 100
-        assert research.app.record_count("research") == 99_900
-        cut = session.post(QUERY, json={**BODY, "max_count": 60}).json()["data"]["videos"]
-        assert len(cut) == 60
-        # 40 left: a page asking for 100 is cut to what is left, then the quota is spent.
-        assert len(session.post(QUERY, json=BODY).json()["data"]["videos"]) == 40
-        refused = session.post(QUERY, json=BODY)
-        assert refused.status_code == 429
-        assert refused.json()["error"]["code"] == "daily_quota_limit_exceeded"
-        clock.set(MIDNIGHT)
-        assert session.post(QUERY, json=BODY).status_code == 200
+    # 999 full pages, then a page that asks for 100 with 100 left, then one over.
+    for _ in range(999):
+        assert len(session.post(QUERY, json=BODY).json()["data"]["videos"]) == 100
+    assert research.app.record_count("research") == 99_900
+    cut = session.post(QUERY, json={**BODY, "max_count": 60}).json()["data"]["videos"]
+    assert len(cut) == 60
+    # 40 left: a page asking for 100 is cut to what is left, then the quota is spent.
+    assert len(session.post(QUERY, json=BODY).json()["data"]["videos"]) == 40
+    refused = session.post(QUERY, json=BODY)
+    assert refused.status_code == 429
+    assert refused.json()["error"]["code"] == "daily_quota_limit_exceeded"
+    clock.set(MIDNIGHT)
+    assert session.post(QUERY, json=BODY).status_code == 200
 
 
 def test_a_crawl_gets_exactly_the_records_the_quota_allows_then_sleeps_to_midnight(
