@@ -28,6 +28,9 @@ RECORDS = "100000/day@utc records"
 INFO = "https://open.tiktokapis.com/v2/user/info/"
 OK = {"data": {"user": {}}, "error": {"code": "ok", "message": "", "log_id": "y"}}
 REFUSED = {"error": {"code": "rate_limit_exceeded", "message": "slow down", "log_id": "z"}}
+# The thread in which a shared store tells the fleet it is alive, every few real seconds:
+# its commands are neither held nor taken for the request's.
+HEARTBEAT = "tiktok-adapter-heartbeat"
 # How long a held Redis call waits to be let go at most: a bound on a broken test, never
 # a verdict (the tests let it go as soon as they have seen it under way).
 HOLD = 10.0
@@ -109,9 +112,12 @@ class HeldRedis:
         real: Callable[..., Any] = redis.Redis.execute_command
 
         def held(client: Any, *args: Any, **kwargs: Any) -> Any:
-            self.threads.append(threading.get_ident())
+            me = threading.current_thread()
+            if me.name == HEARTBEAT:  # the fleet's own beat, on its own clock
+                return real(client, *args, **kwargs)
+            self.threads.append(me.ident or 0)
             self.entered.set()
-            if threading.get_ident() != self.loop_thread:
+            if me.ident != self.loop_thread:
                 self.released.wait(HOLD)
             return real(client, *args, **kwargs)
 
