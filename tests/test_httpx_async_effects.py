@@ -267,14 +267,14 @@ def test_effects_run_in_the_transports_own_threads(
             transport=httpx.MockTransport(handle), clock=clock, storage_uri=redis_url,
             key_prefix=key_prefix, storage_time=False, default_priority="critical",
         )  # fmt: skip
-        real = transport.limiter.late._redate
-        assert real is not None
+        store = transport.limiter.store
+        real = store.redate
 
         def spy(*args: Any) -> None:
             ran_in.append(threading.current_thread().name)
             real(*args)
 
-        transport.limiter.late._redate = spy
+        store.redate = spy  # type: ignore[method-assign]
         try:
             async with httpx.AsyncClient(transport=transport) as client:
                 response = await asyncio.wait_for(client.get(INFO), 10)

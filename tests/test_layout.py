@@ -276,11 +276,6 @@ def test_no_cycle_between_packages() -> None:
     assert _package_cycles(_graph()) == []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a private module imported across packages (#24 'Layering'): "
-    "tiktok_adapter.engine.limiter -> tiktok_adapter.storage._redis_refund",
-)
 def test_no_package_imports_another_packages_private_module() -> None:
     assert _private_reaches(_graph()) == []
 

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from .errors import TikTokAdapterError
 from .rates import Rate
+
+if TYPE_CHECKING:
+    from .stats import StorageHealth
 
 # A block whose key starts so marks a spent quota (the server said so, or a window that
 # resets hours away is full), so waiting for it follows the quota rules, not a backoff.
@@ -91,5 +94,22 @@ class Store(Protocol):
     def usage(self, window: Window, now: float) -> Usage: ...
 
     def blocked_until(self, key: str, now: float) -> float: ...
+
+    def redate(
+        self, windows: Sequence[Window], now: float, elapsed: float, shift: float,
+        stamp: float | None = None,
+    ) -> None:  # fmt: skip
+        """Count the request admitted ``elapsed`` before ``now`` (at ``stamp`` on a store
+        that stamps its own entries) as admitted ``shift`` later, in each moving window."""
+
+    def refund(self, window: Window, amount: int, wall: float) -> None:
+        """Give back ``amount`` of what a request reserved in calendar window ``window``
+        at calendar time ``wall``: nothing once that period has ended."""
+
+    def calendar_time(self, now: float) -> float:
+        """The calendar time this store's ``@utc`` windows count on, at ``now``."""
+
+    def health(self) -> StorageHealth | None:
+        """A shared store's health, for ``stats()``; None for one in process."""
 
     def close(self) -> None: ...

@@ -9,7 +9,7 @@ Each may be a round trip to a shared store, so the sync transports run them at o
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from ..core.clock import Clock
@@ -20,9 +20,6 @@ logger = logging.getLogger("tiktok_adapter")
 
 Effect = Callable[[], None]
 Effects = tuple[Effect, ...]
-
-# A store's ``redate(windows, now, elapsed, shift)`` (see MemoryStore.redate).
-Redater = Callable[[Sequence[Window], float, float, float], None]
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,24 +63,26 @@ class Redate:
     """An effect that moves a late request's window entries ``shift`` later.
 
     Its answer came back later than the endpoint's usual time by more than the safety
-    margin (see :mod:`..core.lateness`), so it may have reached the server that much
-    later than it was admitted. ``stamp`` is the admission's reading of ``clock``; the
-    store is told how long ago that was when the effect runs, which on the async
-    transport is a moment after the answer.
+    margin (see :mod:`tiktok_adapter.core.lateness`), so it may have reached the server
+    that much later than it was admitted. ``asked`` is the admission's reading of
+    ``clock``; the store is told how long ago that was when the effect runs, which on
+    the async transport is a moment after the answer. ``stamp`` is where a shared store
+    stamped the entries itself (``Admission.stamp``), when it said.
     """
 
-    redate: Redater
+    store: Store
     clock: Clock
     route: str
     windows: tuple[Window, ...]
-    stamp: float
+    asked: float
     shift: float
+    stamp: float | None = None
 
     def __call__(self) -> None:
         now = self.clock.now()
         logger.debug("%s answered %.3f s later than usual; its window entries move by that "
                      "less the margin", self.route, self.shift)  # fmt: skip
         try:
-            self.redate(self.windows, now, now - self.stamp, self.shift)
+            self.store.redate(self.windows, now, now - self.asked, self.shift, self.stamp)
         except StorageError as exc:
             logger.warning("could not move the window entries of a late %s: %s", self.route, exc)

@@ -2,29 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from functools import partial
-from typing import Protocol
-
 from ..core.clock import Clock
 from ..core.lateness import Lateness
 from ..core.routes import Route
-from ..core.windows import Store, Window
-from .effects import Redate, Redater
+from ..core.windows import Store
+from .effects import Redate
 from .steps import ADMISSION
-
-
-class _Redater(Protocol):
-    """A store's ``redate``; a shared store's also takes the stamp its admission gave
-    (``Admission.stamp``), which only such a store's admission carries."""
-
-    def __call__(self, windows: Sequence[Window], now: float, elapsed: float, shift: float,
-                 stamp: float | None = None) -> None: ...  # fmt: skip
-
-
-def _at_stamp(redate: _Redater, stamp: float, windows: Sequence[Window], now: float,
-              elapsed: float, shift: float) -> None:  # fmt: skip
-    redate(windows, now, elapsed, shift, stamp)
 
 
 class LateAnswers:
@@ -32,7 +15,7 @@ class LateAnswers:
 
     The admission was recorded by the admitter in this thread or task (``ADMISSION``);
     an answer later than usual by more than ``margin`` yields a :class:`Redate` for the
-    limiter to run, on a store that can move entries (``redate``).
+    transport to run.
     """
 
     def __init__(self, store: Store, clock: Clock, margin: float) -> None:
@@ -40,7 +23,6 @@ class LateAnswers:
         self.clock = clock
         self.margin = margin
         self.lateness = Lateness()
-        self._redate: _Redater | None = getattr(store, "redate", None)
 
     def after(self, route: Route, now: float, *, answered: bool = True) -> Redate | None:
         """The call admitted last in this thread or task ended at ``now``: the move that
@@ -59,10 +41,6 @@ class LateAnswers:
         if excess <= self.margin:
             return None
         ADMISSION.set(None)  # moved once, however many answers read it
-        if self._redate is None:
-            return None
-        redate: Redater = self._redate
-        if verdict.stamp is not None:  # the shared store said where its entries are
-            redate = partial(_at_stamp, self._redate, verdict.stamp)
         # The margin covers that much of the lateness already.
-        return Redate(redate, self.clock, route.name, windows, stamp, excess - self.margin)
+        return Redate(self.store, self.clock, route.name, windows, stamp, excess - self.margin,
+                      verdict.stamp)  # fmt: skip

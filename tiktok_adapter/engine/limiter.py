@@ -18,7 +18,7 @@ from functools import partial
 from typing import Any
 
 from ..core.budget import Budget
-from ..core.clock import Clock, wall_time
+from ..core.clock import Clock
 from ..core.decide import Attempt, Decision, Raise, Return, Rules, Wait
 from ..core.endpoints import EndpointTable, get_preset
 from ..core.events import Event, EventKind, Hooks
@@ -33,7 +33,6 @@ from ..core.windows import Window
 from ..priority import PRIORITY_HEADER, Priority, current_priority
 from ..settings import Settings
 from ..storage import is_shared, open_store
-from ..storage._redis_refund import refunder
 from ..storage.learned import open_learned
 from .budget import take_budget
 from .effects import BlockWrite, Effect, Effects, Outcome
@@ -108,15 +107,6 @@ class Limiter:
             frozenset(w.key for w in self.routes.app_windows),
         )  # fmt: skip
         self.routes.adjust = self.learner.adjust
-        # Record budgets need a store that charges costs and refunds them (memory://).
-        self._refund = refunder(self.store)
-        self.routes.count_costs = self._refund is not None
-        if self._refund is None and any(e.cost is not None for e in self.table):
-            logger.warning(
-                "record budgets (%s) are counted on memory:// only; this store counts "
-                "requests, not records", ", ".join(sorted({e.cost.pool for e in self.table
-                                                           if e.cost is not None})),
-            )  # fmt: skip
         # Late answers move their entries (core/lateness.py), on stores that can.
         self.late = LateAnswers(self.store, clock, s.safety_margin)
         # A shared store on its own clock (Redis TIME) is not handed ours.
@@ -171,11 +161,11 @@ class Limiter:
         """Remember the records that admitting ``windows`` just reserved for ``route``, so
         that its answer refunds what does not come back. Every transport calls it right
         after an admission, in the thread or task that then sends (a context variable)."""
-        if not route.cost_windows or self._refund is None:
+        if not route.cost_windows:
             return
         keys = {w.key for w in route.cost_windows}
         reserved = tuple(w for w in windows if w.key in keys)
-        _RESERVED.set((self.id, route.name, reserved, self._calendar_time()))
+        _RESERVED.set((self.id, route.name, reserved, self.store.calendar_time(self.clock.now())))
 
     # -- after the server answered --------------------------------------------------------
 
@@ -248,9 +238,8 @@ class Limiter:
     # -- monitoring -----------------------------------------------------------------------
 
     def stats(self) -> Stats:
-        health = getattr(self.store, "health", None)  # a shared store behind the fallback
         return replace(self.recorder.snapshot(self.clock.now()), learned=self.learned(),
-                       storage=health() if health is not None else None)  # fmt: skip
+                       storage=self.store.health())  # fmt: skip
 
     def budget(self) -> Budget:
         return take_budget(
@@ -270,11 +259,6 @@ class Limiter:
 
     # -- helpers --------------------------------------------------------------------------
 
-    def _calendar_time(self) -> float:
-        store = getattr(self.store, "fallback", self.store)  # the shadow keeps our calendar
-        wall = getattr(store, "calendar_time", None)
-        return float(wall(self.clock.now())) if wall is not None else wall_time(self.clock)
-
     def _settle(self, route: Route, answer: Answer, effects: list[Effect]) -> None:
         """Refund the records a request reserved and did not get: all of them for a
         refusal or an error, the rest when the body shows how many came back."""
@@ -287,11 +271,11 @@ class Limiter:
             came: int | None = 0
         else:
             came = route.cost.came_back(answer.body)
-        if came is None or self._refund is None:
+        if came is None:
             return
         for window in windows:
             if window.cost > came:
-                effects.append(partial(self._refund, window, window.cost - came, wall))
+                effects.append(partial(self.store.refund, window, window.cost - came, wall))
 
     def _remember(self, route: Route, info: RateInfo) -> None:
         if route.report not in self.server_info and len(self.server_info) >= _SERVER_INFO_SIZE:

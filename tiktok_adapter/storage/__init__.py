@@ -13,12 +13,12 @@ import importlib.util
 import pkgutil
 from collections.abc import Mapping
 from types import MappingProxyType
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 from ..core.clock import Clock
 from ..core.windows import Store
 from ..exceptions import ConfigurationError
-from .base import AsyncStore, Backend, InProcess, StoreOptions
+from .base import AsyncStore, Backend, InProcess, SharedStore, StoreOptions
 from .fallback import FallbackStore
 from .uri import redact_uri, storage_scheme
 
@@ -97,9 +97,11 @@ def open_store(
                                       dict(options or {})))  # fmt: skip
     if not backend.shared:
         return store
+    # A shared backend's store is a SharedStore (Backend says so of ``shared``).
     return FallbackStore(
-        store, clock, margin=margin, raise_errors=on_error == "raise", shown=redact_uri(uri)
-    )
+        cast(SharedStore, store), clock, margin=margin, raise_errors=on_error == "raise",
+        shown=redact_uri(uri),
+    )  # fmt: skip
 
 
 __all__ = [

@@ -27,10 +27,11 @@ class StoreOptions:
 class Backend:
     """One storage backend: the URI schemes it serves and how to open it.
 
-    ``shared`` backends count for several processes; the registry puts an in-process
-    fallback in front of them. ``requires`` names a client module that must be
-    installed, and ``install`` the command that installs it. ``check`` validates a URI
-    at construction (it raises ConfigurationError); ``open`` builds the store.
+    ``shared`` backends count for several processes (``open`` builds a
+    :class:`SharedStore`); the registry puts an in-process fallback in front of them.
+    ``requires`` names a client module that must be installed, and the command that
+    installs it. ``check`` validates a URI at construction (it raises
+    ConfigurationError); ``open`` builds the store, ``open_async`` its async face.
     """
 
     name: str
@@ -42,6 +43,21 @@ class Backend:
     # The store's async face for async transports, given the store ``open`` built;
     # None: an in-process store, used from the event loop as it is (:class:`InProcess`).
     open_async: Callable[[Store, StoreOptions], AsyncStore] | None = None
+
+
+class SharedStore(Store, Protocol):
+    """A store that several processes share (the fallback's primary): what it adds for
+    the fleet's heartbeat, the replay after an outage and the first inspection."""
+
+    use_storage_time: bool
+
+    def heartbeat(self, member: str, state: str, forget: float) -> list[Any]: ...
+
+    def replay(
+        self, entries: Sequence[tuple[Window, Sequence[float], int, int]], now: float
+    ) -> None: ...
+
+    def inspect(self) -> list[str]: ...
 
 
 class AsyncStore(Protocol):

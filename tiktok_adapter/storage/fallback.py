@@ -16,7 +16,8 @@ from collections.abc import Sequence
 from ..core.clock import Clock, wall_time
 from ..core.forksafe import after_fork_in_child
 from ..core.stats import StorageHealth
-from ..core.windows import Admission, StorageError, StorageMisconfigured, Store, Usage, Window
+from ..core.windows import Admission, StorageError, StorageMisconfigured, Usage, Window
+from .base import SharedStore
 from .fleet import FORGET, FleetView, Heartbeat, new_member, read_view
 from .memory import MemoryStore
 from .outage import OutageShare
@@ -49,7 +50,7 @@ class FallbackStore:
 
     def __init__(
         self,
-        primary: Store,
+        primary: SharedStore,
         clock: Clock,
         *,
         margin: float,
@@ -74,7 +75,7 @@ class FallbackStore:
         self._told = False
         self.member = new_member()
         self.share = OutageShare(self.fallback, margin)
-        self._heartbeat = Heartbeat(self.beat) if hasattr(primary, "heartbeat") else None
+        self._heartbeat = Heartbeat(self.beat)
 
     @property
     def degraded(self) -> bool:
@@ -134,8 +135,7 @@ class FallbackStore:
     def _inspect(self) -> None:
         """At first contact, once: a server setting that would lose windows (an eviction
         policy) is an ERROR with its fix, and in raise mode an error."""
-        inspect = getattr(self.primary, "inspect", None)
-        for problem in inspect() if inspect is not None else ():
+        for problem in self.primary.inspect():
             if problem != self.problem:
                 logger.error("rate-limit storage storage_uri=%r: %s", self.shown, problem)
             self.problem = problem
@@ -145,20 +145,19 @@ class FallbackStore:
     def _replay(self) -> bool:
         """Add what this process admitted alone to the shared windows (called under the
         lock, once the store answered); whether it is done (a failure keeps it)."""
-        replay = getattr(self.primary, "replay", None)
-        if replay is None or not self.share.pending:
+        if not self.share.pending:
             return True
         offset = 0.0
-        if getattr(self.primary, "use_storage_time", False):  # stamps on Redis's clock
+        if self.primary.use_storage_time:  # stamps on Redis's clock
             try:
-                reply = self.primary.heartbeat(self.member, "ok", FORGET)  # type: ignore[attr-defined]
+                reply = self.primary.heartbeat(self.member, "ok", FORGET)
             except StorageError:
                 return False
             offset = float(reply[0]) - self.clock.now()
         now = self.clock.now()
         batch, put_back = self.share.take(now, offset)
         try:
-            replay(batch, now)
+            self.primary.replay(batch, now)
         except StorageError as exc:
             put_back()
             logger.warning("could not replay the outage's admissions: %s", exc)
@@ -170,7 +169,7 @@ class FallbackStore:
         and, after an outage, come back as soon as the store answers."""
         state = "out" if self.degraded else "ok"
         try:
-            reply = self.primary.heartbeat(self.member, state, FORGET)  # type: ignore[attr-defined]
+            reply = self.primary.heartbeat(self.member, state, FORGET)
         except StorageError:
             # Requests find an outage themselves; the heartbeat only finds the way back, so
             # that when an outage begins depends on requests alone (and on their clock).
@@ -262,12 +261,24 @@ class FallbackStore:
         # ``now`` is our clock's: the shadow reads it as it is, and a shared store finds the
         # entry at ``stamp``, its own (Admission.stamp), else ``elapsed`` before its now.
         self.fallback.redate(windows, now, elapsed, shift)
-        shared = getattr(self.primary, "redate", None)
-        if shared is not None and self.use_primary():
+        if self.use_primary():
             try:
-                shared(windows, now, elapsed, shift, stamp)
+                self.primary.redate(windows, now, elapsed, shift, stamp)
             except StorageError as exc:
                 self.failed(exc)
+
+    def refund(self, window: Window, amount: int, wall: float) -> None:
+        """Give reserved records back in the shadow and on the shared store; a failure
+        there is only a WARNING (the records come back when the period ends)."""
+        self.fallback.refund(window, amount, wall)
+        if self.use_primary():
+            try:
+                self.primary.refund(window, amount, wall)
+            except StorageError as exc:
+                logger.warning("could not refund %d records on the shared store: %s", amount, exc)
+
+    def calendar_time(self, now: float) -> float:
+        return self.fallback.calendar_time(now)  # the shadow keeps the caller's calendar
 
     def blocked_until(self, key: str, now: float) -> float:
         local = self.fallback.blocked_until(key, now)

@@ -10,6 +10,7 @@ from ..core.clock import Clock
 from ..core.forksafe import after_fork_in_child
 from ..core.lateness import REDATE_REACH
 from ..core.rates import cap_for
+from ..core.stats import StorageHealth
 from ..core.windows import ADMITTED, QUOTA_BLOCK, Admission, Store, Usage, Window
 from .base import Backend, StoreOptions
 
@@ -153,9 +154,13 @@ class MemoryStore:
                         del times[len(times) - 1 - back]
                         break
 
-    def redate(self, windows: Sequence[Window], now: float, elapsed: float, shift: float) -> None:
+    def redate(
+        self, windows: Sequence[Window], now: float, elapsed: float, shift: float,
+        stamp: float | None = None,
+    ) -> None:  # fmt: skip
         """Count the request admitted ``elapsed`` before ``now`` as admitted ``shift`` later
-        in each moving window (its answer came back late; see ``core.lateness``).
+        in each moving window (its answer came back late; see ``core.lateness``). The
+        entries are stamped on this store's clock, ``now``'s, so ``stamp`` says nothing more.
 
         The entry nearest that moment is moved (within ``REDATE_REACH``): a neighbour
         admitted microseconds apart stands for it as well, and a shadow store stamps
@@ -197,6 +202,9 @@ class MemoryStore:
     def calendar_time(self, now: float) -> float:
         """The calendar time this store's ``@utc`` windows count on, at ``now``."""
         return self._wall(now)
+
+    def health(self) -> StorageHealth | None:
+        return None  # in process: nothing to be unhealthy
 
     def block(self, key: str, until: float, now: float) -> None:
         with self._lock:

@@ -16,6 +16,7 @@ import limits.storage
 from ..core.clock import wall_time
 from ..core.forksafe import after_fork_in_child
 from ..core.lateness import REDATE_REACH
+from ..core.stats import StorageHealth
 from ..core.windows import Admission, StorageError, Store, Usage, Window
 from ..exceptions import ConfigurationError
 from ._redis_async import shared_store
@@ -208,6 +209,21 @@ class RedisStore:
         args = [self._now_arg(now), repr(elapsed), target, repr(shift), repr(self.margin),
                 repr(REDATE_REACH), *(repr(float(w.rate.period)) for w in moving)]  # fmt: skip
         self._run("redate", keys, args)
+
+    def refund(self, window: Window, amount: int, wall: float) -> None:
+        """Give ``amount`` back to calendar window ``window`` in the period that contains
+        ``wall`` (see ``lua/refund.lua``): the admission charged a reservation's whole cost
+        at once ("1:<cost>"), and the answer said how many records came back."""
+        if amount <= 0 or not window.rate.calendar:
+            return
+        bucket = str(int(wall // window.rate.period))
+        self._run("refund", [self.keys.window(window.key)], [bucket, str(amount)])
+
+    def calendar_time(self, now: float) -> float:
+        return self.wall()  # the caller's calendar, not Redis's clock (see acquire.lua)
+
+    def health(self) -> StorageHealth | None:
+        return None  # the fallback in front of this store knows (FallbackStore.health)
 
     def heartbeat(self, member: str, state: str, forget: float) -> list[Any]:
         """Say that ``member`` is alive (see ``fleet``); the fleet as Redis knows it."""
