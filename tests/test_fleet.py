@@ -128,6 +128,43 @@ def test_without_a_recent_count_the_first_period_of_an_outage_counts_as_full(
     assert len(arrivals) == 6
 
 
+def test_the_heartbeat_keeps_an_idle_windows_count_fresh_for_an_outage(
+    server: RedisServer, clock: FakeClock, mocked: responses.RequestsMock
+) -> None:
+    record_arrivals(mocked, clock)
+    adapters = _pair(server, clock, limits={"/user/info/": "10/hour"})
+    session = requests.Session()
+    session.mount("https://", adapters[0])
+    assert _send(session)
+    clock.advance(30.0)  # no admission since: only the heartbeat reads the window
+    for adapter in adapters:
+        adapter.store.beat()
+    server.stop()
+    clock.advance(0.5)
+    # The fleet held 1 (its own) half a second before: its share is 5, 1 of them spent.
+    assert sum(_send(session) for _ in range(10)) == 4
+
+
+def test_a_long_window_taken_as_full_is_asked_again_within_the_retry_interval(
+    server: RedisServer, clock: FakeClock, mocked: responses.RequestsMock
+) -> None:
+    arrivals = record_arrivals(mocked, clock)
+    adapters = _pair(server, clock, limits={"/user/info/": "10/hour"})
+    session = requests.Session()
+    session.mount("https://", adapters[0])
+    assert _send(session)
+    clock.advance(30.0)  # no heartbeat either: the count is 30 s old at the outage
+    server.stop()
+    with pytest.raises(RateLimitExceeded) as refused:
+        session.get(INFO)
+    # The hour's window counts as full, but the store may be back long before the hour.
+    assert 0 < refused.value.retry_after <= 5.0
+    server.start()
+    clock.advance(5.0)
+    assert _send(session)  # through the store again, which counts the fleet's 2 of 10
+    assert len(arrivals) == 2
+
+
 def test_what_was_sent_alone_counts_when_the_store_is_back(
     server: RedisServer, clock: FakeClock, mocked: responses.RequestsMock
 ) -> None:

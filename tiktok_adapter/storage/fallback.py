@@ -18,7 +18,7 @@ from ..core.forksafe import after_fork_in_child
 from ..core.stats import StorageHealth
 from ..core.windows import Admission, StorageError, StorageMisconfigured, Usage, Window
 from .base import SharedStore
-from .fleet import FORGET, FleetView, Heartbeat, new_member, read_view
+from .fleet import FORGET, HEARTBEAT, FleetView, Heartbeat, new_member, read_view
 from .memory import MemoryStore
 from .outage import OutageShare
 
@@ -74,7 +74,7 @@ class FallbackStore:
         self.problem = ""  # the last failure, for stats() and status
         self._told = False
         self.member = new_member()
-        self.share = OutageShare(self.fallback, margin)
+        self.share = OutageShare(self.fallback, margin, retry_interval)
         self._heartbeat = Heartbeat(self.beat)
 
     @property
@@ -176,6 +176,20 @@ class FallbackStore:
             return
         self.share.view = read_view(reply, self.member)
         self.recovered()
+        if not self.degraded:
+            self._read_windows()
+
+    def _read_windows(self) -> None:
+        """Read again what the fleet holds in the windows this process used last, so that
+        an outage finds a recent count even where this process has not admitted lately
+        (its callers wait out a window, or it is idle)."""
+        now = self.clock.now()
+        for window in self.share.to_refresh(now, HEARTBEAT / 2):
+            try:
+                usage = self.primary.usage(window, now)
+            except StorageError:
+                return  # requests find the outage themselves
+            self.share.read(window, usage.used, now)
 
     def asks_store(self, *, on_loop: bool = False) -> bool:
         """Whether a request asks the shared store now. After an outage the way back goes

@@ -24,8 +24,12 @@ from .memory import MemoryStore
 
 # How old this process's last view of a window may be at an outage for it to say what
 # the rest of the fleet held; an older one says nothing, and the window counts as full.
-FRESH = 1.0
+# The heartbeat reads the windows this process used last (``REFRESHED``) every second, so
+# a reading is at most a heartbeat old when the store fails, plus the time a request takes
+# to find the failure.
+FRESH = 2.5
 _SEEN = 4096  # per-token windows: a bound on the readings kept (a forgotten one is "full")
+REFRESHED = 8  # the windows the heartbeat reads again: the ones admitted through last
 
 
 class Replayed(NamedTuple):
@@ -41,17 +45,21 @@ class OutageShare:
     """The share of each window that one process may admit alone, on the in-process
     ``shadow`` that counts every admission of the process."""
 
-    def __init__(self, shadow: MemoryStore, margin: float) -> None:
+    def __init__(self, shadow: MemoryStore, margin: float, recheck: float) -> None:
         self.shadow = shadow
         self.margin = margin
+        # A wait decided alone is at most this long: the store may be back sooner, and
+        # then the fleet's own count decides (a share of an hour's window is not an hour).
+        self.recheck = recheck
         self.view = FleetView()
         self.outage_at: float | None = None
         self._lock = threading.Lock()
         after_fork_in_child(self, "_lock")
         # Per window key: what the rest of the fleet may hold, until when.
         self._others: dict[str, tuple[int, float]] = {}
-        # Per window key: what the fleet held at this process's last admission, and when.
-        self._seen: dict[str, tuple[int, float]] = {}
+        # Per window key: what the fleet held at this process's last admission or
+        # heartbeat, when, and the window (the most recent last).
+        self._seen: dict[str, tuple[int, float, Window]] = {}
         # Per window key: the window, and the (now, wall) of each admission made alone.
         self._alone: dict[str, tuple[Window, list[tuple[float, float]]]] = {}
 
@@ -63,11 +71,22 @@ class OutageShare:
     def saw(self, windows: Sequence[Window], verdict: Admission, now: float) -> None:
         """Note what the fleet held in each window when the store admitted."""
         if verdict.held:
-            seen = self._seen
-            if len(seen) > _SEEN:
-                seen.clear()
             for window, held in zip(windows, verdict.held, strict=False):
-                seen[window.key] = (int(held), now)
+                self.read(window, int(held), now)
+
+    def read(self, window: Window, held: int, now: float) -> None:
+        """Note that the fleet held ``held`` in ``window`` at ``now``."""
+        seen = self._seen
+        if len(seen) > _SEEN:
+            seen.clear()
+        seen.pop(window.key, None)  # to the end: the most recent last
+        seen[window.key] = (held, now, window)
+
+    def to_refresh(self, now: float, age: float) -> list[Window]:
+        """The windows admitted through last whose reading is older than ``age``, for the
+        heartbeat to read again (at most ``REFRESHED``)."""
+        recent = list(self._seen.values())[-REFRESHED:]
+        return [window for _, at, window in recent if now - at > age]
 
     def acquire(
         self, windows: Sequence[Window], blocks: Sequence[str], now: float, share: float,
@@ -79,7 +98,9 @@ class OutageShare:
         if refusal is not None:
             return refusal
         verdict = self.shadow.acquire(capped, blocks, now, share)
-        if verdict.admitted and wall is not None:
+        if not verdict.admitted:
+            return replace(verdict, wait=min(verdict.wait, self.recheck), calendar=False)
+        if wall is not None:
             with self._lock:
                 for window in windows:
                     self._alone.setdefault(window.key, (window, []))[1].append((now, wall))
@@ -105,7 +126,7 @@ class OutageShare:
                 window if cap >= rate.amount else replace(window, rate=replace(rate, amount=cap))
             )
         if wait > 0:
-            return windows, Admission(False, wait, "fleet share", False)
+            return windows, Admission(False, min(wait, self.recheck), "fleet share", False)
         return out, None
 
     def _others_at_outage(self, window: Window, now: float) -> tuple[int, float]:
