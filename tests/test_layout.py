@@ -7,8 +7,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
-
 import tiktok_adapter
 
 PACKAGE = Path(tiktok_adapter.__file__).parent
@@ -265,13 +263,6 @@ def _graph() -> dict[str, set[str]]:
     return {name: _imports(name, *where, known) for name, where in modules.items()}
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="adapter.py and _requests/ import each other (#24 'Layering'): "
-    "tiktok_adapter.adapter -> tiktok_adapter._requests.body, .headers, .problems; "
-    "tiktok_adapter._requests.install and tiktok_adapter._requests.mounting -> "
-    "tiktok_adapter.adapter",
-)
 def test_no_cycle_between_packages() -> None:
     assert _package_cycles(_graph()) == []
 

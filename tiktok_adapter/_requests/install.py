@@ -10,8 +10,8 @@ from typing import Any
 
 import requests
 
-from ..adapter import TikTokAdapter
 from ..exceptions import ConfigurationError, TikTokAdapterError
+from .adapter import TikTokAdapter
 from .mounting import HostRouter, mount
 
 _lock = threading.Lock()

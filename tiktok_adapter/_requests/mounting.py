@@ -9,8 +9,8 @@ from urllib.parse import urlsplit
 import requests
 from requests.adapters import BaseAdapter
 
-from ..adapter import TikTokAdapter
 from ..exceptions import ConfigurationError
+from .adapter import TikTokAdapter
 
 
 class HostRouter(BaseAdapter):

@@ -1,0 +1,258 @@
+"""TikTokAdapter: a requests transport adapter that keeps every call inside TikTok's limits."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any
+
+import requests
+from requests.adapters import HTTPAdapter
+
+from ..core.clock import SYSTEM_CLOCK, Clock
+from ..core.decide import Attempt, Raise, Return
+from ..core.events import Hook, Hooks
+from ..core.refusal import BODY_DEADLINE, Answer, Refusal, RefusalPolicy
+from ..core.retry import resend_is_safe
+from ..core.routes import Route
+from ..engine.effects import run
+from ..engine.facade import LimiterFacade
+from ..engine.limiter import Limiter, replayable
+from ..priority import PRIORITY_HEADER, Priority
+from ..settings import Settings
+from .body import read_prefix, release
+from .headers import HeaderView
+from .problems import to_exception
+
+if TYPE_CHECKING:
+    from typing_extensions import Unpack
+
+    from ..settings import SettingsKwargs
+
+logger = logging.getLogger("tiktok_adapter")
+
+OPEN_API_BASE = "https://open.tiktokapis.com/"
+
+
+class TikTokAdapter(LimiterFacade, HTTPAdapter):
+    """An HTTPAdapter that admits each attempt through the rate windows before sending.
+
+    ``send`` is a recipe of overridable steps: :meth:`resolve` the endpoint,
+    :meth:`admit` (sleep, queue by priority, or raise), send, :meth:`observe` the
+    response, and do what the rules decide next. Every rule lives in the transport-free
+    core (:class:`~tiktok_adapter.engine.limiter.Limiter`, ``core/decide.py``); this class only
+    sends, reads, sleeps and raises. Settings come as keywords (see :class:`Settings`)
+    or as a ``settings`` object; keywords win. Hooks (``on_wait``, ``on_rate_limited``,
+    ``on_retry``) take an :class:`Event`. ``random_source`` (a function returning a
+    float in [0, 1)) draws the backoff jitter.
+    """
+
+    __attrs__ = [*HTTPAdapter.__attrs__, "settings", "clock", "refusal_policy", "_id"]
+    # Seconds a 429's body may take to read in all, however slowly it comes.
+    body_deadline: float = BODY_DEADLINE
+
+    def __init__(
+        self,
+        settings: Settings | None = None,
+        *,
+        clock: Clock | None = None,
+        refusal_policy: RefusalPolicy | None = None,
+        on_wait: Hook | None = None,
+        on_rate_limited: Hook | None = None,
+        on_retry: Hook | None = None,
+        random_source: Callable[[], float] | None = None,
+        pool_connections: int = 10,
+        pool_maxsize: int = 10,
+        pool_block: bool = False,
+        **options: Unpack[SettingsKwargs],
+    ) -> None:
+        self.settings = Settings.given("TikTokAdapter", settings, options)
+        self.clock: Clock = clock if clock is not None else SYSTEM_CLOCK
+        self.refusal_policy: RefusalPolicy | None = refusal_policy
+        # urllib3 must never re-send on its own: every attempt on the wire has to
+        # pass admission, so its retries are off and ours run in send().
+        super().__init__(
+            pool_connections=pool_connections,
+            pool_maxsize=pool_maxsize,
+            max_retries=0,
+            pool_block=pool_block,
+        )
+        self._build(Hooks(), random_source)
+        for name, hook in (("on_wait", on_wait), ("on_rate_limited", on_rate_limited),
+                           ("on_retry", on_retry)):  # fmt: skip
+            if hook is not None:
+                self.hooks.add(name, hook)
+
+    @classmethod
+    def from_settings(cls, settings: Settings, **kwargs: Any) -> TikTokAdapter:
+        return cls(settings, **kwargs)
+
+    def _build(self, hooks: Hooks, rand: Callable[[], float] | None = None) -> None:
+        self.limiter = Limiter(
+            self.settings, self.clock, errors=to_exception, refusal_policy=self.refusal_policy,
+            hooks=hooks, random_source=rand,
+        )  # fmt: skip
+        self._id = self.limiter.id
+
+    def __getstate__(self) -> dict[str, Any]:
+        state: dict[str, Any] = super().__getstate__()  # type: ignore[misc]
+        state["_hooks"] = self.hooks.picklable()
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        # HTTPAdapter restores __attrs__ and its pools; the limiter is shared with the
+        # adapter we are a copy of when it lives in this process, else built anew.
+        hooks = state.pop("_hooks", {})
+        super().__setstate__(state)  # type: ignore[misc]
+        original = Limiter.alive(self._id)
+        if original is not None:
+            self.limiter = original
+        else:
+            self._build(Hooks.restore(hooks))
+
+    # -- the recipe ---------------------------------------------------------------------
+
+    def send(
+        self,
+        request: requests.PreparedRequest,
+        stream: bool = False,
+        timeout: float | tuple[float, float] | tuple[float, None] | None = None,
+        verify: bool | str = True,
+        cert: bytes | str | tuple[bytes | str, bytes | str] | None = None,
+        proxies: Mapping[str, str] | None = None,
+    ) -> requests.Response:
+        limiter = self.limiter
+        route = self.resolve(request)
+        attempt = limiter.start(route, self.request_priority(request))
+        while True:
+            self.admit(request, route, attempt)
+            try:
+                response = super().send(
+                    request, stream=stream, timeout=timeout, verify=verify, cert=cert,
+                    proxies=proxies,
+                )  # fmt: skip
+            except (requests.ConnectionError, requests.Timeout) as exc:
+                seconds, attempt, effects = limiter.after_error(
+                    route, attempt, self.may_resend_after_error(request, route, exc),
+                    type(exc).__name__,
+                )  # fmt: skip
+                run(effects)
+                if seconds is None:
+                    raise
+                self.clock.sleep(seconds)
+                continue
+            refusal = self.observe(request, route, response, stream, attempt)
+            if refusal is None:
+                return response
+            decision, attempt = limiter.after_refusal(
+                route, attempt, refusal, replayable(request.body)
+            )
+            if isinstance(decision, Raise):
+                assert decision.problem is not None
+                raise to_exception(decision.problem, request, response)
+            if isinstance(decision, Return):
+                return response
+            release(response)  # and send again: the admission waits out the block
+
+    def resolve(self, request: requests.PreparedRequest) -> Route:
+        """The route (windows and block keys) for the request's URL path."""
+        return self.limiter.routes.resolve(request.url or "")
+
+    def request_priority(self, request: requests.PreparedRequest) -> Priority:
+        """The header (removed before sending), else the context, else the default."""
+        headers = request.headers
+        # Looked up through the view: requests' own lookup of a missing name raises.
+        value = HeaderView(headers).get(PRIORITY_HEADER)
+        if value is not None:
+            del headers[PRIORITY_HEADER]
+        return self.limiter.priority_for(value)
+
+    def admit(
+        self, request: requests.PreparedRequest, route: Route, attempt: Attempt | None = None
+    ) -> float:
+        """Wait until every window admits the request, or raise; returns seconds waited."""
+        if attempt is None:
+            attempt = self.limiter.start(route, self.default_priority)
+        return self.limiter.admit(request, route, attempt)
+
+    def observe(
+        self,
+        request: requests.PreparedRequest,
+        route: Route,
+        response: requests.Response,
+        stream: bool,
+        attempt: Attempt,
+    ) -> Refusal | None:
+        """Read the server's rate information, and do the work on the store it calls for
+        (block the endpoint where it says so); the refusal, if the answer is one."""
+        outcome = self.limiter.observe(route, self.answer(response, stream), attempt)
+        run(outcome.effects)
+        return outcome.refusal
+
+    def answer(self, response: requests.Response, stream: bool) -> Answer:
+        """The response as plain values for the refusal policy; a 429's body is read up to
+        the cap whether or not the caller streams, and a streamed 200's never.
+
+        A redirect's body is left to requests, which reads it while following the redirect
+        and forgives one that fails to decode; read here, the error would escape ``send``.
+        Any other body is one the session reads at once when the caller does not stream,
+        with the same error the caller would see.
+        """
+        if response.status_code == 429:
+            body = read_prefix(response, budget=self.body_deadline)
+        elif stream or response.is_redirect:
+            body = None
+        else:
+            body = response.content
+        return Answer(response.status_code, HeaderView(response.headers), body)
+
+    def may_resend_after_error(
+        self, request: requests.PreparedRequest, route: Route, exc: Exception
+    ) -> bool:
+        """Whether a request that may have reached the server can go again: safe methods
+        and read-only endpoints only, so that no comment is ever posted twice."""
+        if isinstance(exc, requests.exceptions.SSLError):
+            return False
+        return resend_is_safe(request.method, route.read_only, request.body)
+
+    # -- monitoring (stats, budget, add_hook, hooks, store: see LimiterFacade) -----------
+
+    def record_cache(self, request: requests.PreparedRequest, hit: bool) -> None:
+        """Count a cache hit or miss for the request's endpoint (called by the cache layer)."""
+        self.limiter.record_cache(self.resolve(request), hit)
+
+    def close(self) -> None:
+        """Release connections; the windows, blocks and stats live as long as the adapter.
+
+        requests' ``Session.close()`` (and every ``with Session()`` block) closes each
+        mounted adapter, and one adapter may serve many sessions, so closing never
+        forgets what was admitted. Safe to call any number of times.
+        """
+        super().close()
+        self.store.close()
+
+    # -- the limiter's parts, by their old names ----------------------------------------
+
+    @property
+    def admitter(self) -> Any:
+        return self.limiter.admitter
+
+    @property
+    def routes(self) -> Any:
+        return self.limiter.routes
+
+    @property
+    def table(self) -> Any:
+        return self.limiter.table
+
+    @property
+    def preset(self) -> Any:
+        return self.limiter.preset
+
+    @property
+    def retry_policy(self) -> Any:
+        return self.limiter.retry_policy
+
+    @property
+    def _server_info(self) -> Any:
+        return self.limiter.server_info
