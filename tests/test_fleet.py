@@ -338,3 +338,15 @@ def test_the_async_transport_keeps_its_share_and_replays_it(
     assert sum(asyncio.run(_async_sent(t, 10)) for t in transports) == 0
     clock.advance(4.1)  # the outage's window has turned over
     assert sum(asyncio.run(_async_sent(t, 10)) for t in transports) == 10
+
+
+def test_a_store_that_lost_the_fleet_is_not_read_as_a_fleet_of_one() -> None:
+    known: dict[str, float] = {}
+    now = 1000.0
+    both = [repr(now), b"a", repr(now), b"ok", b"b", repr(now - 0.5), b"ok"]
+    assert read_view(both, "a", known, 50.0) == FleetView(2, 0, True)
+    # Restarted empty: only this process's own beat is there. "b" was heard 1.5 s ago.
+    alone = [repr(now + 1.0), b"a", repr(now + 1.0), b"ok"]
+    assert read_view(alone, "a", known, 51.0) == FleetView(2, 0, False)
+    # Until it is forgotten, 30 s after it was last heard from.
+    assert read_view(alone, "a", known, 80.4) == FleetView(1, 0, True)

@@ -74,6 +74,7 @@ class FallbackStore:
         self.problem = ""  # the last failure, for stats() and status
         self._told = False
         self.member = new_member()
+        self._known: dict[str, float] = {}  # the fleet as this process heard it (read_view)
         self.share = OutageShare(self.fallback, margin, retry_interval)
         self._heartbeat = Heartbeat(self.beat)
 
@@ -174,7 +175,7 @@ class FallbackStore:
             # Requests find an outage themselves; the heartbeat only finds the way back, so
             # that when an outage begins depends on requests alone (and on their clock).
             return
-        self.share.view = read_view(reply, self.member)
+        self.share.view = read_view(reply, self.member, self._known, self.clock.now())
         self.recovered()
         if not self.degraded:
             self._read_windows()

@@ -47,8 +47,17 @@ def _text(value: Any) -> str:
     return value.decode() if isinstance(value, bytes) else str(value)
 
 
-def read_view(reply: Sequence[Any], me: str) -> FleetView:
-    """The view from ``lua/members.lua``'s reply: {now, member, seen, state, ...}."""
+def read_view(
+    reply: Sequence[Any], me: str, known: dict[str, float] | None = None, local: float = 0.0
+) -> FleetView:
+    """The view from ``lua/members.lua``'s reply: {now, member, seen, state, ...}.
+
+    ``known`` (member -> when it was last heard from, on the local clock, whose reading
+    is ``local``) is this process's memory of the fleet, updated here. A member it heard
+    from within ``FORGET`` that the reply lacks (a restarted Redis lost the members, a
+    promoted replica never had the last beats) still counts, and the fleet is not
+    settled: it may be counting alone, and reading the empty store as a fleet of one
+    would let this process take the whole of every window."""
     now = float(_text(reply[0]))
     live: list[str] = []
     settled = True
@@ -57,8 +66,17 @@ def read_view(reply: Sequence[Any], me: str) -> FleetView:
         if now - seen > FORGET:
             continue
         live.append(member)
+        if known is not None:
+            known[member] = local - (now - seen)
         if member != me and (now - seen > LATE or state != "ok"):
             settled = False
+    if known is not None:
+        for member, heard in list(known.items()):
+            if local - heard > FORGET:
+                del known[member]
+            elif member not in live:
+                live.append(member)
+                settled = False
     if me not in live:
         live.append(me)
     live.sort()
