@@ -6,6 +6,7 @@ from typing import Any
 
 import redis_ha
 import redis_hot_path
+from _report_alone import hot_path, hot_path_header
 
 
 def _goal(goal: str, measured: str, ok: bool | None) -> dict[str, str]:
@@ -15,7 +16,7 @@ def _goal(goal: str, measured: str, ok: bool | None) -> dict[str, str]:
 
 def goals(r: dict[str, Any]) -> list[dict[str, str]]:
     out = []
-    hot = r.get("redis_hot_path")
+    hot = hot_path(r)
     label = f"Redis adds <= {redis_hot_path.GOAL_MS} ms per admission vs memory"
     if hot:
         out.append(_goal(label, f"worst {hot['worst_redis_adds_ms']:.3f} ms", hot["goal_met"]))
@@ -35,12 +36,13 @@ def sections(r: dict[str, Any]) -> list[str]:
     """The Redis sections, led by their goals (judged here, apart from the suite's goals)."""
     lines: list[str] = []
     judged = goals(r)
-    if r.get("redis_hot_path") or r.get("redis_ha"):
+    hot = hot_path(r)
+    if hot or r.get("redis_ha"):
         lines += ["## Redis goals", "", "| goal | measured | verdict |", "| --- | --- | --- |"]
         lines += [f"| {g['goal']} | {g['measured']} | **{g['verdict']}** |" for g in judged]
         lines.append("")
-    if r.get("redis_hot_path"):
-        lines += ["## Redis hot path", "", redis_hot_path.markdown(r["redis_hot_path"]), ""]
+    if hot:
+        lines += ["## Redis hot path", "", *hot_path_header(hot), redis_hot_path.markdown(hot), ""]
     if r.get("redis_ha"):
         lines += ["## Highly available Redis", "", redis_ha.markdown(r["redis_ha"]), ""]
     elif "redis_ha" in r:

@@ -26,6 +26,7 @@ HEADROOM: dict[str, Any] = {"priority_shares": {"medium": 0.8}}
 HEADROOM_NOTE = "opt-in headroom: untagged callers leave a fifth of each window to HIGH/CRITICAL"
 ROUTE = "/bench/"
 RRL = "requests-ratelimiter"
+PYRATE = "PyrateLimiter"
 # Wide enough that no limit binds in the overhead runs.
 NEVER_BINDS = 1_000_000
 REQUEST_TIMEOUT = 30.0
@@ -123,6 +124,22 @@ def ratelimiter(base_url: str, limit: int, window: float) -> Contender | None:
         session.close,
         note="returns a 429 to the caller (no retry); fills its bucket after one",
     )
+
+
+def pyrate(base_url: str, limit: int, window: float) -> Contender | None:
+    """PyrateLimiter 4's requests session, on an in-memory bucket of ``limit`` per ``window``."""
+    if not installed("pyrate_limiter.extras.requests_limiter"):
+        return None
+    from pyrate_limiter import Duration, Limiter, Rate
+    from pyrate_limiter.extras.requests_limiter import RateLimitedRequestsSession
+
+    limiter = Limiter(Rate(limit, Duration.SECOND * window))
+    session = RateLimitedRequestsSession(limiter)
+    config = (
+        f"RateLimitedRequestsSession(Limiter(Rate({limit}, Duration.SECOND * {window:g}))), "
+        "in-memory bucket"
+    )
+    return Contender(PYRATE, config, _getter(session), session.close)
 
 
 def seed(

@@ -5,7 +5,9 @@ from __future__ import annotations
 from importlib import metadata
 from typing import Any
 
+import _report_alone
 import _report_httpx
+import _report_overhead
 import _report_redis
 from _markdown import notes as _notes
 from _markdown import table as _table
@@ -86,20 +88,7 @@ def _margin_goal(label: str, section: dict[str, Any] | None) -> dict[str, str]:
 
 def goals(r: dict[str, Any]) -> list[dict[str, str]]:
     out = []
-    ov = r["overhead"]["rows"]
-    ours, peer = _row(ov, contender=ADAPTER_MEMORY), _row(ov, contender="requests-ratelimiter")
-    assert ours is not None
-    text = f"{ours['ratio_to_plain']:.3f}" + (f" vs {peer['ratio_to_plain']:.3f}" if peer else "")
-    ok = ours["ratio_to_plain"] <= 1.05 and (
-        peer is None or ours["ratio_to_plain"] < peer["ratio_to_plain"]
-    )
-    out.append(
-        _goal(
-            "overhead ratio to plain <= 1.05 and below requests-ratelimiter's",
-            text + ("" if peer else " (peer not installed)"),
-            ok,
-        )
-    )
+    out += _report_overhead.goals(r["overhead"])
     rows = r["compliance"]["rows"]
     for threads in sorted({x["threads"] for x in rows}):
         row = _row(rows, contender=ADAPTER_MEMORY, threads=threads)
@@ -177,32 +166,7 @@ def markdown(r: dict[str, Any]) -> str:
         ["goal", "measured", "verdict"],
         [[g["goal"], g["measured"], f"**{g['verdict']}**"] for g in r["goals"]],
     )
-    ov = r["overhead"]
-    lines += [
-        "## Overhead",
-        "",
-        f"Sequential GETs to a fast loopback endpoint, {ov['rounds']} rounds of "
-        f"{ov['per_round']} per contender, interleaved. Ratio: the median over rounds of "
-        "(median request time / plain's); ratio of mean times: the same with each round's "
-        "mean, which also counts requests that lost the CPU to another process.",
-        "",
-    ]
-    lines += _table(
-        ["contender", "configuration", "µs per request", "ratio to plain", "ratio of mean times"],
-        [
-            [
-                x["contender"],
-                f"`{x['config']}`",
-                f"{x['us_per_request']:.0f}",
-                f"{x['ratio_to_plain']:.3f}",
-                f"{x['ratio_of_means']:.3f}",
-            ]
-            for x in ov["rows"]
-        ],
-    )
-    if "redis_minus_memory_ms" in ov:
-        lines += [f"Redis minus memory, per request: {ov['redis_minus_memory_ms']:.3f} ms.", ""]
-    lines += _notes(ov)
+    lines += _report_overhead.section(r["overhead"])
     head = [
         "contender",
         "configuration",
@@ -271,9 +235,11 @@ def markdown(r: dict[str, Any]) -> str:
     lines += _notes(cp)
     lines += _report_redis.sections(r)
     lines += _report_httpx.sections(r)
+    lines += _report_alone.aiohttp_section(r)
     ca = r["cache"]
     lines += ["## Cache", "", f"Status: {ca['status']}.", ""]
     if isinstance(ca.get("result"), dict):
         lines += _table(["key", "value"], [[k, v] for k, v in ca["result"].items()])
     lines += _notes(ca)
+    lines += _report_alone.outages_section(r)
     return "\n".join(lines).rstrip() + "\n"

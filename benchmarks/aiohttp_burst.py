@@ -13,12 +13,18 @@ arrivals in any second (a sliding log) and answers the rest 429 with Retry-After
 
 Goal: 0 lost, no 429, makespan at most 1.05x the ideal.
 Run: ``python benchmarks/aiohttp_burst.py`` (``--markdown`` prints the RESULTS.md section).
+The numbers go to benchmarks/aiohttp_burst.json, from which ``python benchmarks/run.py``
+(and ``--report-only``) writes the section.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import datetime
+import json
+import os
+import platform
 import sys
 import time
 from pathlib import Path
@@ -34,6 +40,7 @@ from tiktok_adapter.aiohttp import client_session
 REQUESTS, TASKS, RATE = 300, 100, 10
 IDEAL = (REQUESTS - RATE) / RATE
 PATH = "/bench/"
+JSON = Path(__file__).resolve().parent / "aiohttp_burst.json"
 
 
 async def burst(base_url: str) -> tuple[int, float]:
@@ -58,6 +65,28 @@ async def burst(base_url: str) -> tuple[int, float]:
         return lost, time.monotonic() - started
 
 
+def write_json(sent: int, refused: int, lost: int, makespan: float, peak: int) -> None:
+    """The run's numbers, for RESULTS.md (rendered by benchmarks/_report_alone.py)."""
+    doc = {
+        "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+        "machine": f"{os.cpu_count()}-core {platform.machine()} {platform.system()}, "
+        f"Python {platform.python_version()}",
+        "requests": REQUESTS,
+        "tasks": TASKS,
+        "rate": RATE,
+        "path": PATH,
+        "sent": sent,
+        "http_429": refused,
+        "lost": lost,
+        "makespan_s": makespan,
+        "ideal_s": IDEAL,
+        "makespan_over_ideal": makespan / IDEAL,
+        "peak_per_second": peak,
+        "goal_ratio": 1.05,
+    }
+    JSON.write_text(json.dumps(doc, indent=2) + "\n")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--markdown", action="store_true", help="print the RESULTS.md section")
@@ -69,6 +98,7 @@ def main() -> None:
     ratio = makespan / IDEAL
     verdict = "PASS" if lost == 0 and seen.refused == 0 and ratio <= 1.05 else "FAIL"
     peak = seen.max_in_window(1.0)
+    write_json(seen.ok + seen.refused, seen.refused, lost, makespan, peak)
     if not args.markdown:
         print(f"sent {seen.ok + seen.refused}, 429s {seen.refused}, lost {lost}, "
               f"makespan {makespan:.2f} s, ideal {IDEAL:.0f} s, ratio {ratio:.3f}, "

@@ -1,9 +1,23 @@
-"""Overhead per request of the adapter and its peers, as a ratio to plain requests."""
+"""Overhead per request of the adapter and its peers, as a ratio to plain requests.
+
+Contenders: plain requests, the adapter on memory (and on a Redis of our own when
+redis-server is installed), requests-ratelimiter and PyrateLimiter 4's requests session,
+each with a limit that never binds. Also counted: the calls into tiktok_adapter that one
+plain 200 takes (benchmarks/_package_calls.py).
+
+    python benchmarks/overhead.py [--rounds 60] [--per-round 100] [--update [--note TEXT]]
+
+``--update`` puts the result into benchmarks/results.json in place of the suite's
+overhead, with a note of when it ran alone, and rewrites RESULTS.md from it (as
+``run.py --report-only`` does); without it the result is printed.
+"""
 
 from __future__ import annotations
 
 import argparse
+import datetime
 import json
+import os
 import statistics
 import sys
 import time
@@ -12,6 +26,8 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+import _own_redis
+import _package_calls
 import _scenarios_common as common
 import _server
 
@@ -31,13 +47,19 @@ def measure(
     """
     server.reset(None, record=False)
     base, url = server.base_url, server.base_url + common.PATH
-    contenders = [common.plain(base), common.adapter(base, common.NEVER_BINDS, 1)]
+    ours = common.adapter(base, common.NEVER_BINDS, 1)
+    contenders = [common.plain(base), ours]
     if redis_url:
         contenders.append(common.adapter(base, common.NEVER_BINDS, 1, storage_uri=redis_url))
-    peer = common.ratelimiter(base, common.NEVER_BINDS, 1)
-    notes = [] if peer else [f"{common.RRL} is not installed; not measured"]
-    if peer:
-        contenders.append(peer)
+    notes = []
+    for name, peer in (
+        (common.RRL, common.ratelimiter(base, common.NEVER_BINDS, 1)),
+        (common.PYRATE, common.pyrate(base, common.NEVER_BINDS, 1)),
+    ):
+        if peer is None:
+            notes.append(f"{name} is not installed; not measured")
+        else:
+            contenders.append(peer)
     # Per round and contender: the median request time, and the total.
     medians: dict[str, list[float]] = {c.name: [] for c in contenders}
     totals: dict[str, list[float]] = {c.name: [] for c in contenders}
@@ -55,6 +77,7 @@ def measure(
                     times[i] = time.perf_counter() - t0
                 medians[c.name].append(statistics.median(times))
                 totals[c.name].append(sum(times))
+        calls = _package_calls.count(ours.get, url)
     finally:
         for c in contenders:
             c.close()
@@ -77,6 +100,7 @@ def measure(
         "rounds": rounds,
         "per_round": per_round,
         "rows": rows,
+        "package_calls": calls,
         "notes": notes,
     }
     if redis_url:
@@ -87,14 +111,33 @@ def measure(
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--rounds", type=int, default=40)
-    parser.add_argument("--per-round", type=int, default=200)
-    parser.add_argument("--redis-url", help="also measure the adapter on this Redis")
+    parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
+    # The full run's sizes (run.py SIZES["full"]["overhead"]).
+    parser.add_argument("--rounds", type=int, default=60)
+    parser.add_argument("--per-round", type=int, default=100)
+    parser.add_argument("--update", action="store_true", help="into results.json and RESULTS.md")
+    parser.add_argument("--note", action="append", default=[], help="a note for the section")
     args = parser.parse_args()
-    with _server.start() as server:
-        result = measure(server, args.rounds, args.per_round, args.redis_url)
-    print(json.dumps(result, indent=2))
+    common.quiet()
+    load = os.getloadavg()[0]
+    with _own_redis.own_redis() as redis_url, _server.start() as server:
+        result = measure(server, args.rounds, args.per_round, redis_url)
+    if not args.update:
+        print(json.dumps(result, indent=2))
+        return
+    import run
+
+    when = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    result["notes"] += [
+        f"Rerun alone on {when} (`python benchmarks/overhead.py --update`), load average "
+        f"{load:.2f} at the start; the other sections are the full run's.",
+        *args.note,
+    ]
+    path = run.HERE / "results.json"
+    results = json.loads(path.read_text())
+    results["overhead"] = result
+    path.write_text(json.dumps(results, indent=2) + "\n")
+    run.rewrite_report(run.HERE)
 
 
 if __name__ == "__main__":

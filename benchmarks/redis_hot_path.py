@@ -11,12 +11,17 @@ Redis's ``admit`` minus memory's); on a 200 the admission is the only Redis roun
 of a request. The ratio to the bare EVALSHA is the median of the rounds' ratios. The
 server's own time per script and the commands per admission come from INFO commandstats.
 
-    python benchmarks/redis_hot_path.py [--rounds 15] [--per-round 1000] [--json out.json]
+The result goes to benchmarks/redis_hot_path.json (or --json), with the date, redis-py's
+and hiredis's versions and an optional --note; ``python benchmarks/run.py --report-only``
+then shows it in RESULTS.md in place of the suite's own hot path when it is the newer.
+
+    python benchmarks/redis_hot_path.py [--rounds 15] [--per-round 1000] [--note TEXT]
 """
 
 from __future__ import annotations
 
 import argparse
+import datetime
 import json
 import statistics
 import sys
@@ -33,6 +38,7 @@ import requests
 
 from tiktok_adapter import TikTokAdapter
 
+FILE = "redis_hot_path.json"
 GOAL_MS = 0.5  # Redis adds at most this much to an admission, over memory://
 # The benchmarks' route (one window that never binds) and a TikTok-shaped one: an app
 # window and an endpoint window, both checked and charged by one script.
@@ -175,15 +181,40 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     parser.add_argument("--rounds", type=int, default=15)
     parser.add_argument("--per-round", type=int, default=1000)
-    parser.add_argument("--json", type=Path)
+    parser.add_argument("--json", type=Path, default=Path(__file__).resolve().parent / FILE)
+    parser.add_argument("--note", help="why it ran alone, for the line above the table")
     args = parser.parse_args()
     with _own_redis.own_redis() as url:
         if url is None:
             sys.exit("redis-server and redis-py are needed for this benchmark")
         result = measure(url, args.rounds, args.per_round)
     print(markdown(result))
-    if args.json:
-        args.json.write_text(json.dumps(result, indent=2) + "\n")
+    result.update(alone(args.rounds, args.per_round, args.note))
+    args.json.write_text(json.dumps(result, indent=2) + "\n")
+
+
+def alone(rounds: int, per_round: int, note: str | None) -> dict[str, Any]:
+    """What says a result was measured apart from the suite: when, how, on what."""
+    import redis
+
+    try:
+        from importlib.metadata import version
+
+        hiredis = version("hiredis")
+    except ImportError:
+        hiredis = "not installed"
+    return {
+        "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+        "command": "python benchmarks/redis_hot_path.py"
+        + (
+            ""
+            if (rounds, per_round) == (15, 1000)
+            else f" --rounds {rounds} --per-round {per_round}"
+        ),
+        "redis_py": redis.__version__,
+        "hiredis_version": hiredis,
+        "note": note or "",
+    }
 
 
 if __name__ == "__main__":
