@@ -130,7 +130,7 @@ def main() -> None:
     when = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     result["notes"] += [
         f"Rerun alone on {when} (`python benchmarks/overhead.py --update`), load average "
-        f"{load:.2f} at the start; the other sections are the full run's.",
+        f"{load:.2f} at the start; nothing else was rerun with it.",
         *args.note,
     ]
     path = run.HERE / "results.json"

@@ -195,7 +195,9 @@ def _finish(results: dict[str, Any], out: Path) -> int:
         _report_alone.load(results)
     results["goals"] = report.goals(results)
     out.mkdir(parents=True, exist_ok=True)
-    (out / "results.json").write_text(json.dumps(results, indent=2) + "\n")
+    # The sections of scripts run alone stay in their own files, read again each time.
+    kept = {k: v for k, v in results.items() if k not in _report_alone.FILES}
+    (out / "results.json").write_text(json.dumps(kept, indent=2) + "\n")
     (out / "RESULTS.md").write_text(report.markdown(results))
     for goal in results["goals"]:
         print(f"  {goal['verdict']:<8} {goal['goal']}: {goal['measured']}")
