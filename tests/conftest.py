@@ -14,8 +14,7 @@ import pytest
 import requests
 import responses
 
-from tiktok_adapter import FakeClock
-from tiktok_adapter.testing import FakeTikTok
+from tiktok_adapter.testing import FakeClock, FakeTikTok
 
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 

@@ -356,8 +356,7 @@ def readme_business() -> Iterator[dict[str, Any]]:
     The video has a few "free followers" comments on the first page of 30, so the
     example's hides and deletes stay inside one minute's limits on the real clock.
     """
-    from tiktok_adapter import FakeClock
-    from tiktok_adapter.testing import FakeTikTok
+    from tiktok_adapter.testing import FakeClock, FakeTikTok
 
     with FakeTikTok(preset="business", clock=FakeClock()) as fake:
         video_id = next(

@@ -9,13 +9,8 @@ import pytest
 import requests
 import responses
 
-from tiktok_adapter import (
-    ConfigurationError,
-    FakeClock,
-    RateLimitExceeded,
-    TikTokAdapter,
-    mount,
-)
+from tiktok_adapter import ConfigurationError, RateLimitExceeded, TikTokAdapter, mount
+from tiktok_adapter.testing import FakeClock
 
 BASE = "https://open.tiktokapis.com"
 INFO = f"{BASE}/v2/user/info/"

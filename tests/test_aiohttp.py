@@ -18,7 +18,6 @@ aiohttp = pytest.importorskip("aiohttp")
 from aiohttp import web  # noqa: E402
 
 import tiktok_adapter  # noqa: E402
-from tiktok_adapter import FakeClock  # noqa: E402
 from tiktok_adapter.aiohttp import (  # noqa: E402
     QuotaExhausted,
     RateLimitExceeded,
@@ -26,6 +25,7 @@ from tiktok_adapter.aiohttp import (  # noqa: E402
     client_session,
     middleware,
 )
+from tiktok_adapter.testing import FakeClock  # noqa: E402
 
 INFO = "/v2/user/info/"
 PUBLISH = "/v2/post/publish/video/init/"

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import asyncio
 
-from tiktok_adapter import FakeClock
 from tiktok_adapter.core.rates import parse_rates
 from tiktok_adapter.core.windows import Window
 from tiktok_adapter.storage import BACKENDS, open_async_store, open_store
 from tiktok_adapter.storage.base import InProcess
+from tiktok_adapter.testing import FakeClock
 
 
 def test_an_in_process_store_is_used_from_the_loop_as_it_is() -> None:

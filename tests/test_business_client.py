@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
-from tiktok_adapter import FakeClock, mount
-from tiktok_adapter.testing import FakeTikTok
+from tiktok_adapter import mount
+from tiktok_adapter.testing import FakeClock, FakeTikTok
 
 pytiktok = pytest.importorskip("pytiktok")
 

@@ -18,8 +18,9 @@ import requests
 import responses
 import time_machine
 
-from tiktok_adapter import FakeClock, RateLimitExceeded, Settings, TikTokAdapter, mount
+from tiktok_adapter import RateLimitExceeded, Settings, TikTokAdapter, mount
 from tiktok_adapter.cache import cache_settings, cached_session, make_key_fn, protect
+from tiktok_adapter.testing import FakeClock
 
 requests_cache = pytest.importorskip("requests_cache")
 

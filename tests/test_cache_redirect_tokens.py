@@ -18,8 +18,8 @@ import pytest
 import requests
 import responses
 
-from tiktok_adapter import FakeClock
 from tiktok_adapter.cache import cached_session
+from tiktok_adapter.testing import FakeClock
 
 requests_cache = pytest.importorskip("requests_cache")
 

@@ -18,7 +18,8 @@ import redis
 import requests
 import responses
 
-from tiktok_adapter import FakeClock, RateLimitExceeded, mount
+from tiktok_adapter import RateLimitExceeded, mount
+from tiktok_adapter.testing import FakeClock
 
 pytestmark = pytest.mark.redis
 

@@ -16,8 +16,7 @@ from dataclasses import dataclass, field
 import pytest
 
 import tiktok_adapter
-from tiktok_adapter import FakeClock
-from tiktok_adapter.testing import FakeTikTok
+from tiktok_adapter.testing import FakeClock, FakeTikTok
 
 tiktok_api_client = pytest.importorskip("tiktok_api_client")
 

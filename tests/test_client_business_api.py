@@ -17,8 +17,7 @@ from typing import Any
 import pytest
 
 import tiktok_adapter
-from tiktok_adapter import FakeClock
-from tiktok_adapter.testing import FakeTikTok
+from tiktok_adapter.testing import FakeClock, FakeTikTok
 
 
 def _import_quietly() -> Any:

@@ -19,8 +19,8 @@ from typing import Any
 import pytest
 import requests
 
-from tiktok_adapter import FakeClock, mount
-from tiktok_adapter.testing import FakeTikTok
+from tiktok_adapter import mount
+from tiktok_adapter.testing import FakeClock, FakeTikTok
 
 if not hasattr(requests.exceptions, "JSONDecodeError"):
     # The client's retry checks name requests.exceptions.JSONDecodeError (requests 2.27+).

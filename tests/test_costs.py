@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 import requests
 
-from tiktok_adapter import FakeClock, QuotaExhausted, TikTokAdapter
-from tiktok_adapter.testing import FakeTikTok
+from tiktok_adapter import QuotaExhausted, TikTokAdapter
+from tiktok_adapter.testing import FakeClock, FakeTikTok
 
 QUERY = "https://open.tiktokapis.com/v2/research/video/query/?fields=id"
 # Requests are lifted above the record budget on both sides, so that the records bind:

@@ -7,7 +7,8 @@ import requests
 import responses
 
 import tiktok_adapter
-from tiktok_adapter import FakeClock, RateLimitExceeded, TikTokAdapter, install, mount, uninstall
+from tiktok_adapter import RateLimitExceeded, TikTokAdapter, install, mount, uninstall
+from tiktok_adapter.testing import FakeClock
 
 BASE = "https://open.tiktokapis.com"
 QUERY = f"{BASE}/v2/video/query/"
@@ -143,7 +144,7 @@ def test_uninstall_unmounts_the_sessions_made_meanwhile(clock: FakeClock) -> Non
         session = requests.Session()
         assert session.get_adapter(QUERY) is adapter
     assert not isinstance(session.get_adapter(QUERY), TikTokAdapter)
-    assert not isinstance(session.adapters["https://"], tiktok_adapter.HostRouter)
+    assert not isinstance(session.adapters["https://"], tiktok_adapter.adapter.HostRouter)
 
 
 def test_a_typo_in_an_endpoint_key_warns_with_the_closest_match(

@@ -4,8 +4,14 @@ from __future__ import annotations
 
 import pytest
 
-from tiktok_adapter import DEFAULT_LIMITS, PRESETS, ConfigurationError, EndpointTable
-from tiktok_adapter.core.endpoints import SEED, get_preset, normalize_path
+from tiktok_adapter import PRESETS, ConfigurationError
+from tiktok_adapter.core.endpoints import (
+    DEFAULT_LIMITS,
+    SEED,
+    EndpointTable,
+    get_preset,
+    normalize_path,
+)
 
 
 def test_default_limits_are_the_seed_table() -> None:

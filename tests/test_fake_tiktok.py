@@ -13,8 +13,15 @@ import requests
 import responses
 from thread_clock import ThreadedFakeClock
 
-from tiktok_adapter import FakeClock, TikTokAdapter, mount
-from tiktok_adapter.testing import FakeTikTok, RateHeaders, ScaledClock, SimulatorServer, TikTokApp
+from tiktok_adapter import TikTokAdapter, mount
+from tiktok_adapter.testing import (
+    FakeClock,
+    FakeTikTok,
+    RateHeaders,
+    ScaledClock,
+    SimulatorServer,
+    TikTokApp,
+)
 from tiktok_adapter.testing._app import PRESET
 from tiktok_adapter.testing.server import LimitFile, load_limits, read_limit_file
 

@@ -20,9 +20,10 @@ import requests
 import responses
 
 import tiktok_adapter.core.clock as clock_module
-from tiktok_adapter import Event, FakeClock, Priority, RateLimitExceeded, TikTokAdapter, mount
+from tiktok_adapter import Event, Priority, RateLimitExceeded, TikTokAdapter, mount
 from tiktok_adapter.core.events import EventKind
 from tiktok_adapter.priority import PRIORITY_HEADER
+from tiktok_adapter.testing import FakeClock
 
 BASE = "https://open.tiktokapis.com"
 INFO = f"{BASE}/v2/user/info/"

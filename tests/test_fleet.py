@@ -22,9 +22,10 @@ from conftest import RedisServer
 from test_redis_faults import INFO, _need_redis_server, adapter_on, record_arrivals
 from transports import Wire
 
-from tiktok_adapter import FakeClock, RateLimitExceeded, StorageUnavailable, TikTokAdapter
+from tiktok_adapter import RateLimitExceeded, StorageUnavailable, TikTokAdapter
 from tiktok_adapter.httpx import AsyncTikTokTransport
 from tiktok_adapter.storage.fleet import FleetView, read_view
+from tiktok_adapter.testing import FakeClock
 
 pytestmark = pytest.mark.redis
 

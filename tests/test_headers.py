@@ -7,8 +7,8 @@ from typing import Any
 import pytest
 from requests.structures import CaseInsensitiveDict
 
-from tiktok_adapter import RateInfo, parse_rate_headers, parse_reset, parse_retry_after
 from tiktok_adapter._requests.headers import HeaderView
+from tiktok_adapter.core.headers import RateInfo, parse_rate_headers, parse_reset, parse_retry_after
 from tiktok_adapter.core.refusal import Answer, TikTokRefusals
 
 NOW = 1_700_000_000.0

@@ -23,13 +23,14 @@ import httpx
 import pytest
 import requests
 
-from tiktok_adapter import FakeClock, TikTokAdapter, mount
+from tiktok_adapter import TikTokAdapter, mount
 from tiktok_adapter.cache.policy import succeeded, video_id
 from tiktok_adapter.core.costs import research
 from tiktok_adapter.core.credentials import body_fields, find_token
 from tiktok_adapter.core.identity import request_account
 from tiktok_adapter.core.refusal import Answer, TikTokRefusals
 from tiktok_adapter.httpx import AsyncTikTokTransport, TikTokTransport
+from tiktok_adapter.testing import FakeClock
 
 PATH = "/v2/user/info/"
 MiB = 1024 * 1024

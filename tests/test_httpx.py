@@ -15,7 +15,6 @@ import httpx
 import pytest
 
 import tiktok_adapter
-from tiktok_adapter import FakeClock
 from tiktok_adapter.core.refusal import MAX_ERROR_BODY
 from tiktok_adapter.httpx import (
     STREAM,
@@ -25,7 +24,7 @@ from tiktok_adapter.httpx import (
     client,
     transport_of,
 )
-from tiktok_adapter.testing import FakeTikTok
+from tiktok_adapter.testing import FakeClock, FakeTikTok
 from tiktok_adapter.testing.httpx_fake import httpx_options, mock_transport
 
 BASE = "https://open.tiktokapis.com"

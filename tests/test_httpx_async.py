@@ -10,8 +10,9 @@ import httpx
 import pytest
 from transports import Wire
 
-from tiktok_adapter import FakeClock, Priority, RateLimitExceeded, priority
+from tiktok_adapter import Priority, RateLimitExceeded, priority
 from tiktok_adapter.httpx import AsyncTikTokTransport, TikTokTransport
+from tiktok_adapter.testing import FakeClock
 
 BASE = "https://open.tiktokapis.com"
 INFO = f"{BASE}/v2/user/info/"

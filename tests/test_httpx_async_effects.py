@@ -12,9 +12,8 @@ from typing import Any
 import httpx
 import pytest
 
-from tiktok_adapter import FakeClock
 from tiktok_adapter.httpx import AsyncTikTokTransport, async_client, transport_of
-from tiktok_adapter.testing import FakeTikTok
+from tiktok_adapter.testing import FakeClock, FakeTikTok
 from tiktok_adapter.testing.httpx_fake import httpx_options
 
 QUERY = "/v2/research/video/query/?fields=id"

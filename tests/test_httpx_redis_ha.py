@@ -32,10 +32,10 @@ import tiktok_adapter
 from tiktok_adapter import ConfigurationError, StorageUnavailable, TikTokAdapter, mount
 from tiktok_adapter.core.windows import StorageError
 from tiktok_adapter.httpx import AsyncTikTokTransport, RateLimitExceeded
+from tiktok_adapter.storage._redis_async import ASYNC_SCHEMES, AsyncRedisStore
 from tiktok_adapter.storage._redis_async_connect import Opened, Topology, open_client, target_of
 from tiktok_adapter.storage._redis_client import RETRY_BACKOFF, SOCKET_TIMEOUT, client_options
 from tiktok_adapter.storage.redis import SCHEMES
-from tiktok_adapter.storage._redis_async import ASYNC_SCHEMES, AsyncRedisStore
 
 # Starting a topology takes seconds: they run in the tox env `py311-redis`.
 pytestmark = [pytest.mark.redis, pytest.mark.failover]

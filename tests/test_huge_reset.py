@@ -8,7 +8,9 @@ import pytest
 import requests
 import responses
 
-from tiktok_adapter import FakeClock, mount, parse_reset
+from tiktok_adapter import mount
+from tiktok_adapter.core.headers import parse_reset
+from tiktok_adapter.testing import FakeClock
 
 NOW = 1_700_000_000.0
 DAY = 86_400.0

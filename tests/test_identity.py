@@ -10,8 +10,9 @@ import pytest
 import requests
 import responses
 
-from tiktok_adapter import FakeClock, RateLimitExceeded, mount
+from tiktok_adapter import RateLimitExceeded, mount
 from tiktok_adapter.core.identity import request_token, scope_id
+from tiktok_adapter.testing import FakeClock
 
 API = "https://open.tiktokapis.com/v2"
 INIT = f"{API}/post/publish/video/init/"

@@ -10,8 +10,9 @@ from collections.abc import Iterator
 import pytest
 import requests
 
-from tiktok_adapter import FakeClock, TikTokAdapter, install, installed, uninstall
+from tiktok_adapter import TikTokAdapter, install, installed, uninstall
 from tiktok_adapter._requests.mounting import HostRouter
+from tiktok_adapter.testing import FakeClock
 
 WORKERS = 4
 TOGGLES = 1500

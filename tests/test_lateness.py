@@ -15,7 +15,7 @@ import pytest
 import redis
 from transports import KINDS, Factory, Reply, Script, drivers
 
-from tiktok_adapter import FakeClock, TikTokAdapter
+from tiktok_adapter import TikTokAdapter
 from tiktok_adapter.core.lateness import Lateness
 from tiktok_adapter.core.rates import parse_rates
 from tiktok_adapter.core.windows import Admission, Window
@@ -23,6 +23,7 @@ from tiktok_adapter.engine.steps import ADMISSION
 from tiktok_adapter.storage import open_store
 from tiktok_adapter.storage import redis as redis_store
 from tiktok_adapter.storage.memory import MemoryStore
+from tiktok_adapter.testing import FakeClock
 
 INFO = "https://open.tiktokapis.com/v2/user/info/"
 CREATE = "https://open.tiktokapis.com/v2/video/comment/create/"

@@ -94,7 +94,8 @@ sys.meta_path.insert(0, Block())
 import pytest
 
 import tiktok_adapter
-from tiktok_adapter import FakeClock, Priority, Settings
+from tiktok_adapter import Priority, Settings
+from tiktok_adapter.testing import FakeClock
 from tiktok_adapter.engine.limiter import Limiter
 from tiktok_adapter.core import decide, identity, refusal, routes
 from tiktok_adapter.core.rates import parse_rates

@@ -10,7 +10,7 @@ from collections.abc import Iterator
 import pytest
 import requests
 
-from tiktok_adapter import FakeClock, TikTokAdapter
+from tiktok_adapter import TikTokAdapter
 from tiktok_adapter.cli import main
 from tiktok_adapter.core.endpoints import BUSINESS_TIERS
 from tiktok_adapter.core.learning import (
@@ -22,7 +22,7 @@ from tiktok_adapter.core.learning import (
     scaled_amount,
 )
 from tiktok_adapter.core.rates import parse_rates
-from tiktok_adapter.testing import FakeTikTok
+from tiktok_adapter.testing import FakeClock, FakeTikTok
 
 BIZ = "https://business-api.tiktok.com/open_api/v1.3/business"
 # The endpoint's own limit is lifted on both sides, so the app's QPS is what binds.

@@ -6,7 +6,8 @@ import pytest
 import requests
 import responses
 
-from tiktok_adapter import FakeClock, mount
+from tiktok_adapter import mount
+from tiktok_adapter.testing import FakeClock
 
 prometheus_client = pytest.importorskip("prometheus_client")
 

@@ -9,8 +9,9 @@ import pytest
 import requests
 import responses
 
-from tiktok_adapter import Event, FakeClock, RateLimitExceeded, mount
+from tiktok_adapter import Event, RateLimitExceeded, mount
 from tiktok_adapter.core.stats import Counter, StatsRecorder
+from tiktok_adapter.testing import FakeClock
 
 INFO = "https://open.tiktokapis.com/v2/user/info/"
 QUERY = "https://open.tiktokapis.com/v2/video/query/"

@@ -6,10 +6,11 @@ from __future__ import annotations
 
 from requests.structures import CaseInsensitiveDict
 
-from tiktok_adapter import FakeClock, Settings
+from tiktok_adapter import Settings
 from tiktok_adapter.core.refusal import Answer
 from tiktok_adapter.engine.effects import BlockWrite, Outcome, run
 from tiktok_adapter.engine.limiter import Limiter
+from tiktok_adapter.testing import FakeClock
 
 INFO = "https://open.tiktokapis.com/v2/user/info/"
 

@@ -12,9 +12,10 @@ from collections.abc import Iterator
 import pytest
 from transports import KINDS, OK_BODY, Factory, Reply, Script, drivers
 
-from tiktok_adapter import FakeClock, RateLimitExceeded
+from tiktok_adapter import RateLimitExceeded
 from tiktok_adapter.core.endpoints import EndpointTable, get_preset, normalize_path
 from tiktok_adapter.core.paths import resolve_path
+from tiktok_adapter.testing import FakeClock
 
 HOST = "https://open.tiktokapis.com"
 CANONICAL = f"{HOST}/v2/video/query/"

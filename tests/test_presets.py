@@ -12,13 +12,13 @@ import responses
 
 from tiktok_adapter import (
     ConfigurationError,
-    FakeClock,
     QuotaExhausted,
     RateLimitExceeded,
     TikTokAdapter,
     mount,
 )
 from tiktok_adapter.core.endpoints import get_preset
+from tiktok_adapter.testing import FakeClock
 
 BIZ = "https://business-api.tiktok.com/open_api/v1.3/business/comment"
 INIT = "https://open.tiktokapis.com/v2/post/publish/video/init/"

@@ -11,9 +11,10 @@ import requests
 import responses
 from thread_clock import ThreadedFakeClock
 
-from tiktok_adapter import ConfigurationError, FakeClock, Priority, RateLimitExceeded, mount
+from tiktok_adapter import ConfigurationError, Priority, RateLimitExceeded, mount
 from tiktok_adapter.engine.gate import Gate
 from tiktok_adapter.priority import PRIORITY_HEADER, current_priority, priority
+from tiktok_adapter.testing import FakeClock
 
 URL = "https://open.tiktokapis.com/v2/video/query/"
 

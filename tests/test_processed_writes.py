@@ -13,7 +13,7 @@ from collections.abc import Iterator
 import pytest
 from transports import KINDS, Factory, Reply, Script, drivers
 
-from tiktok_adapter import FakeClock
+from tiktok_adapter.testing import FakeClock
 
 BASE = "https://open.tiktokapis.com"
 CREATE = f"{BASE}/v2/video/comment/create/"

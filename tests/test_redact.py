@@ -15,8 +15,8 @@ import pytest
 import requests
 
 import tiktok_adapter
-from tiktok_adapter import FakeClock
 from tiktok_adapter._log_redaction import DEFAULT_LOGGERS, TokenRedactingFilter, redact_text
+from tiktok_adapter.testing import FakeClock
 
 TOKEN = "act.SECRET-loopback-token-0123!4567"
 QUOTED = "act.SECRET-loopback-token-0123%214567"  # as requests puts it in a URL

@@ -19,13 +19,13 @@ import responses
 from conftest import RedisServer
 
 from tiktok_adapter import (
-    FakeClock,
     QuotaExhausted,
     RateLimitExceeded,
     StorageUnavailable,
     TikTokAdapter,
     mount,
 )
+from tiktok_adapter.testing import FakeClock
 
 pytestmark = pytest.mark.redis
 

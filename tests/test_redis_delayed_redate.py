@@ -24,7 +24,7 @@ import httpx
 import pytest
 import requests
 
-from tiktok_adapter import FakeClock, mount
+from tiktok_adapter import mount
 from tiktok_adapter.core.rates import parse_rates
 from tiktok_adapter.core.routes import Route
 from tiktok_adapter.core.windows import StorageError, Window
@@ -32,8 +32,9 @@ from tiktok_adapter.engine.late import LateAnswers
 from tiktok_adapter.engine.steps import ADMISSION
 from tiktok_adapter.httpx import AsyncTikTokTransport
 from tiktok_adapter.storage import open_store
-from tiktok_adapter.storage.fallback import FallbackStore
 from tiktok_adapter.storage._redis_async import AsyncRedisStore, AsyncShared
+from tiktok_adapter.storage.fallback import FallbackStore
+from tiktok_adapter.testing import FakeClock
 
 pytestmark = pytest.mark.redis
 

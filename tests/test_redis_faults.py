@@ -25,13 +25,13 @@ from redis_errors import failed_with
 
 from tiktok_adapter import (
     ConfigurationError,
-    FakeClock,
     RateLimitExceeded,
     StorageUnavailable,
     TikTokAdapter,
     TikTokAdapterError,
     mount,
 )
+from tiktok_adapter.testing import FakeClock
 
 pytestmark = pytest.mark.redis
 

@@ -13,7 +13,8 @@ import requests
 from conftest import RedisServer
 from redis_topologies import need_redis_server
 
-from tiktok_adapter import FakeClock, TikTokAdapter
+from tiktok_adapter import TikTokAdapter
+from tiktok_adapter.testing import FakeClock
 
 pytestmark = pytest.mark.redis
 

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tiktok_adapter import RetryPolicy
-from tiktok_adapter.core.retry import resend_is_safe
+from tiktok_adapter.core.retry import RetryPolicy, resend_is_safe
 
 
 @pytest.mark.parametrize(

@@ -13,8 +13,9 @@ import pytest
 import requests
 import responses
 
-from tiktok_adapter import ConfigurationError, FakeClock, RateLimitExceeded, Settings, TikTokAdapter
+from tiktok_adapter import ConfigurationError, RateLimitExceeded, Settings, TikTokAdapter
 from tiktok_adapter.core.rates import parse_rates
+from tiktok_adapter.testing import FakeClock
 
 QUERY = "https://open.tiktokapis.com/v2/video/query/"
 

@@ -9,7 +9,8 @@ import pytest
 import requests
 import responses
 
-from tiktok_adapter import FakeClock, RateLimitExceeded, Settings, TikTokAdapter
+from tiktok_adapter import RateLimitExceeded, Settings, TikTokAdapter
+from tiktok_adapter.testing import FakeClock
 
 # These tests prove the environment path, so they run only where the environment
 # configures the adapter; TIKTOK_ADAPTER_TEST_* belongs to the test suite and does not count.

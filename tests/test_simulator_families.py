@@ -13,9 +13,9 @@ import pytest
 import requests
 from conftest import stop_process
 
-from tiktok_adapter import FakeClock, QuotaExhausted, mount
+from tiktok_adapter import QuotaExhausted, mount
 from tiktok_adapter.cli import main
-from tiktok_adapter.testing import FakeTikTok, RateHeaders, TikTokApp
+from tiktok_adapter.testing import FakeClock, FakeTikTok, RateHeaders, TikTokApp
 
 V2 = "https://open.tiktokapis.com/v2"
 BIZ = "https://business-api.tiktok.com/open_api/v1.3/business"

@@ -8,9 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from tiktok_adapter import ConfigurationError, FakeClock, TikTokAdapter, storage
+from tiktok_adapter import ConfigurationError, TikTokAdapter, storage
 from tiktok_adapter.storage.fallback import FallbackStore
 from tiktok_adapter.storage.memory import MemoryStore
+from tiktok_adapter.testing import FakeClock
 
 # Storage URIs as the README writes them (its Redis, Sentinel and Cluster URIs), not the
 # registry's table: what a user may pass is judged by what the package does with it.

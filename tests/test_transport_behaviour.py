@@ -10,14 +10,8 @@ from collections.abc import Iterator
 import pytest
 from transports import KINDS, Factory, Reply, Script, drivers
 
-from tiktok_adapter import (
-    Event,
-    FakeClock,
-    Priority,
-    QuotaExhausted,
-    RateLimitExceeded,
-    priority,
-)
+from tiktok_adapter import Event, Priority, QuotaExhausted, RateLimitExceeded, priority
+from tiktok_adapter.testing import FakeClock
 
 BASE = "https://open.tiktokapis.com"
 INFO = f"{BASE}/v2/user/info/"

@@ -20,7 +20,7 @@ import threading
 from collections.abc import Callable, Iterable
 from types import FrameType
 
-from tiktok_adapter import FakeClock
+from tiktok_adapter.testing import FakeClock
 
 _WAIT = threading.Condition.wait.__code__
 

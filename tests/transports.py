@@ -18,8 +18,9 @@ import httpx
 import requests
 import responses
 
-from tiktok_adapter import FakeClock, TikTokAdapter, mount
+from tiktok_adapter import TikTokAdapter, mount
 from tiktok_adapter.httpx import STREAM, AsyncTikTokTransport, TikTokTransport
+from tiktok_adapter.testing import FakeClock
 
 KINDS = ("requests", "httpx", "httpx-async")
 

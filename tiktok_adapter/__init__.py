@@ -1,95 +1,109 @@
-"""Keep any requests-based code inside the TikTok API's rate limits.
+"""Keep any TikTok API client inside the API's rate limits.
 
-The names that need requests (the adapter, mount, install) load on first use, so the
-core, settings and storage import without it: an httpx-only install works.
+The public names are these 25, and the public modules ``tiktok_adapter.httpx``,
+``tiktok_adapter.aiohttp``, ``tiktok_adapter.cache``, ``tiktok_adapter.pagination``,
+``tiktok_adapter.metrics``, ``tiktok_adapter.adapter``, ``tiktok_adapter.exceptions``
+and ``tiktok_adapter.testing`` (the simulator, ``FakeClock``, the pytest plugin); every
+other module is private. The names that need requests (the adapter, mount, install) load
+on first use, so the core, settings and storage import without it: an httpx-only or
+aiohttp-only install works.
 """
 
 from __future__ import annotations
 
 import importlib
+import warnings
 from typing import TYPE_CHECKING, Any
 
 from ._log_redaction import redact_tokens
 from .core.budget import Budget, EndpointBudget, WindowBudget
-from .core.clock import SYSTEM_CLOCK, Clock, FakeClock, SystemClock
-from .core.endpoints import DEFAULT_LIMITS, PRESETS, Endpoint, EndpointTable, Preset
+from .core.endpoints import PRESETS, Preset
 from .core.events import Event, EventKind
-from .core.headers import RateInfo, parse_rate_headers, parse_reset, parse_retry_after
-from .core.refusal import Refusal, RefusalPolicy, TikTokRefusals
-from .core.retry import RetryPolicy
+from .core.refusal import RefusalPolicy, TikTokRefusals
 from .core.stats import EndpointStats, Stats
 from .exceptions import (
     ConfigurationError,
-    PaginationError,
     QuotaExhausted,
     RateLimitExceeded,
     StorageUnavailable,
     TikTokAdapterError,
-    TikTokAPIError,
 )
 from .priority import Priority, priority
 from .settings import Settings
 
 if TYPE_CHECKING:
-    from ._requests.install import Installation, install, installed, uninstall
-    from ._requests.mounting import HostRouter, mount
-    from .adapter import OPEN_API_BASE, TikTokAdapter
+    from ._requests.install import install, installed, uninstall
+    from ._requests.mounting import mount
+    from .adapter import TikTokAdapter
 
 __version__ = "0.1.0"
 
 # Public names that import requests, by the module that defines them.
 _NEEDS_REQUESTS = {
-    "Installation": "._requests.install",
     "install": "._requests.install",
     "installed": "._requests.install",
     "uninstall": "._requests.install",
-    "HostRouter": "._requests.mounting",
     "mount": "._requests.mounting",
-    "OPEN_API_BASE": ".adapter",
     "TikTokAdapter": ".adapter",
+}
+
+# Names this module exported before 0.2, and where they live now: they still resolve,
+# with a DeprecationWarning that names the new home.
+_MOVED = {
+    "FakeClock": "tiktok_adapter.testing",
+    "Clock": "tiktok_adapter.testing",
+    "SystemClock": "tiktok_adapter.testing",
+    "SYSTEM_CLOCK": "tiktok_adapter.testing",
+    "OPEN_API_BASE": "tiktok_adapter.adapter",
+    "HostRouter": "tiktok_adapter.adapter",
+    "Installation": "tiktok_adapter.adapter",
+    "PaginationError": "tiktok_adapter.pagination",
+    "TikTokAPIError": "tiktok_adapter.pagination",
+    "DEFAULT_LIMITS": "tiktok_adapter.core.endpoints",
+    "Endpoint": "tiktok_adapter.core.endpoints",
+    "EndpointTable": "tiktok_adapter.core.endpoints",
+    "Refusal": "tiktok_adapter.core.refusal",
+    "RetryPolicy": "tiktok_adapter.core.retry",
+    "RateInfo": "tiktok_adapter.core.headers",
+    "parse_rate_headers": "tiktok_adapter.core.headers",
+    "parse_reset": "tiktok_adapter.core.headers",
+    "parse_retry_after": "tiktok_adapter.core.headers",
 }
 
 
 def __getattr__(name: str) -> Any:
     module = _NEEDS_REQUESTS.get(name)
-    if module is None:
+    if module is not None:
+        value = getattr(importlib.import_module(module, __name__), name)
+        globals()[name] = value  # later lookups skip this function
+        return value
+    home = _MOVED.get(name)
+    if home is None:
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(module, __name__), name)
-    globals()[name] = value  # later lookups skip this function
-    return value
+    warnings.warn(
+        f"tiktok_adapter.{name} moved to {home}.{name}; import it from there",
+        DeprecationWarning,
+        stacklevel=2,
+    )
+    return getattr(importlib.import_module(home), name)
 
 
 __all__ = [
-    "DEFAULT_LIMITS",
-    "OPEN_API_BASE",
     "PRESETS",
-    "SYSTEM_CLOCK",
     "Budget",
-    "Clock",
     "ConfigurationError",
-    "Endpoint",
     "EndpointBudget",
     "EndpointStats",
-    "EndpointTable",
     "Event",
     "EventKind",
-    "FakeClock",
-    "HostRouter",
-    "Installation",
-    "PaginationError",
     "Preset",
     "Priority",
     "QuotaExhausted",
-    "RateInfo",
     "RateLimitExceeded",
-    "Refusal",
     "RefusalPolicy",
-    "RetryPolicy",
     "Settings",
     "Stats",
     "StorageUnavailable",
-    "SystemClock",
-    "TikTokAPIError",
     "TikTokAdapter",
     "TikTokAdapterError",
     "TikTokRefusals",
@@ -97,9 +111,6 @@ __all__ = [
     "install",
     "installed",
     "mount",
-    "parse_rate_headers",
-    "parse_reset",
-    "parse_retry_after",
     "priority",
     "redact_tokens",
     "uninstall",

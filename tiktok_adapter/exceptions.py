@@ -7,10 +7,15 @@ Our exception tree::
     ├── MissingDependency (ImportError)     an optional extra is not installed
     ├── TikTokAPIError                      the API answered with an error envelope (pagination)
     ├── PaginationError                     a cursor repeated or went missing (pagination)
-    └── RateLimitExceeded (requests.RequestException)
-        │                                   a request refused by a limit, ours or the server's
+    └── RateLimitExceeded                   a request refused by a limit, ours or the server's
         ├── QuotaExhausted                  a daily quota is spent until the next reset
         └── StorageUnavailable              the shared limiter storage cannot be reached
+
+Each transport raises its own flavour of the last three, a subclass that is also its HTTP
+library's base error, so existing handlers catch it: ``requests.RequestException`` for
+the requests adapter (``tiktok_adapter.adapter``), ``httpx.HTTPError`` for
+``tiktok_adapter.httpx``, ``aiohttp.ClientError`` for ``tiktok_adapter.aiohttp``.
+``except tiktok_adapter.RateLimitExceeded`` catches every flavour.
 """
 
 from __future__ import annotations
@@ -24,12 +29,6 @@ from .core.errors import ConfigurationError, TikTokAdapterError
 
 if TYPE_CHECKING:
     import requests
-    from requests.exceptions import RequestException as _HTTPError
-else:
-    try:  # rate-limit errors subclass requests' base error, so existing handlers catch them
-        from requests.exceptions import RequestException as _HTTPError
-    except ImportError:  # the core runs without requests (an httpx-only install)
-        _HTTPError = OSError
 
 __all__ = [
     "ConfigurationError",
@@ -50,7 +49,7 @@ class MissingDependency(TikTokAdapterError, ImportError):
     """A feature needs an optional extra; the message names the pip command that installs it."""
 
 
-class RateLimitExceeded(TikTokAdapterError, _HTTPError):
+class RateLimitExceeded(TikTokAdapterError):
     """A request was refused by a rate limit.
 
     ``response`` is None when the request was refused before it was sent (our own

@@ -21,6 +21,16 @@ MAX_IDS_PER_QUERY = 20
 DEFAULT_MAX_PAGES = 10_000
 
 
+__all__ = [
+    "PaginationError",
+    "TikTokAPIError",
+    "VideoQueryResult",
+    "api_call",
+    "paginate",
+    "query_videos",
+]
+
+
 @dataclass(frozen=True)
 class VideoQueryResult:
     """Videos found, in the order their ids were given, and the ids the API did not return."""

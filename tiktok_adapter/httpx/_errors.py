@@ -1,7 +1,8 @@
 """The httpx flavour of the package's errors: each is also an ``httpx.HTTPError``.
 
 ``except tiktok_adapter.RateLimitExceeded`` catches them as it catches the requests
-flavour, and code written for httpx catches them with ``except httpx.HTTPError``.
+and aiohttp flavours, and code written for httpx catches them with ``except
+httpx.HTTPError``.
 """
 
 from __future__ import annotations
@@ -13,20 +14,17 @@ import httpx
 from .. import exceptions
 from ..core.decide import Cause, Problem, utc
 
-# requests' errors keep ``request`` as a plain attribute and httpx's as a property; both
-# bases are wanted (so either family's handlers catch these), and the property wins,
-# which is what httpx callers read. mypy flags the two definitions, hence the ignores.
 
 
-class RateLimitExceeded(exceptions.RateLimitExceeded, httpx.HTTPError):  # type: ignore[misc]
+class RateLimitExceeded(exceptions.RateLimitExceeded, httpx.HTTPError):
     """A request refused by a rate limit, ours or the server's (an ``httpx.HTTPError``)."""
 
 
-class QuotaExhausted(exceptions.QuotaExhausted, RateLimitExceeded):  # type: ignore[misc]
+class QuotaExhausted(exceptions.QuotaExhausted, RateLimitExceeded):
     """A calendar quota is spent until it resets (an ``httpx.HTTPError``)."""
 
 
-class StorageUnavailable(exceptions.StorageUnavailable, RateLimitExceeded):  # type: ignore[misc]
+class StorageUnavailable(exceptions.StorageUnavailable, RateLimitExceeded):
     """The shared limiter storage cannot be reached (an ``httpx.HTTPError``)."""
 
 

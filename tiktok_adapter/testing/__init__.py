@@ -6,6 +6,7 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from ..core.clock import SYSTEM_CLOCK, Clock, FakeClock, SystemClock
     from ._app import PRESET, RateHeaders, RecordedRequest, Reply, TikTokApp
     from ._data import Comment, ModerationAction
     from ._modes import resolve_mode
@@ -16,7 +17,10 @@ if TYPE_CHECKING:
 
 __all__ = [
     "PRESET",
+    "SYSTEM_CLOCK",
+    "Clock",
     "Comment",
+    "FakeClock",
     "FakeTikTok",
     "ModerationAction",
     "RateHeaders",
@@ -24,6 +28,7 @@ __all__ = [
     "Reply",
     "ScaledClock",
     "SimulatorServer",
+    "SystemClock",
     "TikTokApp",
     "parse_limits",
     "resolve_mode",
@@ -42,6 +47,10 @@ _HOMES = {
     "RecordedRequest": "._app",
     "Reply": "._app",
     "ScaledClock": ".clock",
+    "FakeClock": "..core.clock",
+    "Clock": "..core.clock",
+    "SystemClock": "..core.clock",
+    "SYSTEM_CLOCK": "..core.clock",
     "SimulatorServer": ".server",
     "TikTokApp": "._app",
 }
