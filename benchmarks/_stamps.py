@@ -42,7 +42,7 @@ class _Stamping:
 def stamp_admissions(adapter: TikTokAdapter) -> None:
     """Send each request's admission moment to the server in a header."""
     local = threading.local()
-    adapter.admitter.store = _Stamping(adapter.admitter.store, local)  # type: ignore[assignment]
+    adapter.limiter.admitter.store = _Stamping(adapter.limiter.admitter.store, local)  # type: ignore[assignment]
     admit = adapter.admit
 
     def stamped(request: Any, route: Any, *args: Any, **kwargs: Any) -> float:

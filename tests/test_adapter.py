@@ -369,7 +369,7 @@ def test_connection_errors_raise_after_the_retry_budget(
 def test_urllib3_retries_are_off() -> None:
     adapter = TikTokAdapter(max_retries=5)
     assert adapter.max_retries.total == 0
-    assert adapter.retry_policy.max_retries == 5
+    assert adapter.limiter.retry_policy.max_retries == 5
 
 
 # -- requests conventions ----------------------------------------------------------------

@@ -157,7 +157,7 @@ def test_a_typo_in_an_endpoint_key_warns_with_the_closest_match(
     with caplog.at_level("WARNING", logger="tiktok_adapter"):
         adapter = TikTokAdapter(limits={"/my/own/thing/": "3/minute"})
     assert "custom endpoint" in caplog.text  # accepted all the same
-    assert any(e.path == "/my/own/thing/" for e in adapter.table)
+    assert any(e.path == "/my/own/thing/" for e in adapter.limiter.table)
 
 
 def test_a_positional_argument_in_the_wrong_place_names_the_parameter() -> None:

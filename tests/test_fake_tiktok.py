@@ -300,7 +300,7 @@ def test_limits_merge_into_the_preset_as_the_adapters_do(
         options = fake.adapter_options()
         assert options["limits"] == fake.app.limits and options["preset"] == "seed"
         adapter = mount(requests.Session(), **options)
-        assert {e.path: e.limits for e in adapter.table} == fake.app.limits
+        assert {e.path: e.limits for e in adapter.limiter.table} == fake.app.limits
         statuses = [session.get(INFO).status_code for _ in range(11)]
         assert statuses == [200] * 10 + [429]
     with FakeTikTok(preset="research", clock=clock, limits={"/research/user/info/": "5/day"}) as r:

@@ -126,7 +126,7 @@ def test_max_wait_counts_time_spent_queued_behind_others(mocked: responses.Reque
         thread.start()
     deadline = time.monotonic() + 10
     while time.monotonic() < deadline:
-        gate = adapter.admitter.gates.get("/user/info/")
+        gate = adapter.limiter.admitter.gates.get("/user/info/")
         if gate is not None and gate.waiting() == 8:
             break
         time.sleep(0.005)
@@ -152,7 +152,7 @@ def test_unknown_paths_are_reported_under_one_row(
     stats = adapter.stats()
     assert set(stats.endpoints) == {"(other)", "/user/info/"}
     assert stats.endpoints["(other)"].sent == 3000
-    assert len(adapter._server_info) <= 2
+    assert len(adapter.limiter.server_info) <= 2
     assert len(stats.format().splitlines()) == 6
 
 

@@ -39,11 +39,11 @@ def test_business_preset_mounts_on_exactly_its_host(session: requests.Session) -
     adapter = mount(session, preset="business")
     assert session.get_adapter(f"{BIZ}/list/") is adapter
     assert session.get_adapter("https://business-api.tiktok.com.evil.example/") is not adapter
-    row = adapter.table.match("/open_api/v1.3/business/comment/list/")
+    row = adapter.limiter.table.match("/open_api/v1.3/business/comment/list/")
     assert row is not None and row.read_only
-    writes = {e.path for e in adapter.table if not e.read_only}
+    writes = {e.path for e in adapter.limiter.table if not e.read_only}
     assert "/business/comment/create/" in writes and "/business/comment/hide/" in writes
-    assert adapter.preset.app_limit == "10/second;1000/hour"
+    assert adapter.limiter.preset.app_limit == "10/second;1000/hour"
 
 
 def test_business_qps_code_in_a_200_is_a_refusal(
@@ -151,17 +151,17 @@ def test_a_waiting_token_does_not_hold_back_another(
     waiter.join(5)
     assert len(mocked.calls) == 8
     # Queues exist only while someone waits: many users leave no gates behind.
-    assert adapter.admitter.gates == {}
+    assert adapter.limiter.admitter.gates == {}
 
 
 def test_per_token_memory_stays_bounded(clock: FakeClock) -> None:
     adapter = TikTokAdapter(preset="content-posting", clock=clock)
-    route = adapter.routes.resolve(INIT)
+    route = adapter.limiter.routes.resolve(INIT)
     for i in range(10_000):
         request = requests.Request(
             "POST", INIT, headers={"Authorization": f"Bearer act.user{i}"}
         ).prepare()
-        windows, _ = adapter.routes.windows_for(route, request)
+        windows, _ = adapter.limiter.routes.windows_for(route, request)
         adapter.store.acquire(windows, route.blocks, clock.now())
         clock.advance(0.05)  # 10,000 users over about eight minutes
     live = len(adapter.store._moving)  # type: ignore[attr-defined]
@@ -172,10 +172,10 @@ def test_per_token_memory_stays_bounded(clock: FakeClock) -> None:
 
 def test_token_in_query_and_access_token_header_are_scoped(clock: FakeClock) -> None:
     adapter = TikTokAdapter(preset="content-posting", clock=clock)
-    route = adapter.routes.resolve(INIT)
+    route = adapter.limiter.routes.resolve(INIT)
 
     def key(**kw: object) -> str:
-        windows, _ = adapter.routes.windows_for(
+        windows, _ = adapter.limiter.routes.windows_for(
             route,
             requests.Request("POST", INIT, **kw).prepare(),  # type: ignore[arg-type]
         )
@@ -275,7 +275,7 @@ def test_rate_limit_code_backs_off_briefly(
 
 def test_presets_combine_with_overrides() -> None:
     adapter = TikTokAdapter(preset="display-v2", limits={"/video/query/": "100/minute"})
-    assert {e.path: e.limits for e in adapter.table} == {
+    assert {e.path: e.limits for e in adapter.limiter.table} == {
         "/user/info/": "600/minute",
         "/video/list/": "600/minute",
         "/video/query/": "100/minute",

@@ -86,7 +86,7 @@ def test_adapter_takes_settings_and_keywords_win() -> None:
     assert adapter.settings is settings
     assert TikTokAdapter.from_settings(settings).settings == settings
     assert TikTokAdapter(settings, max_retries=4).settings.max_retries == 4
-    assert TikTokAdapter(preset="business", tier="basic").preset.name == "business (basic)"
+    assert TikTokAdapter(preset="business", tier="basic").limiter.preset.name == "business (basic)"
 
 
 def test_redis_scheme_without_the_client_names_the_extra(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -375,7 +375,7 @@ def test_every_preset_runs_for_hours_with_zero_refusals(
     with FakeTikTok(preset=preset, tier=tier, clock=clock, require_auth=False) as fake:
         adapter = mount(session, preset=preset, tier=tier, clock=clock,
                         default_priority="critical")  # fmt: skip
-        assert adapter.preset.app_limit == fake.app.app_limit
+        assert adapter.limiter.preset.app_limit == fake.app.app_limit
         sends = workload(fake)
         start = clock.now()
         for n in range(rounds):

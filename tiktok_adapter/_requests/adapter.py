@@ -230,29 +230,3 @@ class TikTokAdapter(LimiterFacade, HTTPAdapter):
         """
         super().close()
         self.store.close()
-
-    # -- the limiter's parts, by their old names ----------------------------------------
-
-    @property
-    def admitter(self) -> Any:
-        return self.limiter.admitter
-
-    @property
-    def routes(self) -> Any:
-        return self.limiter.routes
-
-    @property
-    def table(self) -> Any:
-        return self.limiter.table
-
-    @property
-    def preset(self) -> Any:
-        return self.limiter.preset
-
-    @property
-    def retry_policy(self) -> Any:
-        return self.limiter.retry_policy
-
-    @property
-    def _server_info(self) -> Any:
-        return self.limiter.server_info

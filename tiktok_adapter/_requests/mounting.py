@@ -75,7 +75,7 @@ def mount(
     elif kwargs:
         raise ConfigurationError("pass either an adapter or settings for a new one, not both")
     if base_url is None:
-        base_url = adapter.preset.base_url
+        base_url = adapter.limiter.preset.base_url
     if not base_url.endswith("/"):
         base_url += "/"
     # The exact prefix is the fast path requests finds first; the routers catch the rest.

@@ -82,7 +82,9 @@ def cache_settings(
     :func:`protect` on the session built with these, so that tokens are also kept out
     of what the cache stores.
     """
-    table = adapter.table if adapter is not None else EndpointTable.build(get_preset("seed"))
+    table = (
+        adapter.limiter.table if adapter is not None else EndpointTable.build(get_preset("seed"))
+    )
     if expire_after is None:
         expire_after = _setting_expiry(adapter)
     policy = CachePolicy(table)

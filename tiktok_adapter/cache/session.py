@@ -128,7 +128,7 @@ class TikTokCachedSession(CachedSession):
             # The instance has its own name; requests-cache warns when given another.
             cache_name = DEFAULT_CACHE_NAME
         super().__init__(cache_name, **cache_kwargs)
-        self.tiktok_policy = CachePolicy(adapter.table)
+        self.tiktok_policy = CachePolicy(adapter.limiter.table)
         self.tiktok_adapter: TikTokAdapter = mount(self, adapter, base_url=base_url)
         protect(self)
 

@@ -15,7 +15,6 @@ from .. import exceptions
 from ..core.decide import Cause, Problem, utc
 
 
-
 class RateLimitExceeded(exceptions.RateLimitExceeded, httpx.HTTPError):
     """A request refused by a rate limit, ours or the server's (an ``httpx.HTTPError``)."""
 
