@@ -16,7 +16,7 @@ import multiprocessing
 import threading
 import time
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -146,11 +146,19 @@ class Report:
 
     def degraded_spans(self) -> list[tuple[float, float]]:
         """When this process's limiter was degraded (alone, or in an unsettled fleet)."""
+        return self._spans(lambda h: h.degraded)
+
+    def out_spans(self) -> list[tuple[float, float]]:
+        """When this process could not reach its store (stats().storage.answering False):
+        its outage, without the time the fleet takes to settle once the store answers."""
+        return self._spans(lambda h: not h.answering)
+
+    def _spans(self, where: Callable[[Health], bool]) -> list[tuple[float, float]]:
         spans, began = [], None
         for h in self.health:
-            if h.degraded and began is None:
+            if where(h) and began is None:
                 began = h.at
-            elif not h.degraded and began is not None:
+            elif not where(h) and began is not None:
                 spans.append((began, h.at))
                 began = None
         if began is not None:

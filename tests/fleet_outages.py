@@ -22,6 +22,10 @@ from redis_topologies import Cluster, PlainRedis, SentinelSet, client, need_redi
 START = 4.0  # for 4 interpreters to start and import
 WARM_UP = 3.0  # before the failure: every process on the store, windows shared
 AFTER = 5.0  # on the store again after the way back: the replay, the fleet settling
+# How long a silent master goes unnoticed (Sentinel's down-after-milliseconds, Cluster's
+# node timeout): with 1 s a switch takes about 2 s, too short an outage to hold a window
+# that starts one period after it began; 3.5 s makes it about 5 s.
+DETECT_MS = 3500
 
 
 @dataclass(frozen=True)
@@ -45,11 +49,11 @@ class Scenario:
 SCENARIOS = {
     s.name: s
     for s in (
-        Scenario("sentinel-kill", "Redis Sentinel", "sentinel", "kill", 0.0, WARM_UP + 5 + AFTER),
+        Scenario("sentinel-kill", "Redis Sentinel", "sentinel", "kill", 0.0, WARM_UP + 7 + AFTER),
         Scenario(
             "sentinel-freeze", "Redis Sentinel", "sentinel", "freeze", 8.0, WARM_UP + 8 + AFTER
         ),
-        Scenario("cluster-kill", "Redis Cluster", "cluster", "kill", 0.0, WARM_UP + 5 + AFTER),
+        Scenario("cluster-kill", "Redis Cluster", "cluster", "kill", 0.0, WARM_UP + 8 + AFTER),
         Scenario("plain-restart", "plain Redis", "plain", "kill", 10.0, WARM_UP + 10 + AFTER),
     )
 }
@@ -86,9 +90,11 @@ def run(scenario: Scenario, mode: str = "fallback", settings: dict[str, Any] | N
     """One run of ``scenario``; ``settings`` beyond on_storage_error stay the defaults."""
     need_redis_server()
     prefix = f"outage-{scenario.name}-{uuid.uuid4().hex[:8]}"
-    topology: Any = {"sentinel": SentinelSet, "cluster": Cluster, "plain": PlainRedis}[
-        scenario.topology
-    ]()
+    topology: Any = (
+        SentinelSet(DETECT_MS) if scenario.topology == "sentinel"
+        else Cluster(DETECT_MS) if scenario.topology == "cluster"
+        else PlainRedis()
+    )  # fmt: skip
     cluster = topology if isinstance(topology, Cluster) else None
     options = {"on_storage_error": mode, **(settings or {})}
     with topology, ff.LimitServer().serving() as server:
@@ -137,24 +143,30 @@ def measure(r: Run) -> dict[str, Any]:
     share = ff.LIMIT // ff.PROCESSES
     kept: dict[int, int | None] = {}
     outage: dict[int, float] = {}
+    unsettled: dict[int, float] = {}
     fleet_sizes: set[int] = set()
+    length = ff.PERIOD + ff.MARGIN + ff.LATE
     for report in r.reports:
-        spans = [s for s in report.degraded_spans() if s[1] > r.failed_at]
         fleet_sizes |= {
             h.fleet_size for h in report.health if h.at > r.failed_at and not h.answering
         }
-        if not spans:
-            kept[report.worker] = None
-            outage[report.worker] = 0.0
-            continue
-        # Degraded: from the first failed call until the store answers and every member
-        # has been heard from again; all along the process admits at most its share.
-        began, ended = spans[0][0], spans[-1][1]
-        outage[report.worker] = ended - began
-        # A window that has turned over since the outage began holds the whole share.
         mine = [a.at for a in r.arrivals if a.worker == report.worker]
-        length, since = ff.PERIOD + ff.MARGIN + ff.LATE, began + ff.PERIOD + ff.MARGIN
-        kept[report.worker] = fewest_in_a_window(mine, length, since, ended)
+        # The promise holds while the store cannot be reached (answering False). Once it
+        # answers, the process stays degraded until every member is heard from again, but
+        # the store counts for the fleet then: others may take the window, and the fleet
+        # stays within the limit.
+        spans = [s for s in report.out_spans() if s[1] > r.failed_at]
+        outage[report.worker] = max((end - began for began, end in spans), default=0.0)
+        degraded = [s for s in report.degraded_spans() if s[1] > r.failed_at]
+        unsettled[report.worker] = degraded[-1][1] - spans[-1][1] if spans and degraded else 0.0
+        # A window that has turned over since the outage began holds the whole share; in
+        # each span out (a frozen master may come back before it is demoted), the fewest.
+        found = [
+            fewest_in_a_window(mine, length, began + ff.PERIOD + ff.MARGIN, end)
+            for began, end in spans
+        ]
+        counts = [k for k in found if k is not None]
+        kept[report.worker] = min(counts) if counts else None
     return {
         "scenario": r.scenario.name,
         "topology": r.scenario.title,
@@ -175,7 +187,8 @@ def measure(r: Run) -> dict[str, Any]:
         "windows_after": r.windows_after,
         "share": share,
         "kept": kept,  # the fewest a process sent in a window during its outage, or None
-        "outage_s": outage,
+        "outage_s": outage,  # the longest the store did not answer, per process
+        "unsettled_s": unsettled,  # from the store answering to the fleet settled
         "fleet_sizes": sorted(fleet_sizes),
         "fleet_most_per_window": most_in_a_window([a.at for a in r.arrivals], ff.PERIOD),
     }

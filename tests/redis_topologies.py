@@ -2,7 +2,8 @@
 
 Every server is a redis-server of our own on free loopback ports, in a temporary directory
 removed afterwards; the machine's own Redis is never touched. Failovers are tuned to take
-a few seconds (down-after 1 s, cluster node timeout 1 s).
+a few seconds (down-after 1 s, cluster node timeout 1 s), unless a test asks for a slower
+failure detection (``detect_ms``), so that an outage lasts long enough to be measured.
 """
 
 from __future__ import annotations
@@ -151,11 +152,13 @@ class _Servers:
 
 
 class SentinelSet(_Servers):
-    """A master, one replica and three Sentinels (quorum 2) watching ``SERVICE``."""
+    """A master, one replica and three Sentinels (quorum 2) watching ``SERVICE``; a master
+    silent for ``detect_ms`` is down (down-after-milliseconds)."""
 
-    def __init__(self) -> None:
+    def __init__(self, detect_ms: int = 1000) -> None:
         super().__init__()
         self.master, self.replica, *self.sentinels = free_ports(5)
+        self.detect_ms = detect_ms
 
     def up(self) -> SentinelSet:
         self.start(self.master)
@@ -165,8 +168,8 @@ class SentinelSet(_Servers):
             conf = self.dir / f"sentinel-{port}.conf"
             conf.write_text(
                 f"sentinel monitor {SERVICE} 127.0.0.1 {self.master} 2\n"
-                f"sentinel down-after-milliseconds {SERVICE} 1000\n"
-                f"sentinel failover-timeout {SERVICE} 4000\n"
+                f"sentinel down-after-milliseconds {SERVICE} {self.detect_ms}\n"
+                f"sentinel failover-timeout {SERVICE} {max(4000, 2 * self.detect_ms)}\n"
                 f"sentinel parallel-syncs {SERVICE} 1\n"
             )
             self.start(port, str(conf), "--sentinel")
@@ -199,15 +202,18 @@ class SentinelSet(_Servers):
 
 
 class Cluster(_Servers):
-    """Three masters, each with one replica, holding all 16384 slots."""
+    """Three masters, each with one replica, holding all 16384 slots; a node silent for
+    ``detect_ms`` fails (cluster-node-timeout)."""
 
-    def __init__(self) -> None:
+    def __init__(self, detect_ms: int = 1000) -> None:
         super().__init__()
         self.ports = free_ports(6, bus=True)
+        self.detect_ms = detect_ms
 
     def up(self) -> Cluster:
         for port in self.ports:
-            self.start(port, "--cluster-enabled", "yes", "--cluster-node-timeout", "1000",
+            self.start(port, "--cluster-enabled", "yes",
+                       "--cluster-node-timeout", str(self.detect_ms),
                        "--cluster-config-file", f"nodes-{port}.conf")  # fmt: skip
         for port in self.ports:
             wait_for(f"node {port}", lambda p=port: bool(client(p).ping()))

@@ -13,8 +13,13 @@ once, and each promise is its own test:
 - no call that never queued for the limit takes longer than the socket timeout plus one
   backoff, and no call waits longer than that on the store;
 - the windows live on the store's master, before the failure and after it;
-- during the outage each process keeps at least 1/N of the limit: in every window that
-  has turned over since its outage began, it sends at least floor(LIMIT / N).
+- during the outage each process keeps at least 1/N of the limit: while its store does
+  not answer (stats().storage.answering is False), in every window that has turned over
+  since that began, it sends at least floor(LIMIT / N). Once the store answers, the fleet
+  settles (every member heard from again) through the store, which counts for all of it.
+
+Sentinel and Cluster notice a silent master after ``fo.DETECT_MS`` (3.5 s), so that a
+switch is an outage of about 5 s, long enough to hold such a window.
 """
 
 from __future__ import annotations
