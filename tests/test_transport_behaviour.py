@@ -1,11 +1,14 @@
-"""The same behaviour through every transport: the requests adapter, httpx sync, httpx async.
+"""The same behaviour through every transport: the requests adapter, httpx sync, httpx
+async and the aiohttp middleware.
 
-Each test runs once per transport (the ``drive`` fixture of tests/transports.py).
+Each test runs once per transport (the ``drive`` fixture of tests/transports.py), on the
+memory store; those marked ``@STORES`` run on a private Redis as well.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 from transports import KINDS, Factory, Reply, Script, drivers
@@ -24,10 +27,46 @@ RATE_LIMITED = {"data": {}, "error": {"code": "rate_limit_exceeded", "message": 
 CRITICAL = {"default_priority": "critical", "safety_margin": 0.0}
 
 
+# Where aiohttp differs, by its design (documented, not a bug of these tests):
+AIOHTTP_READS_SMALL_JSON = (
+    "aiohttp has no stream flag: the middleware reads a JSON 200 whose declared length is "
+    "within the cap, as the caller's json() would, and judges it (tiktok_adapter.aiohttp._body)"
+)
+AIOHTTP_RESENDS = (
+    "aiohttp's ClientSession sends an idempotent request once more after "
+    "ServerDisconnectedError or ClientOSError, outside its middlewares: the middleware runs "
+    "again with a fresh budget (max_retries=2 sends a GET 6 times); aiohttp 3.12 to 3.14 "
+    "have no public switch for it"
+)
+
+
+@pytest.fixture
+def storage(request: pytest.FixtureRequest) -> dict[str, Any]:
+    """The store's settings: memory unless a test asks for more with ``@STORES``."""
+    if getattr(request, "param", "memory") == "memory":
+        return {}
+    return {
+        "storage_uri": request.getfixturevalue("redis_url"),  # a private redis-server
+        "key_prefix": request.getfixturevalue("key_prefix"),
+        "storage_time": False,  # the fake clock drives the windows
+    }
+
+
+# A representative part of the file runs on Redis too (every transport): admission,
+# sleeping, raising, a 429's block, stats. The rest is the store's business, not the
+# transport's, and the store's own tests cover it.
+STORES = pytest.mark.parametrize(
+    "storage", ["memory", pytest.param("redis", marks=pytest.mark.redis)], indirect=True
+)
+
+
 @pytest.fixture(params=KINDS)
-def drive(request: pytest.FixtureRequest, clock: FakeClock) -> Iterator[Factory]:
-    """``drive(script, **settings)``: a driver of this run's transport on ``clock``."""
-    yield from drivers(request.param, clock)
+def drive(
+    request: pytest.FixtureRequest, clock: FakeClock, storage: dict[str, Any]
+) -> Iterator[Factory]:
+    """``drive(script, **settings)``: a driver of this run's transport on ``clock`` and
+    this run's store."""
+    yield from drivers(request.param, clock, storage)
 
 
 def _script(*entries: tuple[str, str, Reply]) -> Script:
@@ -37,6 +76,7 @@ def _script(*entries: tuple[str, str, Reply]) -> Script:
     return script
 
 
+@STORES
 def test_sleeps_exactly_until_the_window_admits(drive: Factory, clock: FakeClock) -> None:
     script = _script(("GET", INFO, Reply(json=OK)))
     driver = drive(script, **CRITICAL)
@@ -48,6 +88,7 @@ def test_sleeps_exactly_until_the_window_admits(drive: Factory, clock: FakeClock
     assert len(script.calls) == 11
 
 
+@STORES
 def test_raise_mode_sends_nothing_and_raises_the_transports_error(
     drive: Factory, clock: FakeClock
 ) -> None:
@@ -66,6 +107,7 @@ def test_raise_mode_sends_nothing_and_raises_the_transports_error(
     assert len(script.calls) == 10
 
 
+@STORES
 def test_admission_is_all_or_nothing(drive: Factory, clock: FakeClock) -> None:
     script = _script(("GET", INFO, Reply(json=OK)))
     driver = drive(script, on_limit="raise", app_limit="3/minute", **CRITICAL)
@@ -88,6 +130,7 @@ def test_max_wait_raises_instead_of_sleeping_long(drive: Factory, clock: FakeClo
     assert clock.sleeps == []
 
 
+@STORES
 def test_429_with_retry_after_blocks_then_resends(drive: Factory, clock: FakeClock) -> None:
     script = _script(
         ("GET", INFO, Reply(429, RATE_LIMITED, {"Retry-After": "17"})),
@@ -99,12 +142,13 @@ def test_429_with_retry_after_blocks_then_resends(drive: Factory, clock: FakeClo
     assert len(script.calls) == 2
 
 
+@STORES
 def test_429_block_holds_for_every_caller(drive: Factory, clock: FakeClock) -> None:
     script = _script(("GET", INFO, Reply(429, RATE_LIMITED, {"Retry-After": "40"})))
     driver = drive(script, on_limit="raise", **CRITICAL)
     with pytest.raises(RateLimitExceeded) as first:
         driver.get(INFO)
-    assert first.value.response is not None and first.value.response.status_code == 429
+    assert first.value.response is not None and driver.status(first.value.response) == 429
     assert first.value.limit == "server"
     with pytest.raises(RateLimitExceeded) as second:
         driver.get(INFO)
@@ -113,6 +157,22 @@ def test_429_block_holds_for_every_caller(drive: Factory, clock: FakeClock) -> N
     clock.advance(41)
     script.replace("GET", INFO, Reply(json=OK))
     assert driver.get(INFO).status_code == 200
+
+
+@pytest.mark.redis
+@pytest.mark.parametrize("storage", ["redis"], indirect=True)
+def test_a_429_block_holds_for_every_client_of_a_shared_store(
+    drive: Factory, clock: FakeClock
+) -> None:
+    """Two clients (two processes, say) on one Redis: the second never meets the 429."""
+    script = _script(("GET", INFO, Reply(429, RATE_LIMITED, {"Retry-After": "40"})))
+    first, second = (drive(script, on_limit="raise", **CRITICAL) for _ in range(2))
+    with pytest.raises(RateLimitExceeded):
+        first.get(INFO)
+    with pytest.raises(RateLimitExceeded) as info:
+        second.get(INFO)
+    assert info.value.response is None and info.value.retry_after == pytest.approx(40)
+    assert len(script.calls) == 1
 
 
 def test_429_without_headers_backs_off_with_jitter(drive: Factory, clock: FakeClock) -> None:
@@ -150,6 +210,8 @@ def test_a_daily_quota_refusal_raises_quota_exhausted(drive: Factory) -> None:
 
 def test_a_streamed_200_is_never_read(drive: Factory) -> None:
     driver = drive(_script(("GET", INFO, Reply(200, RATE_LIMITED))), on_limit="raise", **CRITICAL)
+    if driver.kind == "aiohttp":
+        pytest.skip(AIOHTTP_READS_SMALL_JSON)
     response = driver.get(INFO, stream=True)
     assert response.status_code == 200  # not judged: its body was not looked at
 
@@ -172,6 +234,7 @@ def test_writes_are_resent_after_429(drive: Factory) -> None:
     assert len(script.calls) == 2
 
 
+@STORES
 def test_reads_are_resent_after_connection_errors(drive: Factory, clock: FakeClock) -> None:
     script = _script(("POST", QUERY, Reply(error="connect")), ("POST", QUERY, Reply(json=OK)))
     driver = drive(script, on_limit="raise", **CRITICAL)
@@ -191,12 +254,18 @@ def test_writes_are_never_resent_after_connection_errors(drive: Factory, error: 
     assert len(script.calls) == 1
 
 
-def test_connection_errors_raise_after_the_retry_budget(drive: Factory) -> None:
-    driver = drive(_script(("GET", INFO, Reply(error="connect"))), max_retries=2, **CRITICAL)
+def test_connection_errors_raise_after_the_retry_budget(
+    drive: Factory, request: pytest.FixtureRequest
+) -> None:
+    script = _script(("GET", INFO, Reply(error="connect")))
+    driver = drive(script, max_retries=2, **CRITICAL)
+    if driver.kind == "aiohttp":
+        request.applymarker(pytest.mark.xfail(strict=True, reason=AIOHTTP_RESENDS))
     with pytest.raises(driver.connect_error):
         driver.get(INFO)
     assert len(driver.limited.stats().endpoints) == 1
     assert driver.limited.stats().total.retries == 2
+    assert len(script.calls) == 3
 
 
 def test_priority_context_gives_low_work_half_a_window(drive: Factory) -> None:
@@ -212,6 +281,7 @@ def test_priority_context_gives_low_work_half_a_window(drive: Factory) -> None:
             driver.get(INFO)
 
 
+@STORES
 def test_stats_and_hooks(drive: Factory, clock: FakeClock) -> None:
     waits: list[Event] = []
     driver = drive(_script(("GET", INFO, Reply(json=OK))), on_wait=waits.append, **CRITICAL)

@@ -1,13 +1,16 @@
 """One scripted server and one driver per transport, so a behaviour test runs on each.
 
 Drivers: requests (the adapter under `responses`), httpx sync and httpx async (the
-transports over an ``httpx.MockTransport``). A test scripts answers per (method, URL),
-sends through ``driver``, and checks what the server saw and what the clock slept.
+transports over an ``httpx.MockTransport``) and aiohttp (the client middleware against a
+real loopback server, as aiohttp has no mock transport: tests/transports_aiohttp.py).
+A test scripts answers per (method, URL), sends through ``driver``, and checks what the
+server saw and what the clock slept.
 """
 
 from __future__ import annotations
 
 import asyncio
+import importlib.util
 import json
 import re
 from collections.abc import Callable, Iterator
@@ -22,7 +25,9 @@ from tiktok_adapter import TikTokAdapter, mount
 from tiktok_adapter.httpx import STREAM, AsyncTikTokTransport, TikTokTransport
 from tiktok_adapter.testing import FakeClock
 
-KINDS = ("requests", "httpx", "httpx-async")
+KINDS: tuple[str, ...] = ("requests", "httpx", "httpx-async")
+if importlib.util.find_spec("aiohttp") is not None:  # an optional extra
+    KINDS += ("aiohttp",)
 
 
 OK_BODY = {"data": {"user": {}}, "error": {"code": "ok", "message": "", "log_id": "y"}}
@@ -100,6 +105,10 @@ class Driver:
     def post(self, url: str, payload: Any) -> Any: ...
 
     def close(self) -> None: ...
+
+    def status(self, response: Any) -> int:
+        """The status of a response the transport handed over (in an error, say)."""
+        return int(response.status_code)
 
     def usage(self, url: str, clock: FakeClock) -> dict[str, int]:
         """How much of each of the route's windows is used now."""
@@ -218,14 +227,23 @@ class AsyncHttpxDriver(Driver):
 Factory = Callable[..., Driver]
 
 
-def drivers(kind: str, clock: FakeClock) -> Iterator[Factory]:
+def drivers(
+    kind: str, clock: FakeClock, defaults: dict[str, Any] | None = None
+) -> Iterator[Factory]:
     """For a fixture: ``make(script, **settings)`` builds a driver of ``kind`` on
-    ``clock``; every driver made is closed when the fixture ends."""
+    ``clock`` (``defaults`` under the settings: the store, say); every driver made is
+    closed when the fixture ends."""
     made: list[Driver] = []
-    kinds = {"requests": RequestsDriver, "httpx": HttpxDriver, "httpx-async": AsyncHttpxDriver}
+    kinds: dict[str, Callable[[Script, dict[str, Any]], Driver]] = {
+        "requests": RequestsDriver, "httpx": HttpxDriver, "httpx-async": AsyncHttpxDriver,
+    }  # fmt: skip
+    if kind == "aiohttp":
+        from transports_aiohttp import AiohttpDriver
+
+        kinds[kind] = AiohttpDriver
 
     def make(script: Script, **options: Any) -> Driver:
-        options.setdefault("clock", clock)
+        options = {"clock": clock, **(defaults or {}), **options}
         driver = kinds[kind](script, options)
         made.append(driver)
         return driver
