@@ -14,6 +14,9 @@ from transports import Driver, Script
 
 from tiktok_adapter.aiohttp import TikTokMiddleware
 
+# Whether the script set the answer's Date (aiohttp 3.14 types a response's own keys).
+SCRIPTED_DATE: Any = getattr(web, "ResponseKey", lambda name, kind: name)("scripted_date", bool)
+
 
 class Answered:
     """An aiohttp answer read whole, with the ``status_code`` and ``json()`` of the others."""
@@ -81,14 +84,14 @@ class AiohttpDriver(Driver):
                 pass
         headers, body = Script.encode(reply)
         response = web.Response(status=reply.status, headers=headers, body=body)
-        response["scripted_date"] = "Date" in headers  # a response's own mapping
+        response[SCRIPTED_DATE] = "Date" in headers
         return response
 
     @staticmethod
     async def _undated(request: web.Request, response: web.StreamResponse) -> None:
         """No Date header unless the script sets one, as for the other drivers: aiohttp
         dates answers by the wall clock, which the test's clock is not."""
-        if not response.get("scripted_date"):
+        if not response.get(SCRIPTED_DATE):
             response.headers.popall("Date", None)
 
     def _send(self, method: str, url: str, **kwargs: Any) -> Answered:
