@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 import requests
 from requests.adapters import HTTPAdapter
+from requests.models import REDIRECT_STATI
 
 from ..core.clock import SYSTEM_CLOCK, Clock
 from ..core.decide import Attempt, Raise, Return
@@ -21,7 +22,7 @@ from ..engine.limiter import Limiter, replayable
 from ..priority import PRIORITY_HEADER, Priority
 from ..settings import Settings
 from .body import read_prefix, release
-from .headers import HeaderView
+from .headers import HeaderView, header
 from .problems import to_exception
 
 if TYPE_CHECKING:
@@ -160,11 +161,10 @@ class TikTokAdapter(LimiterFacade, HTTPAdapter):
 
     def request_priority(self, request: requests.PreparedRequest) -> Priority:
         """The header (removed before sending), else the context, else the default."""
-        headers = request.headers
-        # Looked up through the view: requests' own lookup of a missing name raises.
-        value = HeaderView(headers).get(PRIORITY_HEADER)
+        # Not requests' own lookup: it finds a missing name by raising KeyError.
+        value = header(request.headers, PRIORITY_HEADER)
         if value is not None:
-            del headers[PRIORITY_HEADER]
+            del request.headers[PRIORITY_HEADER]
         return self.limiter.priority_for(value)
 
     def admit(
@@ -186,7 +186,8 @@ class TikTokAdapter(LimiterFacade, HTTPAdapter):
         """Read the server's rate information, and do the work on the store it calls for
         (block the endpoint where it says so); the refusal, if the answer is one."""
         outcome = self.limiter.observe(route, self.answer(response, stream), attempt)
-        run(outcome.effects)
+        if outcome.effects:  # most answers call for none
+            run(outcome.effects)
         return outcome.refusal
 
     def answer(self, response: requests.Response, stream: bool) -> Answer:
@@ -198,13 +199,15 @@ class TikTokAdapter(LimiterFacade, HTTPAdapter):
         Any other body is one the session reads at once when the caller does not stream,
         with the same error the caller would see.
         """
-        if response.status_code == 429:
+        status = response.status_code
+        if status == 429:
             body = read_prefix(response, budget=self.body_deadline)
-        elif stream or response.is_redirect:
+        # The status first: is_redirect alone looks for Location by raising KeyError.
+        elif stream or (status in REDIRECT_STATI and response.is_redirect):
             body = None
         else:
             body = response.content
-        return Answer(response.status_code, HeaderView(response.headers), body)
+        return Answer(status, HeaderView(response.headers), body)
 
     def may_resend_after_error(
         self, request: requests.PreparedRequest, route: Route, exc: Exception

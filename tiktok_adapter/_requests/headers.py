@@ -6,6 +6,16 @@ from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
 
+def header(headers: Mapping[str, str], name: str) -> str | None:
+    """The value of ``name`` in requests' headers, or None: one dict lookup, no view built
+    (the priority header, looked up on every request and almost always absent)."""
+    store = getattr(headers, "_store", None)
+    if isinstance(store, dict):
+        item = store.get(name.lower())
+        return None if item is None else str(item[1])
+    return headers.get(name)
+
+
 class HeaderView(Mapping[str, str]):
     """A read-only view of a ``requests`` ``CaseInsensitiveDict``.
 

@@ -103,7 +103,8 @@ class TikTokMiddleware(LimiterFacade):
             elif wants_body(response):
                 body = await read_small(response)
             outcome = limiter.observe(route, Answer(status, response.headers, body), attempt)
-            await self.effects.apply(outcome.effects)
+            if outcome.effects:  # most answers call for none
+                await self.effects.apply(outcome.effects)
             refusal = outcome.refusal
             if refusal is None:
                 return response

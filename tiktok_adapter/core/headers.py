@@ -137,12 +137,14 @@ _RATE_HEADERS = frozenset(
 
 def parse_rate_headers(headers: Mapping[str, str], now: float) -> RateInfo | None:
     """The rate information in ``headers``, or None when there is none (the common case)."""
-    headers = case_insensitive(headers)
     # A view that lists its lower-case names at once answers the common case (no rate
     # header at all) with one set operation instead of four lookups.
     names = getattr(headers, "lower_names", None)
-    if names is not None and _RATE_HEADERS.isdisjoint(names()):
-        return None
+    if names is not None:
+        if _RATE_HEADERS.isdisjoint(names()):
+            return None
+    else:
+        headers = case_insensitive(headers)
     # Lower-case names: a view keyed that way (see the transports) lowers nothing more.
     limit = headers.get("x-ratelimit-limit")
     remaining = headers.get("x-ratelimit-remaining")

@@ -25,12 +25,13 @@ from ..core.events import Event, EventKind, Hooks
 from ..core.headers import RateInfo, parse_rate_headers
 from ..core.identity import RequestLike, derive_secret
 from ..core.learning import Learned, LearningPolicy
+from ..core.priority import _current as _context_priority
 from ..core.refusal import Answer, Refusal, RefusalKind, RefusalPolicy, TikTokRefusals, exhausted
 from ..core.retry import RetryPolicy
 from ..core.routes import OTHER, Route, RouteTable
 from ..core.stats import Counter, Stats, StatsRecorder
 from ..core.windows import Window
-from ..priority import PRIORITY_HEADER, Priority, current_priority
+from ..priority import PRIORITY_HEADER, Priority
 from ..settings import Settings
 from ..storage import is_shared, open_store
 from ..storage.learned import open_learned
@@ -142,7 +143,8 @@ class Limiter:
                 return Priority.coerce(value, PRIORITY_HEADER)
             except ValueError:
                 logger.debug("ignoring unknown %s value", PRIORITY_HEADER)
-        return current_priority() or self.default_priority
+        # The context's level read here, not through current_priority(): once per request.
+        return _context_priority.get() or self.default_priority
 
     def start(self, route: Route, level: Priority) -> Attempt:
         if self.rules.max_wait is None:  # no deadline: no clock reading

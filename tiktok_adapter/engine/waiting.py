@@ -12,9 +12,10 @@ from typing import Any
 from ..core.decide import Attempt
 from ..core.forksafe import after_fork_in_child
 from ..core.routes import Route
+from ..core.stats import Counter
 from ..core.windows import Admission, StorageError, Window
 from .gate import Gate
-from .steps import Steps
+from .steps import ADMISSION, Steps
 
 
 class Admitter:
@@ -43,7 +44,8 @@ class Admitter:
         if gate is None or not gate.busy:
             verdict = self._acquire(request, route, attempt, windows, self.clock.now())
             if verdict.admitted:
-                return self.steps.at_once(route)
+                self.steps.stats.add(route.report, Counter.ADMITTED_AT_ONCE)
+                return 0.0
         # Gates exist only while someone waits, so per-token queues of many users do
         # not pile up: the last waiter to leave removes its gate.
         with self._gates_lock:
@@ -84,10 +86,13 @@ class Admitter:
         self, request: Any, route: Route, attempt: Attempt, windows: tuple[Window, ...],
         now: float,
     ) -> Admission:  # fmt: skip
+        # Steps.asked and Steps.answered, spelled out: this runs once per request.
         steps = self.steps
-        passed, share = steps.asked(attempt, now)
+        passed = now if steps.pass_now else None
         try:
-            verdict = self.store.acquire(windows, route.blocks, passed, share)
+            verdict = self.store.acquire(windows, route.blocks, passed, steps.shares[attempt.level])
         except StorageError as exc:
             steps.store_failed(request, route, attempt, str(exc), now)
-        return steps.answered(windows, now, verdict)
+        if verdict.admitted:
+            ADMISSION.set((self.store, windows, now, verdict))
+        return verdict

@@ -103,7 +103,8 @@ class AsyncTikTokTransport(LimitedTransport[httpx.AsyncBaseTransport], httpx.Asy
         refusal = outcome.refusal
         if refusal is not None and read is Read.WHOLE and seen.body is not None:
             await response.aread()  # an error may carry it: read, as it decodes within the cap
-        await self.effects.apply(outcome.effects)
+        if outcome.effects:  # most answers call for none
+            await self.effects.apply(outcome.effects)
         return response, refusal
 
     async def aclose(self) -> None:

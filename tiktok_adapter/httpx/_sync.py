@@ -77,7 +77,8 @@ class TikTokTransport(LimitedTransport[httpx.BaseTransport], httpx.BaseTransport
             seen = Answer(response.status_code, headers, body)
         assert seen is not None
         outcome = self.limiter.observe(route, seen, attempt)
-        run(outcome.effects)
+        if outcome.effects:  # most answers call for none
+            run(outcome.effects)
         refusal = outcome.refusal
         if refusal is not None and read is Read.WHOLE and seen.body is not None:
             response.read()  # an error may carry it: read, as it decodes within the cap

@@ -57,7 +57,8 @@ class MemoryStore:
         with self._lock:
             if now is None:
                 raise ValueError("MemoryStore needs the caller's clock reading")
-            wall = self._wall(now)
+            read = self._calendar_of  # self._wall(now), spelled out on the hot path
+            wall = float(read()) if read is not None else now
             refusal = self._refusal(windows, blocks, now, wall, share)
             if refusal is not None:
                 return refusal
