@@ -10,7 +10,8 @@ for 8 s, then resumed; a Redis Cluster master SIGKILLed; a plain redis-server st
 Each run is judged on the issue's promises: 0 lost, at most 1 429 at the server, no call
 that never queued longer than the socket timeout plus one backoff (nor any wait on the
 store), the windows on the master before and after, and each process keeping at least
-floor(limit / N) in every window of its outage once one has turned over.
+floor(limit / N) in every window of its outage (while its store does not answer) once one
+has turned over.
 
 The rows go to benchmarks/fleet_failover.json, where rows of another redis-py version (or
 other settings) are kept, and the section "## Fleet through outages" of RESULTS.md is
@@ -85,14 +86,21 @@ def markdown(doc: dict[str, Any]) -> str:
         f"wait on the store) over {ff.LONGEST_CALL:g} s (socket timeout 1 s + backoff 0.1 s "
         "+ 0.5 s slack), windows on the master before and after, and each process sending "
         f"at least floor({ff.LIMIT}/{ff.PROCESSES}) = {ff.LIMIT // ff.PROCESSES} in every "
-        f"{ff.PERIOD + ff.MARGIN + ff.LATE:g} s window of its outage once one has turned "
-        "over (the fewest per process is shown; - : its outage was too short to hold one).",
+        f"{ff.PERIOD + ff.MARGIN + ff.LATE:g} s window of its outage (while its "
+        "`stats().storage.answering` is False) once one has turned over since the outage "
+        "began (the fewest per process is shown; - : its outage was too short to hold one). "
+        f"Sentinel's down-after-milliseconds and Cluster's node timeout are {fo.DETECT_MS} "
+        "ms, so that a switch is an outage long enough to hold such a window. 'out s' is "
+        "the longest a process's store did not answer; 'settling s' the most any process "
+        "then stayed degraded until every member was heard from again.",
         "",
     ]
     table = [
         [
             r["topology"], r["failure"], r["settings"], r["redis_py"], r["run"],
-            f"{r['back_s']:.1f}", r["calls"], r["lost"], r["http_429"],
+            f"{r['back_s']:.1f}", f"{max(r['outage_s'].values()):.1f}",
+            f"{max(r.get('unsettled_s', {}).values(), default=0.0):.1f}",
+            r["calls"], r["lost"], r["http_429"],
             f"{r['longest_at_once_s']:.2f}", f"{r['longest_store_call_s']:.2f}",
             "yes" if r["windows_before"] and r["windows_after"] else
             f"before {'yes' if r['windows_before'] else 'no'}, after "
@@ -104,7 +112,8 @@ def markdown(doc: dict[str, Any]) -> str:
         for r in doc["rows"]
     ]  # fmt: skip
     head += _markdown.table(
-        ["store", "failure", "settings", "redis-py", "run", "back after s", "calls", "lost",
+        ["store", "failure", "settings", "redis-py", "run", "back after s", "out s",
+         "settling s", "calls", "lost",
          "429s", "longest unqueued call s", "longest store wait s", "windows on master",
          "fewest per process", "verdict"], table,
     )  # fmt: skip
