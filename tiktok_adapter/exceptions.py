@@ -21,10 +21,12 @@ the requests adapter (``tiktok_adapter.adapter``), ``httpx.HTTPError`` for
 from __future__ import annotations
 
 import datetime
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 # The two the core raises are defined there, so the core imports nothing outside itself;
 # these are the same classes.
+from .core.decide import Cause, Problem, utc
 from .core.errors import ConfigurationError, TikTokAdapterError
 
 if TYPE_CHECKING:
@@ -112,3 +114,29 @@ class TikTokAPIError(TikTokAdapterError):
 
 class PaginationError(TikTokAdapterError):
     """A paginated listing cannot go on safely (a repeated or missing cursor, too many pages)."""
+
+
+@dataclass(frozen=True)
+class Flavour:
+    """One transport's errors: subclasses of the three above that are also its HTTP
+    library's base error (see each transport's ``_errors`` / ``problems`` module)."""
+
+    refused: type[RateLimitExceeded]
+    quota: type[QuotaExhausted]
+    storage: type[StorageUnavailable]
+
+    def of(self, problem: Problem, request: Any, response: Any = None) -> RateLimitExceeded:
+        """``problem`` as this flavour's exception; ``request`` is the library's request
+        (a transport's view of it hands over its ``original``)."""
+        causes: dict[Cause, type[RateLimitExceeded]] = {
+            Cause.QUOTA: self.quota, Cause.STORAGE: self.storage,
+        }  # fmt: skip
+        return causes.get(problem.cause, self.refused)(
+            problem.message,
+            retry_after=problem.retry_after,
+            endpoint=problem.endpoint,
+            limit=problem.limit,
+            request=getattr(request, "original", request),
+            response=response,
+            reset_at=utc(problem.reset_at),
+        )

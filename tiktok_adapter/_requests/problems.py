@@ -7,12 +7,9 @@ requests.RequestException``.
 
 from __future__ import annotations
 
-from typing import Any
-
 import requests
 
 from .. import exceptions
-from ..core.decide import Cause, Problem, utc
 
 
 class RateLimitExceeded(exceptions.RateLimitExceeded, requests.RequestException):
@@ -27,21 +24,5 @@ class StorageUnavailable(exceptions.StorageUnavailable, RateLimitExceeded):
     """The shared limiter storage cannot be reached (a ``requests.RequestException``)."""
 
 
-_CLASSES: dict[Cause, type[RateLimitExceeded]] = {
-    Cause.QUOTA: QuotaExhausted,
-    Cause.STORAGE: StorageUnavailable,
-}
-
-
-def to_exception(problem: Problem, request: Any, response: Any = None) -> RateLimitExceeded:
-    """``problem`` as the requests flavour of :class:`tiktok_adapter.RateLimitExceeded`."""
-    cls = _CLASSES.get(problem.cause, RateLimitExceeded)
-    return cls(
-        problem.message,
-        retry_after=problem.retry_after,
-        endpoint=problem.endpoint,
-        limit=problem.limit,
-        request=request,
-        response=response,
-        reset_at=utc(problem.reset_at),
-    )
+# ``problem`` as this flavour's exception (the engine's ErrorFactory).
+to_exception = exceptions.Flavour(RateLimitExceeded, QuotaExhausted, StorageUnavailable).of

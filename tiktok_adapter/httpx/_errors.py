@@ -7,12 +7,9 @@ httpx.HTTPError``.
 
 from __future__ import annotations
 
-from typing import Any
-
 import httpx
 
 from .. import exceptions
-from ..core.decide import Cause, Problem, utc
 
 
 class RateLimitExceeded(exceptions.RateLimitExceeded, httpx.HTTPError):
@@ -27,25 +24,5 @@ class StorageUnavailable(exceptions.StorageUnavailable, RateLimitExceeded):
     """The shared limiter storage cannot be reached (an ``httpx.HTTPError``)."""
 
 
-_CLASSES: dict[Cause, type[RateLimitExceeded]] = {
-    Cause.QUOTA: QuotaExhausted,
-    Cause.STORAGE: StorageUnavailable,
-}
-
-
-def to_exception(problem: Problem, request: Any, response: Any = None) -> RateLimitExceeded:
-    """``problem`` as the httpx flavour of :class:`tiktok_adapter.RateLimitExceeded`.
-
-    ``request`` is the ``httpx.Request`` (the admission loop hands over the request it
-    was given, which for the transports is always the httpx one).
-    """
-    cls = _CLASSES.get(problem.cause, RateLimitExceeded)
-    return cls(
-        problem.message,
-        retry_after=problem.retry_after,
-        endpoint=problem.endpoint,
-        limit=problem.limit,
-        request=getattr(request, "original", request),
-        response=response,
-        reset_at=utc(problem.reset_at),
-    )
+# ``problem`` as this flavour's exception (the engine's ErrorFactory).
+to_exception = exceptions.Flavour(RateLimitExceeded, QuotaExhausted, StorageUnavailable).of
