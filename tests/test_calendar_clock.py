@@ -69,11 +69,24 @@ def _periods(arrivals: list[float], period: float) -> dict[int, int]:
     return counts
 
 
-def _redis_second_turns(redis_url: str) -> None:
-    """Wait (real time) until Redis's clock enters its next second."""
+def _redis_seconds(client: redis.Redis) -> float:
+    seconds, micros = client.time()
+    return seconds + micros / 1e6
+
+
+def _redis_late_in_period(redis_url: str, period: int) -> None:
+    """Wait (real time) until Redis's clock is in the last half second of one of its
+    periods, so that its next period starts within half a second."""
     client = redis.Redis.from_url(redis_url)
-    first = client.time()[0]
-    while client.time()[0] == first:
+    while _redis_seconds(client) % period < period - 0.5:
+        time.sleep(0.01)
+
+
+def _redis_period_turns(redis_url: str, period: int) -> None:
+    """Wait (real time) until Redis's clock enters its next period."""
+    client = redis.Redis.from_url(redis_url)
+    first = _redis_seconds(client) // period
+    while _redis_seconds(client) // period == first:
         time.sleep(0.01)
 
 
@@ -81,17 +94,23 @@ def test_redis_clock_ahead_does_not_open_the_next_period_early(
     redis_url: str, key_prefix: str, clock: FakeClock, api: list[float]
 ) -> None:
     """Redis's own clock (the default, ``storage_time``) is years ahead of the adapters'
-    and the API's (the fake clock), and turns its seconds as it will: two workers spend
-    ``6/second@utc`` once per second of the API's calendar, whatever Redis's second."""
-    clock.advance(1 - clock.now() % 1 + 0.05)  # the API 0.05 s into a second
-    one, two = (_worker(redis_url, key_prefix, clock, "6/second@utc") for _ in range(2))
+    and the API's (the fake clock), and turns its periods as it will: two workers spend
+    ``6/2second@utc`` once per period of the API's calendar, whatever Redis's period.
+
+    The window's key lives for what is left of the API's period in real time (1.95 s
+    here), while the fake calendar stands still: the first calls go late in one of
+    Redis's periods, so that its next one begins well before the key is gone, however
+    slow the machine."""
+    clock.advance(2 - clock.now() % 2 + 0.05)  # the API 0.05 s into a period
+    one, two = (_worker(redis_url, key_prefix, clock, "6/2second@utc") for _ in range(2))
+    _redis_late_in_period(redis_url, 2)
     assert _sent(one, 3) + _sent(two, 3) == 6
-    _redis_second_turns(redis_url)  # Redis's next second; the API's is the same
-    clock.advance(0.9)
+    _redis_period_turns(redis_url, 2)  # Redis's next period; the API's is the same
+    clock.advance(1.9)
     assert _sent(one, 3) + _sent(two, 3) == 0
-    clock.advance(0.1)  # the API's next second
+    clock.advance(0.1)  # the API's next period
     assert _sent(one, 3) + _sent(two, 3) == 6
-    assert sorted(_periods(api, 1.0).values()) == [6, 6]
+    assert sorted(_periods(api, 2.0).values()) == [6, 6]
 
 
 def test_a_store_clock_ahead_of_the_calendar_spends_one_period_once(
