@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, replace
-from typing import Literal
+from typing import Literal, Protocol
 
 from .errors import ConfigurationError
 from .rates import Rate
@@ -81,6 +81,23 @@ class LearningPolicy:
                 raise ConfigurationError(f"learning {name}={value!r} must be a fraction")
             if not 0 < value < 1:
                 raise ConfigurationError(f"learning {name}={value!r} must be in (0, 1)")
+
+
+class LearnedPlace(Protocol):
+    """Where a store keeps learned values (declared by each store: ``learned_place``)."""
+
+    # True when reading costs a round trip that may time out: the learner then reads in
+    # the background after the first time; False for a dict in process.
+    remote: bool
+
+    def load(self) -> dict[str, Learned]:
+        """Every scope's state; raises StorageError when the store cannot be reached."""
+
+    def lower(self, scope: str, state: Learned) -> Learned:
+        """Store ``state`` unless a lower factor is stored already; returns what is stored."""
+
+    def swap(self, scope: str, expected: float, state: Learned) -> bool:
+        """Store ``state`` only if the stored factor is still ``expected`` (a raise)."""
 
 
 @dataclass(frozen=True)

@@ -10,6 +10,7 @@ from .errors import TikTokAdapterError
 from .rates import Rate
 
 if TYPE_CHECKING:
+    from .learning import LearnedPlace, LearningPolicy
     from .stats import StorageHealth
 
 # A block whose key starts so marks a spent quota (the server said so, or a window that
@@ -111,5 +112,9 @@ class Store(Protocol):
 
     def health(self) -> StorageHealth | None:
         """A shared store's health, for ``stats()``; None for one in process."""
+
+    def learned_place(self, key_prefix: str, policy: LearningPolicy) -> LearnedPlace:
+        """Where learned limits are kept beside these windows: this process, or the
+        shared store, which the whole fleet reads."""
 
     def close(self) -> None: ...

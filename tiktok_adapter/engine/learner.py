@@ -19,7 +19,6 @@ import math
 import threading
 from collections.abc import Mapping
 from types import MappingProxyType
-from typing import Protocol
 
 from ..core.clock import Clock, wall_time
 from ..core.forksafe import after_fork_in_child
@@ -27,6 +26,7 @@ from ..core.learning import (
     APP_SCOPE,
     UNLEARNED,
     Learned,
+    LearnedPlace,
     LearningPolicy,
     RefusalScope,
     busy,
@@ -51,26 +51,13 @@ _CACHE_SIZE = 4096
 _RETRY_AFTER_ERROR = 5.0
 
 
-class SharedLearned(Protocol):
-    """Where learned values live: one process's dict, or a hash every process reads."""
-
-    def load(self) -> dict[str, Learned]:
-        """Every scope's state; raises StorageError when the store cannot be reached."""
-
-    def lower(self, scope: str, state: Learned) -> Learned:
-        """Store ``state`` unless a lower factor is stored already; returns what is stored."""
-
-    def swap(self, scope: str, expected: float, state: Learned) -> bool:
-        """Store ``state`` only if the stored factor is still ``expected`` (a raise)."""
-
-
 class Learner:
     """Learned factors per scope, applied to windows, lowered on refusals, raised slowly."""
 
     def __init__(
         self,
         policy: LearningPolicy,
-        shared: SharedLearned,
+        shared: LearnedPlace,
         store: Store,
         clock: Clock,
         app_keys: frozenset[str],
@@ -90,7 +77,7 @@ class Learner:
         self._loaded = False
         # A dict in process changes only through this learner, which keeps its copy
         # current: once read, it is never read again (no clock reading per request).
-        self._in_process = not getattr(shared, "remote", True)
+        self._in_process = not shared.remote
         self._generation = 0
         # One background refresh at a time; a forked child starts with none running.
         self._refreshing = False
@@ -135,7 +122,7 @@ class Learner:
                 return self._values
             self._loaded_at = now
             # A dict in process is read here; a store's round trip in the background.
-            first = not self._loaded or not getattr(self.shared, "remote", True)
+            first = not self._loaded or not self.shared.remote
             self._loaded = True
             if not first:
                 self._refreshing = True

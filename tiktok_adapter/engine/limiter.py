@@ -34,7 +34,6 @@ from ..core.windows import Window
 from ..priority import PRIORITY_HEADER, Priority
 from ..settings import Settings
 from ..storage import is_shared, open_store
-from ..storage.learned import open_learned
 from .budget import take_budget
 from .effects import BlockWrite, Effect, Effects, Outcome
 from .late import LateAnswers
@@ -104,7 +103,7 @@ class Limiter:
         # Learned limits: the effective windows are built before the store sees them.
         policy = learning or LearningPolicy(enabled=s.learn_limits)
         self.learner = Learner(
-            policy, open_learned(self.store, s.key_prefix, policy), self.store, clock,
+            policy, self.store.learned_place(s.key_prefix, policy), self.store, clock,
             frozenset(w.key for w in self.routes.app_windows),
         )  # fmt: skip
         self.routes.adjust = self.learner.adjust

@@ -15,10 +15,12 @@ from collections.abc import Sequence
 
 from ..core.clock import Clock, wall_time
 from ..core.forksafe import after_fork_in_child
+from ..core.learning import LearnedPlace, LearningPolicy
 from ..core.stats import StorageHealth
 from ..core.windows import Admission, StorageError, StorageMisconfigured, Usage, Window
 from .base import SharedStore
 from .fleet import FORGET, HEARTBEAT, FleetView, Heartbeat, new_member, read_view
+from .learned import WhileUp
 from .memory import MemoryStore
 from .outage import OutageShare
 
@@ -334,6 +336,9 @@ class FallbackStore:
         """No heartbeat thread (tests call :meth:`beat` themselves, on the fake clock)."""
         if self._heartbeat is not None:
             self._heartbeat.stop()
+
+    def learned_place(self, key_prefix: str, policy: LearningPolicy) -> LearnedPlace:
+        return WhileUp(self.primary.learned_place(key_prefix, policy), lambda: self.degraded)
 
     def close(self) -> None:
         self.stop_heartbeat()

@@ -1,5 +1,9 @@
 """Where learned limits are kept: a dict in process, or one Redis hash the whole fleet reads.
 
+Each store declares its place (``Store.learned_place``): the memory store a
+:class:`LocalLearned`, the Redis store a :class:`RedisLearned`, and the fallback its
+primary's place behind :class:`WhileUp`.
+
 The Redis side has two small scripts of its own, beside (not inside) the admission
 script: admission takes each window's amount as an argument, so it never needs to know
 that an amount was learned.
@@ -8,10 +12,11 @@ that an amount was learned.
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from typing import Any
 
-from ..core.learning import Learned, LearningPolicy
-from ..core.windows import StorageError, Store
+from ..core.learning import Learned, LearnedPlace, LearningPolicy
+from ..core.windows import StorageError
 from ._redis_scripts import Keys, run
 
 
@@ -54,20 +59,15 @@ class RedisLearned:
 
     remote = True  # a round trip may time out: read in the background after the first
 
-    def __init__(
-        self, redis_store: Any, key_prefix: str, policy: LearningPolicy, fallback: Any = None
-    ) -> None:
-        self.redis_store = redis_store
-        self.fallback = fallback
+    def __init__(self, connection: Callable[[], Any], key_prefix: str,
+                 policy: LearningPolicy) -> None:  # fmt: skip
+        # The store's connection() (opened by the store, reopened after a failure).
+        self.connection = connection
         self.key = Keys.of(key_prefix).learned
         self.ttl_ms = str(int(policy.forget_after * 1000))
 
     def _client(self) -> Any:
-        # While the fallback counts alone (the store is down), asking Redis would cost a
-        # request a timeout; the learner keeps its copy until the store is back.
-        if self.fallback is not None and getattr(self.fallback, "degraded", False):
-            raise StorageError("learned limits: the shared store is down")
-        return self.redis_store.connection()
+        return self.connection()
 
     def _script(self, name: str, args: list[str]) -> Any:
         # lua/lower.lua: a lower factor wins. lua/swap.lua: compare and set, for raises (a
@@ -104,11 +104,28 @@ class RedisLearned:
         return bool(int(done))
 
 
-def open_learned(
-    store: Store, key_prefix: str, policy: LearningPolicy
-) -> LocalLearned | RedisLearned:
-    """The shared place for ``store``: its Redis when it has one, else this process."""
-    primary = getattr(store, "primary", store)
-    if hasattr(primary, "connection") and hasattr(primary, "tag"):
-        return RedisLearned(primary, key_prefix, policy, store if primary is not store else None)
-    return LocalLearned()
+class WhileUp:
+    """A shared place asked only while ``down()`` is false: while the fallback counts
+    alone (the store is down), asking it would cost a request a timeout, so each call
+    fails at once and the learner keeps its copy until the store is back."""
+
+    def __init__(self, place: LearnedPlace, down: Callable[[], bool]) -> None:
+        self.place = place
+        self.down = down
+        self.remote = place.remote
+
+    def _check(self) -> None:
+        if self.down():
+            raise StorageError("learned limits: the shared store is down")
+
+    def load(self) -> dict[str, Learned]:
+        self._check()
+        return self.place.load()
+
+    def lower(self, scope: str, state: Learned) -> Learned:
+        self._check()
+        return self.place.lower(scope, state)
+
+    def swap(self, scope: str, expected: float, state: Learned) -> bool:
+        self._check()
+        return self.place.swap(scope, expected, state)

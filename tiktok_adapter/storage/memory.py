@@ -9,10 +9,12 @@ from collections.abc import Sequence
 from ..core.clock import Clock
 from ..core.forksafe import after_fork_in_child
 from ..core.lateness import REDATE_REACH
+from ..core.learning import LearnedPlace, LearningPolicy
 from ..core.rates import cap_for
 from ..core.stats import StorageHealth
 from ..core.windows import ADMITTED, QUOTA_BLOCK, Admission, Store, Usage, Window
 from .base import Backend, StoreOptions
+from .learned import LocalLearned
 
 # Idle windows (a per-token scope with many users) are swept this often, so memory
 # stays bounded by the users active within the longest window.
@@ -248,6 +250,9 @@ class MemoryStore:
         for key, until in list(self._blocks.items()):
             if until <= now:
                 del self._blocks[key]
+
+    def learned_place(self, key_prefix: str, policy: LearningPolicy) -> LearnedPlace:
+        return LocalLearned()
 
     def close(self) -> None:
         # The windows live as long as the store: requests' Session.close() closes every

@@ -16,6 +16,7 @@ import limits.storage
 from ..core.clock import wall_time
 from ..core.forksafe import after_fork_in_child
 from ..core.lateness import REDATE_REACH
+from ..core.learning import LearnedPlace, LearningPolicy
 from ..core.stats import StorageHealth
 from ..core.windows import Admission, StorageError, Store, Usage, Window
 from ..exceptions import ConfigurationError
@@ -25,6 +26,7 @@ from ._redis_plan import Plans
 from ._redis_problems import eviction_problems, problem_of
 from ._redis_scripts import Keys, block_slot, is_noscript, run
 from .base import AsyncStore, Backend, StoreOptions
+from .learned import RedisLearned
 from .uri import describe_error, redact_uri, uri_secrets
 
 # Opens a client to the store; raises StorageError while the store cannot be reached.
@@ -255,6 +257,9 @@ class RedisStore:
         if not isinstance(memory, dict):
             return []  # a cluster client answers per node
         return eviction_problems(memory)
+
+    def learned_place(self, key_prefix: str, policy: LearningPolicy) -> LearnedPlace:
+        return RedisLearned(self.connection, key_prefix, policy)
 
     def close(self) -> None:
         for client in (self.client, self._cluster):
