@@ -1,9 +1,7 @@
-"""A Redis Cluster of 3 masters and 3 replicas: keys by app, and a failover under a fleet.
+"""A Redis Cluster of 3 masters and 3 replicas: one app's keys share a slot.
 
-The master that serves the fleet's slot dies while the fleet of test_fleet_outages.py
-calls a loopback server in raise mode; its replica takes over. The promises, and what is
-asserted, are those of test_sentinel.py; the fallback mode's cluster failover is one of
-issue #23's scenarios, in test_fleet_outages.py.
+Its failovers are in test_failover_raise_mode.py (raise mode) and test_fleet_outages.py
+(the fallback mode, issue #23's scenarios).
 """
 
 from __future__ import annotations
@@ -12,12 +10,10 @@ import time
 import uuid
 from collections.abc import Iterator
 
-import failover_fleet as ff
-import fleet_outages as fo
 import pytest
 import requests
 import responses
-from redis_topologies import Cluster, client, cluster_client_bounds_calls, running
+from redis_topologies import Cluster, client, running
 
 from tiktok_adapter import TikTokAdapter, mount
 
@@ -72,21 +68,3 @@ def test_one_apps_keys_share_a_slot_and_two_apps_may_land_on_different_nodes(
             assert len(found) == 3, found
             slots = {int(client(node).execute_command("CLUSTER", "KEYSLOT", k)) for k in found}
             assert slots == {slot}
-
-
-old_client = pytest.mark.skipif(
-    not cluster_client_bounds_calls(),
-    reason="redis-py < 5 retries a failed cluster node by itself, so a call has no bound "
-    "(README, Several workers); the latest releases are tested",
-)
-
-
-@old_client
-def test_raise_mode_reports_storage_unavailable_during_a_cluster_failover() -> None:
-    m = fo.measure(fo.run(fo.SCENARIOS["cluster-kill"], mode="raise"))
-    assert set(m["outcomes"]) <= {"ok", "StorageUnavailable"}, m["outcomes"]
-    assert m["outcomes"].get("StorageUnavailable", 0) > 0, "the failover went unnoticed"
-    assert m["lost"] == 0 and m["responses"] == m["arrivals_200"]
-    assert m["longest_store_call_s"] <= ff.LONGEST_CALL
-    assert m["http_429"] <= ff.PROCESSES
-    assert m["windows_before"] and m["windows_after"]
