@@ -10,6 +10,7 @@ from typing import Any
 
 import requests
 
+from .._install import patch_all
 from ..exceptions import ConfigurationError, TikTokAdapterError
 from .adapter import TikTokAdapter
 from .mounting import HostRouter, mount
@@ -29,7 +30,7 @@ class Installation:
         self.adapter = adapter
         self.base_url = base_url
         self.sessions: weakref.WeakSet[requests.Session] = weakref.WeakSet()
-        self._original: Callable[..., None] | None = None
+        self._undo: list[Callable[[], None]] = []
         # Held while a new Session is mounted and while uninstall() restores and unmounts:
         # a Session whose __init__ overlaps uninstall() is either mounted and then
         # unmounted with the rest, or sees the installation gone and stays plain.
@@ -48,43 +49,49 @@ class Installation:
     ) -> None:
         uninstall()
 
-    def _patch(self) -> None:
-        original = requests.Session.__init__
-        installation = self
-
-        def __init__(session: requests.Session, *args: Any, **kwargs: Any) -> None:
-            original(session, *args, **kwargs)
-            with installation._mounting:
-                if installation._live:
-                    mount(session, installation.adapter, base_url=installation.base_url)
-                    installation.sessions.add(session)
-
-        __init__.__wrapped__ = original  # type: ignore[attr-defined]
+    def attach(self, session: requests.Session) -> None:
+        """Mount the adapter on a Session created while installed (none once uninstalled)."""
         with self._mounting:
-            self._original = original
+            if self._live:
+                mount(session, self.adapter, base_url=self.base_url)
+                self.sessions.add(session)
+
+    def detach_all(self) -> None:
+        """Take the adapter off every Session :meth:`attach` mounted it on."""
+        with self._mounting:
+            for session in list(self.sessions):
+                _unmount(session, self.adapter)
+            self.sessions.clear()
+
+    def _patch(self) -> None:
+        # Every HTTP stack of the process, requests first (tiktok_adapter._install).
+        with self._mounting:
             self._live = True
-            requests.Session.__init__ = __init__  # type: ignore[method-assign, assignment]
+            self._undo = patch_all(self)
 
     def _unpatch(self) -> None:
         with self._mounting:
             self._live = False
-            if self._original is not None:
-                requests.Session.__init__ = self._original  # type: ignore[method-assign]
-                self._original = None
-            for session in list(self.sessions):
-                _unmount(session, self.adapter)
-            self.sessions.clear()
+            while self._undo:
+                self._undo.pop()()
 
 
 def install(
     adapter: TikTokAdapter | None = None, *, base_url: str | None = None, **settings: Any
 ) -> Installation:
-    """Mount one shared adapter on every ``requests.Session`` created from now on.
+    """Put one shared adapter under every HTTP stack of the process, from now on.
 
-    That covers module-level ``requests.get``/``requests.post`` (each makes a Session)
-    and Sessions that a library builds inside itself. Only the API host is covered (the
-    preset's, or ``base_url``'s), in every spelling, exactly as :func:`mount` does.
-    Sessions created before the call are not touched: mount those yourself.
+    requests: every ``requests.Session`` created from now on is mounted with it, which
+    covers module-level ``requests.get``/``requests.post`` and Sessions a library builds
+    inside itself. httpx: every ``Client`` and ``AsyncClient`` created from now on sends
+    the API host's requests through its limiter, over the client's own transport.
+    aiohttp (3.12+): every ``ClientSession`` created from now on gets its middleware.
+    urllib3 (TikTok's Business SDK sends there) and ``urllib.request.urlopen``: every
+    request, whenever its pool or opener was made. One limiter serves them all: the
+    same windows, stats and budget, whichever library sends. Only the API host is
+    covered (the preset's, or ``base_url``'s), in every spelling; a library that is not
+    installed is skipped. requests Sessions created before the call are not mounted, but
+    their requests are limited at the urllib3 layer underneath.
 
     Use it as a context manager, ``with install(on_limit="raise") as adapter:``, or
     call :func:`uninstall` later. Installing twice without uninstalling is an error.

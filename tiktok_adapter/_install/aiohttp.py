@@ -1,0 +1,61 @@
+"""aiohttp (3.12 and later): every ClientSession created while installed runs a
+middleware on the shared limiter, after the session's own middlewares."""
+
+from __future__ import annotations
+
+import inspect
+from typing import Any
+
+import aiohttp
+
+from ..aiohttp import QuotaExhausted, RateLimitExceeded, StorageUnavailable, TikTokMiddleware
+from ..engine.async_effects import AsyncEffects
+from ..engine.awaiting import AsyncAdmitter
+from ..exceptions import Flavour
+from ..storage import is_shared, open_async_store
+from .shared import Target, Undo, sending
+
+to_exception = Flavour(RateLimitExceeded, QuotaExhausted, StorageUnavailable).of
+
+
+class SharedMiddleware(TikTokMiddleware):
+    """:class:`TikTokMiddleware`'s recipe on the installed limiter, for one of its hosts."""
+
+    def __init__(self, target: Target, host: str) -> None:
+        limiter = self.limiter = target.limiter
+        s = self.settings = limiter.settings
+        self.clock = limiter.clock
+        self.base_url = f"https://{host}/"
+        self.host = host
+        shared = is_shared(s.storage_uri)
+        self.astore = open_async_store(limiter.store, s.storage_uri, key_prefix=s.key_prefix,
+                                       margin=s.safety_margin, use_storage_time=s.storage_time,
+                                       clock=self.clock)  # fmt: skip
+        self.admitter = AsyncAdmitter(limiter.steps, self.astore)
+        self.effects = AsyncEffects(self.astore, off_loop=shared)
+        self._learned_read = not (shared and limiter.learner.policy.enabled)
+
+    async def __call__(self, request: aiohttp.ClientRequest, handler: Any) -> Any:
+        with sending(to_exception):
+            return await super().__call__(request, handler)
+
+
+def patch(target: Target) -> Undo:
+    original = aiohttp.ClientSession.__init__
+    if "middlewares" not in inspect.signature(original).parameters:
+        return lambda: None  # before 3.12 aiohttp has no client middleware: skipped
+
+    def __init__(session: aiohttp.ClientSession, *args: Any, **kwargs: Any) -> None:
+        theirs = tuple(kwargs.get("middlewares") or ())
+        # One per host: the middleware compares one host; all share the limiter.
+        ours = tuple(SharedMiddleware(target, host) for host in sorted(target.hosts))
+        kwargs["middlewares"] = (*theirs, *ours)
+        original(session, *args, **kwargs)
+
+    __init__.__wrapped__ = original  # type: ignore[attr-defined]
+    aiohttp.ClientSession.__init__ = __init__  # type: ignore[method-assign, assignment]
+
+    def undo() -> None:
+        aiohttp.ClientSession.__init__ = original  # type: ignore[method-assign]
+
+    return undo
