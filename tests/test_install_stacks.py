@@ -5,6 +5,7 @@ loopback, through the one installed limiter; uninstall() puts every original bac
 from __future__ import annotations
 
 import asyncio
+import json
 import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterator
@@ -22,6 +23,8 @@ from tiktok_adapter.testing import FakeClock, SimulatorServer, TikTokApp
 LIMITS = {"/user/info/": "3/minute"}
 CALLS = 7  # more than twice the minute's limit: unlimited, some are refused
 PATH = "v2/user/info/?fields=open_id"
+# An answer: the status and the body, as the caller reads them.
+Reply = tuple[int, bytes]
 
 
 def originals() -> dict[str, Any]:
@@ -66,52 +69,55 @@ def nothing_installed_after() -> Iterator[None]:
     assert originals() == BEFORE
 
 
-def send_requests(url: str) -> int:
-    return requests.get(url).status_code
+def send_requests(url: str) -> Reply:
+    response = requests.get(url)
+    return response.status_code, response.content
 
 
-def send_urllib3(url: str) -> int:
+def send_urllib3(url: str) -> Reply:
     # As TikTok's Business SDK sends: a PoolManager's request().
-    return int(urllib3.PoolManager().request("GET", url).status)
+    response = urllib3.PoolManager().request("GET", url)
+    return int(response.status), response.data
 
 
-def send_httpx(url: str) -> int:
+def send_httpx(url: str) -> Reply:
     with httpx.Client() as client:  # a client per request, as an MCP server builds them
-        return client.get(url).status_code
+        response = client.get(url)
+        return response.status_code, response.content
 
 
-def send_httpx_own_transport(url: str) -> int:
+def send_httpx_own_transport(url: str) -> Reply:
     with httpx.Client(transport=httpx.HTTPTransport(retries=0)) as client:
-        return client.get(url).status_code
+        response = client.get(url)
+        return response.status_code, response.content
 
 
-def send_httpx_async(url: str) -> int:
-    async def one() -> int:
+def send_httpx_async(url: str) -> Reply:
+    async def one() -> Reply:
         async with httpx.AsyncClient() as client:
-            return (await client.get(url)).status_code
+            response = await client.get(url)
+            return response.status_code, response.content
 
     return asyncio.run(one())
 
 
-def send_aiohttp(url: str) -> int:
-    async def one() -> int:
+def send_aiohttp(url: str) -> Reply:
+    async def one() -> Reply:
         async with aiohttp.ClientSession() as session, session.get(url) as response:
-            await response.read()
-            return response.status
+            return response.status, await response.read()
 
     return asyncio.run(one())
 
 
-def send_urllib(url: str) -> int:
+def send_urllib(url: str) -> Reply:
     try:
         with urllib.request.urlopen(url) as response:
-            response.read()
-            return int(response.status)
+            return int(response.status), response.read()
     except urllib.error.HTTPError as refused:
-        return refused.code
+        return refused.code, refused.read()
 
 
-STACKS: dict[str, Callable[[str], int]] = {
+STACKS: dict[str, Callable[[str], Reply]] = {
     "requests": send_requests,
     "urllib3": send_urllib3,
     "httpx": send_httpx,
@@ -125,10 +131,10 @@ stacks = pytest.mark.parametrize("send", STACKS.values(), ids=list(STACKS))
 
 @stacks
 def test_installed_every_stack_keeps_the_limit_through_the_shared_limiter(
-    send: Callable[[str], int], app: TikTokApp, server: SimulatorServer, clock: FakeClock
+    send: Callable[[str], Reply], app: TikTokApp, server: SimulatorServer, clock: FakeClock
 ) -> None:
     with install(base_url=server.url, clock=clock, limits=LIMITS) as adapter:
-        statuses = [send(server.url + PATH) for _ in range(CALLS)]
+        statuses = [send(server.url + PATH)[0] for _ in range(CALLS)]
         sent = adapter.stats().total.sent
     assert statuses == [200] * CALLS
     assert app.count(refused=True) == 0
@@ -139,12 +145,12 @@ def test_installed_every_stack_keeps_the_limit_through_the_shared_limiter(
 
 @stacks
 def test_uninstalled_every_stack_is_plain_again(
-    send: Callable[[str], int], app: TikTokApp, server: SimulatorServer, clock: FakeClock
+    send: Callable[[str], Reply], app: TikTokApp, server: SimulatorServer, clock: FakeClock
 ) -> None:
     with install(base_url=server.url, clock=clock, limits=LIMITS) as adapter:
         assert originals() != BEFORE
     assert originals() == BEFORE  # each original function itself is back
-    statuses = [send(server.url + PATH) for _ in range(CALLS)]
+    statuses = [send(server.url + PATH)[0] for _ in range(CALLS)]
     assert statuses.count(429) == CALLS - 3  # the simulator refused what went over
     assert app.count(refused=True) == CALLS - 3
     assert adapter.stats().total.sent == 0
@@ -152,12 +158,12 @@ def test_uninstalled_every_stack_is_plain_again(
 
 @stacks
 def test_other_hosts_are_left_alone(
-    send: Callable[[str], int], server: SimulatorServer, elsewhere: SimulatorServer,
+    send: Callable[[str], Reply], server: SimulatorServer, elsewhere: SimulatorServer,
     clock: FakeClock,
 ) -> None:  # fmt: skip
     other = f"http://localhost:{elsewhere.port}/"
     with install(base_url=server.url, clock=clock, limits=LIMITS) as adapter:
-        statuses = [send(other + PATH) for _ in range(CALLS)]
+        statuses = [send(other + PATH)[0] for _ in range(CALLS)]
         sent = adapter.stats().total.sent
     assert statuses.count(429) == CALLS - 3
     assert elsewhere.app.count(refused=True) == CALLS - 3
@@ -169,7 +175,7 @@ def test_all_stacks_share_one_set_of_windows(
 ) -> None:
     # One call from each stack in turn: the 3-a-minute window counts them all together.
     with install(base_url=server.url, clock=clock, limits=LIMITS) as adapter:
-        statuses = [send(server.url + PATH) for send in STACKS.values()]
+        statuses = [send(server.url + PATH)[0] for send in STACKS.values()]
         stats = adapter.stats()
     assert statuses == [200] * len(STACKS)
     assert app.count(refused=True) == 0
@@ -198,10 +204,47 @@ def test_a_session_made_before_install_is_limited_underneath(
     app: TikTokApp, server: SimulatorServer, clock: FakeClock
 ) -> None:
     # Not mounted (it existed before), so its requests reach urllib3's pools unadmitted.
-    with requests.Session() as session:
-        with install(base_url=server.url, clock=clock, limits=LIMITS) as adapter:
-            statuses = [session.get(server.url + PATH).status_code for _ in range(CALLS)]
-            sent = adapter.stats().total.sent
+    with requests.Session() as session, install(base_url=server.url, clock=clock,
+                                                  limits=LIMITS) as adapter:  # fmt: skip
+        statuses = [session.get(server.url + PATH).status_code for _ in range(CALLS)]
+        sent = adapter.stats().total.sent
     assert statuses == [200] * CALLS
     assert app.count(refused=True) == 0
     assert sent == CALLS
+
+
+@stacks
+def test_a_refusal_the_limiter_did_not_foresee_is_sent_again(
+    send: Callable[[str], Reply], clock: FakeClock
+) -> None:
+    # The server allows 4 a second where the Business preset expects 10, and
+    # refuses with a 200 whose body says 40100: each stack must read that body, wait and
+    # send again, so that every call ends with the data.
+    app = TikTokApp(clock=clock, preset="business", app_limit="4/second")
+    with SimulatorServer(app) as server:
+        url = server.url + "open_api/v1.3/campaign/get/?advertiser_id=7000000000000000001"
+        with install(preset="business", base_url=server.url, clock=clock) as adapter:
+            replies = [send(url) for _ in range(8)]
+            stats = adapter.stats().total
+    assert [(status, json.loads(body)["code"]) for status, body in replies] == [(200, 0)] * 8
+    refused = app.count(refused=True)
+    assert refused > 0  # the server did refuse, so the stack had to read the body
+    assert len(app.requests) == 8 + refused  # each refused call went again, no other
+    assert stats.rate_limited == refused
+
+
+@stacks
+def test_every_stack_shows_the_limiter_the_servers_429s(
+    send: Callable[[str], Reply], app: TikTokApp, server: SimulatorServer, clock: FakeClock
+) -> None:
+    # The server allows 3 a minute where the adapter was told 100: each of its 429s must
+    # reach the limiter (counted, and sent again as the retry policy says).
+    with install(base_url=server.url, clock=clock, limits={"/user/info/": "100/minute"}) as a:
+        replies = [send(server.url + PATH) for _ in range(CALLS)]
+        stats = a.stats().total
+    refused = app.count(refused=True)
+    assert refused > 0
+    assert stats.rate_limited == refused
+    assert stats.retries > 0  # a refused read is sent again after a pause
+    assert len(app.requests) == CALLS + stats.retries  # each resend, and nothing else
+    assert [status for status, _ in replies].count(200) >= 3
