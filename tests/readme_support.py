@@ -1,16 +1,18 @@
-"""README.md as a test file: every ```python block runs, offline, through pytest-markdown-docs.
+"""README.md and docs/*.md as test files: every ```python block runs, offline, through
+pytest-markdown-docs.
 
 Loaded by setup.cfg (``-p readme_support`` with ``pythonpath = tests``), so that
-``pytest`` (whose ``testpaths`` name README.md) and ``pytest README.md`` alone collect the
-README's Python blocks without the plugin's ``--markdown-docs`` switch, which would also
-search every .py file of the suite for docstring examples (pytest 8.4 and later put
-``pythonpath`` on ``sys.path`` before they load ``-p`` plugins). The conventions, which
-README.md's fences follow:
+``pytest`` (whose ``testpaths`` name README.md and docs) and ``pytest README.md`` or
+``pytest docs/testing.md`` alone collect their Python blocks without the plugin's
+``--markdown-docs`` switch, which would also search every .py file of the suite for
+docstring examples (pytest 8.4 and later put ``pythonpath`` on ``sys.path`` before they
+load ``-p`` plugins). The conventions, which the fences of README.md and of every page of
+docs/ follow (the README is one more page here):
 
 * Every block runs in a sandbox (``readme_sandbox``): a temporary working directory
-  holding the settings files the README shows (its ``ini`` block as ``setup.cfg``, its
-  ``toml`` block as ``pyproject.toml``, ...), no ``TIKTOK_ADAPTER_*`` variable, and no
-  network: a connection to anything but loopback fails, and so does one to the
+  holding the settings files the docs show (the ``ini`` block with ``[tiktok_adapter]`` as
+  ``setup.cfg``, the ``toml`` block as ``pyproject.toml``, ...), no ``TIKTOK_ADAPTER_*``
+  variable, and no network: a connection to anything but loopback fails, and so does one to the
   machine's shared Redis on 6379. A block that imports an optional dependency that is
   not installed (requests-cache in the ``nocache`` env) is skipped.
 * ``python fixture:readme_context`` runs the block on a started simulator
@@ -21,6 +23,7 @@ README.md's fences follow:
 * ``python notest`` marks a block that cannot run offline; an HTML comment next to it,
   ``<!-- not run by the tests: REASON -->``, says why (tests/test_readme_shell.py checks
   that every such block has one).
+* A new page of docs/ is collected with no change here: every ``docs/*.md`` is a test file.
 """
 
 from __future__ import annotations
@@ -45,7 +48,16 @@ from pytest_markdown_docs._runners import DefaultRunner, register_runner
 from pytest_markdown_docs.definitions import FenceTestDefinition
 from pytest_markdown_docs.plugin import MarkdownTextFile
 
-README = Path(__file__).resolve().parent.parent / "README.md"
+ROOT = Path(__file__).resolve().parent.parent
+README = ROOT / "README.md"
+DOCS = ROOT / "docs"
+
+
+def documents() -> list[Path]:
+    """README.md and every page of the docs site, each a file of examples."""
+    return [README, *sorted(DOCS.glob("*.md"))]
+
+
 # The machine's own Redis serves other work; tests start a private one (tests/conftest.py).
 SHARED_REDIS_PORT = 6379
 # What a block may import that an env may lack: the import name and the package to skip on.
@@ -68,16 +80,23 @@ _CONTEXT: dict[str, Any] = {}
 
 
 def readme_fences(info: str) -> list[str]:
-    """The contents of README.md's fenced blocks whose info string starts with ``info``."""
-    tokens = MarkdownIt("commonmark").parse(README.read_text("utf8"))
-    return [t.content for t in tokens if t.type == "fence" and (t.info.split() or [""])[0] == info]
+    """The contents of the fenced blocks, in README.md and docs/*.md, whose info string
+    starts with ``info``."""
+    found = []
+    for path in documents():
+        tokens = MarkdownIt("commonmark").parse(path.read_text("utf8"))
+        found += [
+            t.content for t in tokens if t.type == "fence" and (t.info.split() or [""])[0] == info
+        ]
+    return found
 
 
 # -- collection -----------------------------------------------------------------------------
 
 
 class ReadmeFile(MarkdownTextFile):  # type: ignore[misc]
-    """README.md's Python blocks, each in the sandbox; ``test_*`` functions are called."""
+    """The Python blocks of README.md or of a page of docs/, each in the sandbox;
+    ``test_*`` functions are called."""
 
     def collect(self) -> Iterator[pytest.Item]:
         for item in super().collect():
@@ -105,7 +124,7 @@ def _test_function_parameters(source: str) -> list[str]:
 
 
 def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Collector | None:
-    if file_path.resolve() != README or parent.config.option.markdowndocs:
+    if file_path.resolve() not in documents() or parent.config.option.markdowndocs:
         # With --markdown-docs (not needed here) the plugin collects it itself, unsandboxed.
         return None
     collector: pytest.Collector = ReadmeFile.from_parent(parent, path=file_path)
@@ -137,7 +156,7 @@ def pytest_markdown_docs_globals() -> dict[str, Any]:
 def readme_sandbox(
     request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> Iterator[Path]:
-    """A clean working directory and environment, and no network, for one README block."""
+    """A clean working directory and environment, and no network, for one README or docs block."""
     source = request.node.test_definition.source
     for module, package in OPTIONAL_IMPORTS.items():
         if _imports(source, module):
@@ -175,7 +194,7 @@ def _imports(source: str, module: str) -> bool:
 
 
 def _write_settings_files(directory: Path) -> None:
-    """The files the README's Configuration section reads, with the contents it shows."""
+    """The files the Configuration guide reads, with the contents it shows."""
     ini = next(b for b in readme_fences("ini") if "[tiktok_adapter]" in b)
     toml = next(b for b in readme_fences("toml") if "[tool.tiktok_adapter]" in b)
     (directory / "setup.cfg").write_text(ini)
@@ -207,14 +226,14 @@ def _offline(monkeypatch: pytest.MonkeyPatch) -> None:
         if isinstance(host, bytes):
             host = host.decode()
         if host is not None and not _loopback(host):
-            raise socket.gaierror(f"README examples run offline: no lookup of {host!r}")
+            raise socket.gaierror(f"doc examples run offline: no lookup of {host!r}")
         return real_getaddrinfo(host, *args, **kwargs)
 
     def check(address: Any) -> None:
         if isinstance(address, tuple):
             host, port = address[0], address[1]
             if not _loopback(host) or port == SHARED_REDIS_PORT:
-                raise ConnectionRefusedError(f"README examples run offline: not to {address!r}")
+                raise ConnectionRefusedError(f"doc examples run offline: not to {address!r}")
 
     def connect(self: socket.socket, address: Any) -> None:
         check(address)

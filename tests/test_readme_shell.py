@@ -1,9 +1,10 @@
-"""README.md's shell examples run: each ```console `$ command`, each ```bash / ```sh line.
+"""The shell examples of README.md and docs/*.md run: each ```console `$ command`, each
+```bash / ```sh line.
 
 Every command runs in a subprocess, in a temporary directory, with this interpreter's
 scripts first on PATH and no TIKTOK_ADAPTER_* variable set, without network:
 
-* where the README shows output, its stable lines must appear in the command's output
+* where a page shows output, its stable lines must appear in the command's output
   (box drawing and spacing aside, so rich's tables and plain text compare alike; a line
   with a time of day, which differs on every run, is not compared);
 * ``$ cat FILE`` followed by text shows a file: the test writes that text to FILE for
@@ -31,7 +32,7 @@ from pathlib import Path
 import pytest
 import requests
 from markdown_it import MarkdownIt
-from readme_support import LIMITS_JSON, README
+from readme_support import LIMITS_JSON, ROOT, documents
 
 SHELLS = ("console", "bash", "sh", "shell")
 MARKER = re.compile(r"<!--\s*not run by the tests:\s*(.*?)\s*-->", re.DOTALL)
@@ -52,6 +53,7 @@ class Command:
 
 @dataclass(frozen=True)
 class Block:
+    page: str  # README.md, docs/testing.md, ...
     line: int
     lang: str
     commands: tuple[Command, ...]
@@ -78,23 +80,36 @@ def parse_marker(comment: str) -> tuple[str | None, dict[str, str]]:
     return text, {}
 
 
-def fences() -> list[tuple[int, str, str, str]]:
-    """(first line, language, content, the HTML comment right before it) for every fence."""
-    tokens = MarkdownIt("commonmark").parse(README.read_text("utf8"))
+@dataclass(frozen=True)
+class Fence:
+    page: str
+    line: int
+    lang: str
+    info: str
+    content: str
+    comment: str  # the HTML comment right before it, or ""
+
+
+def fences() -> list[Fence]:
+    """Every fence of README.md and docs/*.md, in page order."""
     found = []
-    for i, token in enumerate(tokens):
-        if token.type != "fence" or token.map is None:
-            continue
-        before = tokens[i - 1] if i else None
-        comment = before.content if before is not None and before.type == "html_block" else ""
-        lang = (token.info.split() or [""])[0]
-        found.append((token.map[0] + 1, lang, token.content, comment))
+    for path in documents():
+        page = path.relative_to(ROOT).as_posix()
+        tokens = MarkdownIt("commonmark").parse(path.read_text("utf8"))
+        for i, token in enumerate(tokens):
+            if token.type != "fence" or token.map is None:
+                continue
+            before = tokens[i - 1] if i else None
+            comment = before.content if before is not None and before.type == "html_block" else ""
+            lang = (token.info.split() or [""])[0]
+            found.append(Fence(page, token.map[0] + 1, lang, token.info, token.content, comment))
     return found
 
 
 def shell_blocks() -> list[Block]:
     blocks = []
-    for line, lang, content, comment in fences():
+    for fence in fences():
+        line, lang, content, comment = fence.line, fence.lang, fence.content, fence.comment
         if lang not in SHELLS:
             continue
         whole, skipped = parse_marker(comment)
@@ -114,7 +129,7 @@ def shell_blocks() -> list[Block]:
                 # `a && b`: each command on its own, so that a marker can name one of them.
                 for segment in _strip_comment(text).split("&&")
             ]
-        blocks.append(Block(line, lang, tuple(commands), whole, skipped))
+        blocks.append(Block(fence.page, line, lang, tuple(commands), whole, skipped))
     return blocks
 
 
@@ -128,7 +143,9 @@ def _needs_redis(block: Block) -> bool:
 
 def _params() -> list[object]:
     return [
-        pytest.param(b, id=f"line{b.line}", marks=[pytest.mark.redis] if _needs_redis(b) else [])
+        pytest.param(
+            b, id=f"{b.page}:line{b.line}", marks=[pytest.mark.redis] if _needs_redis(b) else []
+        )
         for b in shell_blocks()
     ]
 
@@ -161,7 +178,7 @@ def environment() -> dict[str, str]:
 @pytest.mark.parametrize("block", _params())
 def test_readme_shell_block(block: Block, tmp_path: Path, request: pytest.FixtureRequest) -> None:
     if block.whole_reason is not None:
-        pytest.skip(f"README line {block.line}: {block.whole_reason}")
+        pytest.skip(f"{block.page} line {block.line}: {block.whole_reason}")
     redis_url = request.getfixturevalue("redis_url") if _needs_redis(block) else None
     for name, content in FILES.items():
         (tmp_path / name).write_text(json.dumps(content))
@@ -184,10 +201,10 @@ def test_readme_shell_block(block: Block, tmp_path: Path, request: pytest.Fixtur
         ran += 1
     if script:
         run_script(script, tmp_path)
-    assert block.commands, f"README line {block.line}: a shell block without a command"
+    assert block.commands, f"{block.page} line {block.line}: a shell block without a command"
     if not ran:
         reasons = "; ".join(f"`{p}` {r}" for p, r in block.skipped.items())
-        pytest.skip(f"README line {block.line}: {reasons}")
+        pytest.skip(f"{block.page} line {block.line}: {reasons}")
 
 
 def run_and_compare(command: str, shown: tuple[str, ...], cwd: Path) -> None:
@@ -198,7 +215,7 @@ def run_and_compare(command: str, shown: tuple[str, ...], cwd: Path) -> None:
     assert done.returncode == 0, f"$ {command}\n{done.stdout}\n{done.stderr}"
     actual = normalized(done.stdout + "\n" + done.stderr)
     missing = [line for line in stable_lines(shown) if line not in actual]
-    assert not missing, f"$ {command}: the README shows lines it did not print: {missing}"
+    assert not missing, f"$ {command}: the docs show lines it did not print: {missing}"
 
 
 def run_script(lines: list[str], cwd: Path) -> None:
@@ -242,36 +259,42 @@ def run_server(command: str, cwd: Path) -> None:
 # -- the markers themselves --------------------------------------------------------------
 
 
+PYTHON = ("python", "py", "python3")
+
+
 def test_every_python_block_not_run_says_why() -> None:
     unexplained = [
-        line
-        for line, lang, _, comment in fences()
-        if lang in ("python", "py", "python3")
-        and "notest" in _info(line)
-        and parse_marker(comment)[0] is None
+        f"{f.page}:{f.line}"
+        for f in fences()
+        if f.lang in PYTHON and "notest" in f.info.split() and parse_marker(f.comment)[0] is None
     ]
-    assert not unexplained, f"```python notest without a reason, README lines {unexplained}"
+    assert not unexplained, f"```python notest without a reason: {unexplained}"
 
 
 def test_every_marker_stands_right_before_a_block() -> None:
     """A marker anywhere else would be ignored, and its block run after all."""
-    placed = [comment for _, _, _, comment in fences() if MARKER.search(comment)]
-    everywhere = MARKER.findall(README.read_text("utf8"))
+    placed = [f.comment for f in fences() if MARKER.search(f.comment)]
+    everywhere = [m for path in documents() for m in MARKER.findall(path.read_text("utf8"))]
     assert len(placed) == len(everywhere), "a `not run by the tests` comment away from a block"
     running = [
-        line
-        for line, lang, _, comment in fences()
-        if lang in ("python", "py", "python3")
-        and MARKER.search(comment)
-        and "notest" not in _info(line)
+        f"{f.page}:{f.line}"
+        for f in fences()
+        if f.lang in PYTHON and MARKER.search(f.comment) and "notest" not in f.info.split()
     ]
-    assert not running, f"README lines {running}: a reason not to run, but no `notest`"
+    assert not running, f"{running}: a reason not to run, but no `notest`"
+
+
+def test_the_docs_pages_are_collected() -> None:
+    """Every guide is a test file: a page left out would run none of its examples."""
+    pages = {f.page for f in fences()}
+    assert "README.md" in pages
+    assert {"docs/quickstart.md", "docs/testing.md", "docs/configuration.md"} <= pages
 
 
 def test_every_named_command_is_in_its_block() -> None:
     """A marker that names a command no longer there would silently skip nothing."""
     stale = [
-        (block.line, prefix)
+        (block.page, block.line, prefix)
         for block in shell_blocks()
         for prefix in block.skipped
         if not any(c.text.startswith(prefix) for c in block.commands)
@@ -292,6 +315,16 @@ def test_markers_parse() -> None:
     ]
 
 
-def _info(line: int) -> str:
-    text = README.read_text("utf8").splitlines()
-    return text[line - 1]
+def test_the_logging_example_runs_in_a_plain_script(tmp_path: Path) -> None:
+    """Under pytest the root logger has handlers; a plain script's has none, and an example
+    that reached for ``handlers[0]`` raised IndexError there (issue #26)."""
+    (example,) = [
+        f.content
+        for f in fences()
+        if f.lang in PYTHON and "redact_tokens(" in f.content and "addFilter" in f.content
+    ]
+    done = subprocess.run(
+        [sys.executable, "-c", example], cwd=tmp_path, env=environment(), capture_output=True,
+        text=True, timeout=60,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
