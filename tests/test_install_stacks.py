@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import asyncio
 import json
+import subprocess
+import sys
 import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterator
@@ -248,3 +250,31 @@ def test_every_stack_shows_the_limiter_the_servers_429s(
     assert stats.retries > 0  # a refused read is sent again after a pause
     assert len(app.requests) == CALLS + stats.retries  # each resend, and nothing else
     assert [status for status, _ in replies].count(200) >= 3
+
+
+MISSING = """
+import sys
+
+class Missing:
+    def find_spec(self, name, path=None, target=None):
+        if name.partition(".")[0] in {"httpx", "aiohttp"}:
+            raise ModuleNotFoundError(f"No module named {name!r}")
+
+sys.meta_path.insert(0, Missing())
+import requests, urllib3
+import tiktok_adapter
+
+with tiktok_adapter.install() as adapter:
+    patched = requests.Session.__init__ is not requests.Session.__init__.__wrapped__
+    assert patched and urllib3.HTTPConnectionPool.urlopen.__wrapped__
+assert not hasattr(requests.Session.__init__, "__wrapped__")
+assert not [m for m in sys.modules if m.partition(".")[0] in {"httpx", "aiohttp"}]
+print("skipped: ok")
+"""
+
+
+def test_a_stack_whose_library_is_missing_is_skipped() -> None:
+    result = subprocess.run([sys.executable, "-c", MISSING], capture_output=True, text=True,
+                            timeout=60)  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert "skipped: ok" in result.stdout

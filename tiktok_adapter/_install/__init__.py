@@ -5,7 +5,6 @@ installed limiter. A stack whose library is missing is skipped."""
 from __future__ import annotations
 
 import importlib
-import importlib.util
 import logging
 from dataclasses import dataclass
 
@@ -16,7 +15,8 @@ logger = logging.getLogger("tiktok_adapter")
 
 @dataclass(frozen=True)
 class Stack:
-    """One HTTP stack: the library it needs, and the module of ours that patches it."""
+    """One HTTP stack: the library it needs (its top-level module), and the module of ours
+    that patches it."""
 
     name: str
     library: str
@@ -40,9 +40,11 @@ def patch_all(installation: Installed) -> list[Undo]:
     target = target_of(installation.adapter.limiter, installation.base_url)
     undo = [flavour_errors(target.limiter)]
     for stack in STACKS:
-        if importlib.util.find_spec(stack.library) is None:
-            continue  # not installed: nothing of it can send
-        module = importlib.import_module(f"{__name__}.{stack.module}")
+        try:
+            module = importlib.import_module(f"{__name__}.{stack.module}")
+        except ImportError:  # not installed (nothing of it can send), or too old for us
+            logger.debug("tiktok_adapter: no %s to install on", stack.library)
+            continue
         undo.append(module.patch(installation if stack.needs_installation else target))
         logger.debug("tiktok_adapter installed on %s", stack.name)
     return undo
