@@ -4,6 +4,7 @@ settings: install() keeps it clean; without install() the same workload is refus
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from typing import Any
 
@@ -17,6 +18,19 @@ sdk = pytest.importorskip("business_api_client")
 ADVERTISER = "7000000000000000001"
 TOKEN = "token"
 ROUNDS = 12  # each round: the campaigns, the ad groups and a report; well over a second's QPS
+
+
+@pytest.fixture(autouse=True)
+def loggers_as_they_were() -> Iterator[None]:
+    # The SDK's Configuration() sets the "urllib3" logger to WARNING for the whole
+    # process; later tests read urllib3's DEBUG lines (tests/test_redact.py).
+    names = ("urllib3", "business_api_client")
+    levels = {name: logging.getLogger(name).level for name in names}
+    handlers = {name: list(logging.getLogger(name).handlers) for name in names}
+    yield
+    for name in names:
+        logging.getLogger(name).setLevel(levels[name])
+        logging.getLogger(name).handlers[:] = handlers[name]
 
 
 @pytest.fixture
