@@ -58,11 +58,16 @@ def test_limits_as_json_for_a_preset(capsys: pytest.CaptureFixture[str]) -> None
 def test_simulate_fails_cleanly_on_a_bad_limits_file(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    assert main(["simulate", "--port", "0", "--limits", str(tmp_path / "missing.json")]) == 1
+    missing = tmp_path / "missing.json"
+    assert main(["simulate", "--port", "0", "--limits", str(missing)]) == 2
+    assert capsys.readouterr().err == (
+        f"tiktok-adapter simulate: error: argument --limits: '{missing}' does not exist\n"
+    )
     bad = tmp_path / "bad.json"
     bad.write_text("{not json")
-    assert main(["simulate", "--port", "0", "--limits", str(bad)]) == 1
-    assert "cannot use --limits" in capsys.readouterr().err
+    assert main(["simulate", "--port", "0", "--limits", str(bad)]) == 2
+    [line] = capsys.readouterr().err.splitlines()
+    assert line.startswith(f"tiktok-adapter simulate: error: argument --limits: '{bad}': not JSON")
 
 
 def test_the_demo_command_succeeds(capsys: pytest.CaptureFixture[str]) -> None:
@@ -336,11 +341,12 @@ def test_demo_plot_into_a_missing_folder_fails_before_running(
 ) -> None:
     pytest.importorskip("matplotlib")
     target = tmp_path / "nope" / "demo.png"
-    assert main(["demo", "--plot", str(target)]) == 1
+    assert main(["demo", "--plot", str(target)]) == 2
     captured = capsys.readouterr()
     assert captured.out == ""
     assert captured.err == (
-        f"tiktok-adapter: error: --plot {target}: the folder {target.parent} does not exist\n"
+        f"tiktok-adapter demo: error: argument --plot: '{target}': the folder {target.parent} "
+        "does not exist\n"
     )
 
 

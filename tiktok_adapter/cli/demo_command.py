@@ -11,7 +11,8 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .output import Column, CommandError, MissingExtra, Output, TextTable
+from .args import count_up_to, positive, whole
+from .output import Column, CommandError, MissingExtra, Output, TextTable, UsageError
 
 if TYPE_CHECKING:
     from .demo_report import DemoReport
@@ -19,9 +20,21 @@ if TYPE_CHECKING:
 # Piped (or without rich), a progress line this often, in real seconds.
 PROGRESS_EVERY = 3.0
 WIDTH = 80
+# What --plot writes, by the file's extension: what matplotlib draws with no other
+# program (its .pgf needs LaTeX) and an image viewer or browser opens.
+PLOT_FORMATS = ("png", "svg", "pdf")
+# Past a few threads the limits, not the workers, set the pace; past this many, starting
+# them and measuring their latency alone takes longer than the demo.
+MAX_WORKERS = 64
 
 
-def add_parser(subparsers: Any, positive: Any, count: Any, videos: Any) -> None:
+def _videos(text: str) -> int:
+    from .demo import MAX_VIDEOS  # the demo's module imports requests: only when asked
+
+    return count_up_to(MAX_VIDEOS, "the demo moderates")(text)
+
+
+def add_parser(subparsers: Any) -> None:
     parser = subparsers.add_parser(
         "demo", help="watch the adapter keep a moderation bot inside the limits",
         description="Run a moderation bot (list videos, query them, list, delete, pin and "
@@ -30,23 +43,22 @@ def add_parser(subparsers: Any, positive: Any, count: Any, videos: Any) -> None:
     )  # fmt: skip
     parser.add_argument("--time-scale", type=positive, default=60.0,
                         help="simulated seconds per real second (default 60)")  # fmt: skip
-    parser.add_argument("--workers", type=count, default=4, help="bot threads (default 4)")
-    parser.add_argument("--seed", type=int, default=0, help="seed of the fake data")
-    parser.add_argument("--videos", type=videos, default=60, help="videos to moderate (<= 90)")
+    parser.add_argument("--workers", type=count_up_to(MAX_WORKERS, "the demo runs"), default=4,
+                        help=f"bot threads (default 4, at most {MAX_WORKERS})")  # fmt: skip
+    parser.add_argument("--seed", type=whole, default=0, help="seed of the fake data")
+    parser.add_argument("--videos", type=_videos, default=60, help="videos to moderate (<= 90)")
     parser.add_argument(
-        "--plot", metavar="PNG", default=None,
-        help="draw each endpoint's requests against its windows' limits into PNG "
-        "(needs the plot extra: matplotlib)",
+        "--plot", metavar="FILE", default=None,
+        help="draw each endpoint's requests against its windows' limits into FILE, "
+        "a .png, .svg or .pdf (needs the plot extra: matplotlib)",
     )  # fmt: skip
     parser.set_defaults(handler=run)
 
 
 def run(args: argparse.Namespace) -> int:
     if args.plot is not None:  # say so now, not after the demo has run
+        check_plot_path(args.plot)
         _require_matplotlib()
-        folder = Path(args.plot).absolute().parent
-        if not folder.is_dir():
-            raise CommandError(f"--plot {args.plot}: the folder {folder} does not exist")
     from .demo import run_demo
 
     out = Output()
@@ -74,6 +86,23 @@ def run(args: argparse.Namespace) -> int:
         return 0
     out.line(f"{report.failed} calls failed", style="red")
     return 1
+
+
+def check_plot_path(target: str) -> None:
+    """A usage error unless ``target`` names a file of a format the plot is drawn in, in a
+    folder that exists."""
+    path = Path(target)
+    suffix = path.suffix[1:].lower()
+    if suffix not in PLOT_FORMATS:
+        *most, last = (f".{f}" for f in PLOT_FORMATS)
+        valid = f"{', '.join(most)} or {last}"
+        said = f"a .{suffix} file cannot be drawn" if suffix else "no extension names a format"
+        raise UsageError("--plot", f"{target!r}: {said}; name a {valid} file")
+    if path.is_dir():
+        raise UsageError("--plot", f"{target!r} is a folder; name a file in it")
+    folder = path.absolute().parent
+    if not folder.is_dir():
+        raise UsageError("--plot", f"{target!r}: the folder {folder} does not exist")
 
 
 def _require_matplotlib() -> None:

@@ -89,6 +89,15 @@ class CommandError(TikTokAdapterError):
     """A command cannot do its job; the command line prints the message as one line."""
 
 
+class UsageError(CommandError):
+    """A value given on the command line cannot be used (exit 2), found after parsing:
+    printed as argparse prints its own, ``PROG COMMAND: error: argument --x: ...``."""
+
+    def __init__(self, option: str, message: str) -> None:
+        super().__init__(f"argument {option}: {message}")
+        self.option = option
+
+
 class MissingExtra(CommandError, MissingDependency):
     """An optional dependency a command needs is absent; the message names the extra."""
 

@@ -11,7 +11,9 @@ from typing import Any
 from ..adapter import TikTokAdapter
 from ..core.budget import Budget, WindowBudget
 from ..exceptions import StorageUnavailable
+from ..storage.uri import redact_uri, storage_scheme
 from .output import Column, Output, TextTable
+from .status_store import StoreReport
 from .status_store import read as read_health
 from .status_store import render as render_health
 
@@ -54,17 +56,47 @@ def run(args: argparse.Namespace) -> int:
         ) from None
     finally:
         adapter.close()
+    found = found_anything(budget, health)
+    note = None if found else nothing_found(args.storage, args.key_prefix)
     if args.json:
         report = budget.as_dict()
+        report["found"] = found
+        if note is not None:
+            report["note"] = note
         if health is not None:
             report["storage"] = health.as_dict()
         sys.stdout.write(json.dumps(report, indent=2, sort_keys=True) + "\n")
     else:
         out = Output()
         render(budget, out)
+        if note is not None:
+            out.line(note, style="yellow")
         if health is not None:
             render_health(health, out)
     return 0
+
+
+def found_anything(budget: Budget, health: StoreReport | None) -> bool:
+    """Whether the store holds anything of this fleet: a window with a request in it, a
+    block, a learned limit, or a process that has used it lately.
+
+    A typo'd key prefix reads as a fleet that sent nothing: a table of full budgets.
+    """
+    windows = [*budget.app, *(w for e in budget.endpoints.values() for w in e.windows)]
+    return (
+        any(w.used > 0 or w.learned is not None for w in windows)
+        or any(e.blocked_until for e in budget.endpoints.values())
+        or bool(health is not None and health.members)
+    )
+
+
+def nothing_found(storage: str, key_prefix: str) -> str:
+    """One line saying that nothing was found, and where; never the store's password."""
+    where = f"no windows found under key prefix {key_prefix!r} in {redact_uri(storage)}"
+    if storage_scheme(storage) == "memory":
+        # Each process has a memory store of its own: this command's is always empty.
+        return f"{where}, which only this command uses; give the fleet's store with --storage"
+    return f"{where}; are --key-prefix and --preset the fleet's?"
 
 
 def _when(window: WindowBudget, now: float) -> str:
