@@ -11,16 +11,14 @@ import datetime
 import enum
 from collections.abc import Sequence
 from dataclasses import dataclass
-from importlib import resources
 from typing import Any
 
 from ..exceptions import StorageUnavailable
 from ..settings import redact
+from ..storage.fallback import FallbackStore
 from ..storage.fleet import FORGET, LATE
 from ..storage.uri import describe_error, uri_secrets
 from .output import Column, Output, TextTable
-
-_FLEET = (resources.files("tiktok_adapter.storage") / "lua" / "fleet.lua").read_text("utf-8")
 
 
 class MemberState(str, enum.Enum):
@@ -91,11 +89,11 @@ def parse(reply: Sequence[Any]) -> tuple[float, tuple[Member, ...]]:
 def read(store: Any, uri: str) -> StoreReport | None:
     """The report of a shared store (None for memory://); one line, without the password,
     when it cannot be read."""
-    primary = getattr(store, "primary", None)
-    if primary is None or not hasattr(primary, "heartbeat"):
+    if not isinstance(store, FallbackStore):
         return None
+    primary = store.primary
     try:
-        reply = primary.connection().eval(_FLEET, 2, *primary.keys.members)
+        reply = primary.roster()
     except Exception as exc:
         raise StorageUnavailable(
             f"rate-limit storage unavailable; cannot read the fleet "

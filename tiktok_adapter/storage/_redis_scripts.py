@@ -29,7 +29,8 @@ from typing import Any
 
 # Scripts that read ``now`` from ARGV[1] (or Redis's clock when it is empty).
 _CLOCKED = frozenset({"acquire", "block", "redate", "usage", "replay"})
-_NAMES = ("acquire", "block", "redate", "usage", "refund", "lower", "swap", "members", "replay")
+_NAMES = ("acquire", "block", "redate", "usage", "refund", "lower", "swap", "members", "replay",
+          "fleet")  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -50,11 +51,13 @@ def _load(name: str) -> str:
 
 # Scripts that read a calendar window's key (``lua/calendar.lua``).
 _CALENDAR = frozenset({"acquire", "usage", "replay", "refund"})
+# Scripts that reply with the fleet's roster (``lua/roster.lua``).
+_ROSTER = frozenset({"members", "fleet"})
+_PRELUDES = (("now", _CLOCKED), ("calendar", _CALENDAR), ("roster", _ROSTER))
 
 
 def _text(name: str) -> str:
-    preludes = [prelude for prelude, users in (("now", _CLOCKED), ("calendar", _CALENDAR))
-                if name in users]  # fmt: skip
+    preludes = [prelude for prelude, users in _PRELUDES if name in users]
     return "".join(_load(part) for part in (*preludes, name))
 
 

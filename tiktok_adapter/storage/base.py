@@ -53,6 +53,10 @@ class SharedStore(Store, Protocol):
 
     def heartbeat(self, member: str, state: str, forget: float) -> list[Any]: ...
 
+    def roster(self) -> list[Any]:
+        """The fleet as the heartbeat sees it, read without joining it (the heartbeat's
+        reply, without its writes)."""
+
     def replay(
         self, entries: Sequence[tuple[Window, Sequence[float], int, int]], now: float
     ) -> None: ...

@@ -232,6 +232,9 @@ class RedisStore:
         keys = list(self.keys.members)
         return list(self._run("members", keys, [member, state, repr(forget)]))
 
+    def roster(self) -> list[Any]:
+        return list(self._run("fleet", list(self.keys.members), []))
+
     def replay(
         self, entries: Sequence[tuple[Window, Sequence[float], int, int]], now: float
     ) -> None:
