@@ -15,6 +15,8 @@ pytiktok = pytest.importorskip("pytiktok")
 
 BUSINESS_ID = "biz-0001"
 SPAM_WORDS = ("bit.ly", "dm me", "free coins", "crypto")
+# TikTok's wording of a 40100, as the API's users report it.
+TIKTOK_40100 = "Due to too many requests, requests from App are temporarily restricted."
 
 
 @pytest.fixture
@@ -140,7 +142,7 @@ def test_without_the_adapter_the_same_bot_gets_40100s(fake: FakeTikTok, clock: F
 
     assert fake.rate_limited > 0
     assert outcome.errors and {e["code"] for e in outcome.errors} == {40100}
-    assert all(str(e["message"]).startswith("App reaches the") for e in outcome.errors)
+    assert {e["message"] for e in outcome.errors} == {TIKTOK_40100}
     assert len(outcome.errors) == fake.rate_limited
 
 

@@ -168,25 +168,41 @@ def test_every_request_is_recorded_with_time_body_and_status(
 # -- limits, 429s and headers -----------------------------------------------------------
 
 
-def test_past_the_limit_it_answers_429_with_tiktoks_body_and_headers(
+def test_past_the_limit_it_answers_429_with_tiktoks_body_and_no_rate_header(
     fake: FakeTikTok, session: requests.Session, clock: FakeClock
 ) -> None:
-    remaining = [session.post(LIST, json={}).headers["X-RateLimit-Remaining"] for _ in range(5)]
-    assert remaining == ["4", "3", "2", "1", "0"]
+    # TikTok documents no rate header, so by default the simulator sends none.
+    answers = [session.post(LIST, json={}) for _ in range(5)]
     clock.advance(20)
     refused = session.post(LIST, json={})
     assert refused.status_code == 429
     body = refused.json()
     assert body["data"] == {}
     assert body["error"]["code"] == "rate_limit_exceeded"
-    assert "5/minute" in body["error"]["message"] and body["error"]["log_id"]
+    assert body["error"]["message"] == "The API rate limit was exceeded. Please try again later."
+    assert body["error"]["log_id"]
+    for answer in [*answers, refused]:
+        assert not {"retry-after", "x-ratelimit-limit", "x-ratelimit-remaining",
+                    "x-ratelimit-reset"} & {h.lower() for h in answer.headers}  # fmt: skip
+    assert answers[0].headers["Date"] == "Tue, 14 Nov 2023 22:13:20 GMT"  # the fake's clock
+    assert refused.headers["Date"] == "Tue, 14 Nov 2023 22:13:40 GMT"
+    assert fake.rate_limited == 1
+    clock.advance(40)
+    assert session.post(LIST, json={}).status_code == 200  # 429s did not count
+
+
+def test_rate_headers_true_sends_them_all(session: requests.Session, clock: FakeClock) -> None:
+    with FakeTikTok(clock=clock, rate_headers=True) as fake:
+        remaining = [session.post(LIST, json={}).headers["X-RateLimit-Remaining"] for _ in range(5)]
+        assert remaining == ["4", "3", "2", "1", "0"]
+        clock.advance(20)
+        refused = session.post(LIST, json={})
+    assert refused.status_code == 429
     assert refused.headers["Retry-After"] == "40"
     assert refused.headers["X-RateLimit-Limit"] == "5"
     assert refused.headers["X-RateLimit-Remaining"] == "0"
     assert int(refused.headers["X-RateLimit-Reset"]) == int(clock.now()) + 40
     assert fake.rate_limited == 1
-    clock.advance(40)
-    assert session.post(LIST, json={}).status_code == 200  # 429s did not count
 
 
 def test_the_hour_window_and_the_app_window_bind_too(clock: FakeClock) -> None:
@@ -482,7 +498,7 @@ def test_the_adapter_recovers_when_the_server_is_stricter(
 
 
 def test_the_http_server_shares_the_core(clock: FakeClock) -> None:
-    app = TikTokApp(clock=clock, limits={"/user/info/": "2/minute"})
+    app = TikTokApp(clock=clock, limits={"/user/info/": "2/minute"}, headers=True)
     with SimulatorServer(app) as server, requests.Session() as s:
         url = server.url + "v2/user/info/?fields=open_id"
         assert s.get(url).json()["data"]["user"]["open_id"] == app.world.user["open_id"]

@@ -23,8 +23,9 @@ from tiktok_adapter.testing import FakeClock
 BIZ = "https://business-api.tiktok.com/open_api/v1.3/business/comment"
 INIT = "https://open.tiktokapis.com/v2/post/publish/video/init/"
 RESEARCH = "https://open.tiktokapis.com/v2/research/video/query/"
-QPS = {"code": 40100, "message": "App reaches the QPS limit 10, current QPS is 11",
-       "request_id": "r1", "data": {}}  # fmt: skip
+# TikTok's wording of a 40100, as the API's users report it.
+TIKTOK_40100 = "Due to too many requests, requests from App are temporarily restricted."
+QPS = {"code": 40100, "message": TIKTOK_40100, "request_id": "r1", "data": {}}
 OK = {"code": 0, "message": "OK", "request_id": "r2", "data": {}}
 
 

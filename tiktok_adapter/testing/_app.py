@@ -15,12 +15,12 @@ from urllib.parse import parse_qsl, urlsplit
 from ..core.clock import SYSTEM_CLOCK, Clock
 from ..core.endpoints import EndpointTable, normalize_path
 from ._data import ApiError, World
-from ._family import Body, RateHeaders, Raw, request_id
+from ._family import Body, RateHeaders, Raw, rate_headers_of, request_id
 from ._modes import resolve_mode
 from ._oauth import OAuth
 from ._parts import account, parse_body, token
 from ._records import RecordBudgets, records_in
-from ._v2 import RATE_LIMITED
+from ._v2 import RATE_LIMITED, TOKEN_INVALID_MESSAGE
 from ._windows import ServerRate, SlidingLog, Verdict, ceil_seconds, parse_limits
 
 logger = logging.getLogger(__name__)
@@ -68,6 +68,8 @@ class TikTokApp:
     count; every other arrival does, even one the API then rejects as invalid. The app
     limit counts what the preset says it covers (never OAuth). Per-token windows count
     each access token, and per-account windows each ``business_id``, on their own.
+    ``headers`` (True, or a :class:`RateHeaders`) sends ``X-RateLimit-*`` and
+    ``Retry-After``, which TikTok documents nowhere; by default only ``Date`` is sent.
     """
 
     def __init__(
@@ -78,7 +80,7 @@ class TikTokApp:
         clock: Clock | None = None,
         seed: int = 0,
         videos: int = 60,
-        headers: RateHeaders | None = None,
+        headers: RateHeaders | bool | None = None,
         require_auth: bool = False,
         preset: str | None = None,
         tier: str | None = None,
@@ -94,7 +96,10 @@ class TikTokApp:
         self.table = EndpointTable(rows)
         self._rates = {e.path: parse_limits(e.limits) for e in self.table}
         self._app_rates = parse_limits(self.app_limit) if self.app_limit else ()
-        self.rate_headers = headers or self.family.default_headers
+        # None: the family's default, which is no rate header (TikTok documents none).
+        self.rate_headers = (
+            self.family.default_headers if headers is None else rate_headers_of(headers)
+        )
         self.require_auth = require_auth
         self.world = World(seed=seed, videos_count=videos, now=self.clock.now())
         self.oauth = OAuth(seed)  # the tokens issued, refreshed and revoked
@@ -180,7 +185,7 @@ class TikTokApp:
             key, route = name, self.routes.get(name)
         public = route is not None and route.public
         if self.require_auth and not public and not self.family.authorized(headers):
-            raise ApiError(401, "access_token_invalid", "The access token is invalid or not found")
+            raise ApiError(401, "access_token_invalid", TOKEN_INVALID_MESSAGE)
         if route is None:
             if name is None:
                 raise ApiError(404, "not_found", f"{path} is not an endpoint")

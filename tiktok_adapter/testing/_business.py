@@ -14,6 +14,9 @@ from ._oauth import OAuth
 from ._windows import ServerRate
 
 QPS_LIMITED = 40100
+# TikTok's wording of a 40100, as its API's users report it. Some clients retry a 40100
+# only when the message says "too many" or "rate limit", so the words matter.
+QPS_LIMITED_MESSAGE = "Due to too many requests, requests from App are temporarily restricted."
 TOKEN_INVALID = 40105
 # The Business API answers every error with HTTP 200 and a numeric code in the body.
 ERROR_CODES: Mapping[str, int] = MappingProxyType(
@@ -77,13 +80,8 @@ class BusinessFamily:
         return 200, _envelope(code, message, request_id, {})
 
     def refusal(self, full: Sequence[ServerRate], request_id: str) -> tuple[int, Body]:
-        # A spent per-second window is what TikTok reports, even when a longer one is spent too.
-        qps = next((r for r in full if r.period == 1.0 and r.scope == "app"), None)
-        if qps is not None:
-            message = f"App reaches the QPS limit {qps.amount}, current QPS is {qps.amount + 1}"
-        else:
-            message = f"App reaches the request limit {full[0].text}; please retry later"
-        return 200, _envelope(QPS_LIMITED, message, request_id, {})
+        # One message for every spent window, as TikTok words it (no limit is named).
+        return 200, _envelope(QPS_LIMITED, QPS_LIMITED_MESSAGE, request_id, {})
 
 
 def _envelope(code: int, message: str, request_id: str, data: Any) -> Body:

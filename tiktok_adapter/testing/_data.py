@@ -97,6 +97,12 @@ class World:
     def __post_init__(self) -> None:
         rng = random.Random(self.seed)
         self._rng = rng
+        # Indexes, so that a page costs what is on it, not the size of the world: each
+        # video's comments in creation order, and the videos by id. Both are rebuilt
+        # when ``comments`` or ``videos`` were changed around them (their sizes differ).
+        self._by_video: dict[str, list[Comment]] = {}
+        self._indexed = 0
+        self._video_ids: dict[str, dict[str, Any]] = {}
         open_id = f"-000{rng.getrandbits(64):016x}"
         self.user = {
             "open_id": open_id, "union_id": f"c9c{rng.getrandbits(64):016x}",
@@ -114,6 +120,7 @@ class World:
         for _ in range(self.videos_count):
             created -= rng.randrange(3600, 5 * 86400)  # distinct times keep the cursor exact
             self.videos.append(self._video(created))
+        self._video_ids = {v["id"]: v for v in self.videos}
         for video in self.videos:
             for _ in range(rng.randrange(0, 13)):
                 self.add_comment(video["id"], self._comment_text(), video["create_time"])
@@ -150,6 +157,9 @@ class World:
             parent_comment_id=parent,
         )  # fmt: skip
         self.comments[comment.id] = comment
+        if self._indexed == len(self.comments) - 1:
+            self._by_video.setdefault(video_id, []).append(comment)
+            self._indexed += 1
         return comment
 
     # -- the API ------------------------------------------------------------------------
@@ -238,7 +248,23 @@ class World:
     # -- helpers ------------------------------------------------------------------------
 
     def live_comments(self, video_id: str) -> list[Comment]:
-        return [c for c in self.comments.values() if c.video_id == video_id and not c.deleted]
+        """The video's comments that are not deleted, in the order they were made."""
+        return [c for c in self.comments_of(video_id) if not c.deleted]
+
+    def comments_of(self, video_id: str) -> list[Comment]:
+        """Every comment of the video, deleted ones too, in the order they were made."""
+        if self._indexed != len(self.comments):
+            self._by_video = {}
+            for comment in self.comments.values():
+                self._by_video.setdefault(comment.video_id, []).append(comment)
+            self._indexed = len(self.comments)
+        return self._by_video.get(video_id, [])
+
+    def video(self, video_id: object) -> dict[str, Any] | None:
+        """The video with this id, or None."""
+        if len(self._video_ids) != len(self.videos):
+            self._video_ids = {v["id"]: v for v in self.videos}
+        return self._video_ids.get(video_id) if isinstance(video_id, str) else None
 
     def _video_json(self, video: dict[str, Any], names: tuple[str, ...]) -> dict[str, Any]:
         live = len(self.live_comments(video["id"])) if "comment_count" in names else 0
@@ -246,7 +272,7 @@ class World:
 
     def find_video(self, body: dict[str, Any]) -> str:
         vid = body.get("video_id")
-        if not any(v["id"] == vid for v in self.videos):
+        if self.video(vid) is None:
             raise ApiError(404, "not_found", f"video_id {vid!r} does not exist")
         return str(vid)
 

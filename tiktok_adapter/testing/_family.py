@@ -7,6 +7,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
+from ..core.errors import ConfigurationError
 from ._data import ApiError, World
 
 if TYPE_CHECKING:
@@ -20,7 +21,12 @@ Body = dict[str, Any]
 
 @dataclass(frozen=True)
 class RateHeaders:
-    """Which rate headers the simulator sends; the real API does not always send them all."""
+    """Which rate headers the simulator sends, when it is asked to send them.
+
+    TikTok documents no ``X-RateLimit-*`` or ``Retry-After`` header on any endpoint,
+    so the simulator sends none unless told (``rate_headers=True``, or one of these
+    with some of them off); ``Date`` is an ordinary HTTP header and stays on.
+    """
 
     limit: bool = True
     remaining: bool = True
@@ -30,6 +36,20 @@ class RateHeaders:
 
 
 NO_RATE_HEADERS = RateHeaders(limit=False, remaining=False, reset=False, retry_after=False)
+
+
+def rate_headers_of(choice: RateHeaders | bool | None) -> RateHeaders:
+    """The headers for ``rate_headers=``: None or False sends none of TikTok's undocumented
+    rate headers (only ``Date``), True sends them all, a RateHeaders picks."""
+    if isinstance(choice, RateHeaders):
+        return choice
+    if choice is None or choice is False:
+        return NO_RATE_HEADERS
+    if choice is True:
+        return RateHeaders()
+    raise ConfigurationError(
+        f"rate_headers={choice!r} is not valid; use True, False, None or RateHeaders(...)"
+    )
 
 
 @dataclass(frozen=True)
@@ -64,6 +84,7 @@ class Family(Protocol):
     name: str
     # What a refusal is called in summaries ("429", "code 40100").
     refusal_label: str
+    # The headers sent unless told otherwise: TikTok documents no rate header, so none.
     default_headers: RateHeaders
 
     def routes(self, world: World, oauth: OAuth) -> Mapping[str, ApiRoute]: ...

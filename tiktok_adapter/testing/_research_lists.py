@@ -8,7 +8,9 @@ reposted is a stable function of the username, so every run sees the same lists.
 
 from __future__ import annotations
 
+import bisect
 import hashlib
+from collections import Counter
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -19,6 +21,8 @@ MAX_PAGE = 100
 # TikTok serves only a video's top 1,000 comments.
 MAX_COMMENTS = 1000
 MAX_PINNED = 3
+# Users whose liked, reposted and pinned lists are kept; a crawl of more starts over.
+_PICKS_KEPT = 256
 REGIONS = ("US", "GB", "DE", "FR", "JP", "BR", "IN", "CA")
 VIDEO_FIELDS = (
     "id", "create_time", "username", "region_code", "video_description", "music_id",
@@ -65,19 +69,23 @@ class ResearchLists:
 
     def __init__(self, world: World) -> None:
         self.world = world
+        # Each user's picks, hashed once: hashing every video on every page would make a
+        # page cost the size of the world.
+        self._picks: dict[tuple[str, str, int], list[dict[str, Any]]] = {}
 
     def comments(self, query: Mapping[str, str], body: dict[str, Any], now: float) -> Any:
         names = field_names(query, COMMENT_FIELDS)
         video_id = str(body.get("video_id") or "")
-        if not any(v["id"] == video_id for v in self.world.videos):
+        if self.world.video(video_id) is None:
             raise invalid(f"video_id {body.get('video_id')!r} is not a public video")
         count = whole(body.get("max_count"), "max_count", 10, 1, MAX_PAGE)
         cursor = whole(body.get("cursor"), "cursor", 0, 0, MAX_COMMENTS)
         live = self.world.live_comments(video_id)
         ranked = sorted(live, key=lambda c: (-c.like_count, c.id))[:MAX_COMMENTS]
         page = ranked[cursor : cursor + count]
+        replies = Counter(c.parent_comment_id for c in live if c.parent_comment_id)
         return {
-            "comments": [self._comment(c, live, names) for c in page],
+            "comments": [self._comment(c, replies, names) for c in page],
             "cursor": cursor + len(page),
             "has_more": cursor + len(page) < len(ranked),
         }
@@ -87,10 +95,11 @@ class ResearchLists:
         picked = self._picked(body, "liked", 3)
         count = whole(body.get("max_count"), "max_count", 20, 1, MAX_PAGE)
         cursor = whole(body.get("cursor"), "cursor", int(now), 0, None)
-        # Newest first; the cursor is a time: videos created on or before it.
-        older = [v for v in picked if v["create_time"] <= cursor]
-        page = older[:count]
-        has_more = len(older) > len(page)
+        # Newest first; the cursor is a time: videos created on or before it, found by
+        # bisection (the world's videos are newest first, each at a time of its own).
+        first = bisect.bisect_left(picked, -cursor, key=lambda v: -v["create_time"])
+        page = picked[first : first + count]
+        has_more = len(picked) - first > len(page)
         next_cursor = page[-1]["create_time"] - 1 if page else cursor
         return {
             "user_liked_videos": [research_video(self.world, v, names) for v in page],
@@ -119,14 +128,22 @@ class ResearchLists:
         name = body.get("username")
         if not isinstance(name, str) or not name.strip():
             raise invalid("username is required")
-        salt = f"{kind}:{name.strip()}:"
-        return [v for v in self.world.videos if _digest(salt + v["id"]) % one_in == 0]
+        videos = self.world.videos
+        key = (kind, name.strip(), len(videos))
+        picked = self._picks.get(key)
+        if picked is None:
+            if len(self._picks) >= _PICKS_KEPT:
+                self._picks.clear()
+            salt = f"{kind}:{name.strip()}:"
+            picked = [v for v in videos if _digest(salt + v["id"]) % one_in == 0]
+            self._picks[key] = picked
+        return picked
 
-    def _comment(self, c: Comment, live: list[Comment], names: Sequence[str]) -> Any:
+    def _comment(self, c: Comment, replies: Counter[str], names: Sequence[str]) -> Any:
         values = {
             "id": int(c.id), "video_id": int(c.video_id), "text": c.text,
             "like_count": c.like_count, "create_time": c.create_time,
-            "reply_count": sum(1 for r in live if r.parent_comment_id == c.id),
+            "reply_count": replies[c.id],
             "parent_comment_id": int(c.parent_comment_id or c.video_id),
         }  # fmt: skip
         return {k: values[k] for k in names}

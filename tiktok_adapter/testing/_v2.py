@@ -6,7 +6,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from ._data import ApiError, World
-from ._family import ApiRoute, Body, RateHeaders
+from ._family import NO_RATE_HEADERS, ApiRoute, Body
 from ._oauth import OAuth
 from ._posting import Publishing
 from ._research import Research
@@ -14,6 +14,16 @@ from ._windows import ServerRate
 
 RATE_LIMITED = "rate_limit_exceeded"
 QUOTA_SPENT = "daily_quota_limit_exceeded"
+# TikTok's own words: its v2 error table (developers.tiktok.com, "Error Handling") gives
+# this message for rate_limit_exceeded. Clients match on the code, a few on the words.
+RATE_LIMITED_MESSAGE = "The API rate limit was exceeded. Please try again later."
+# The Research API's daily quota has no message in TikTok's documents; this one names
+# the quota and its reset in the same plain terms, and none of the simulator's notation.
+QUOTA_SPENT_MESSAGE = "The daily quota limit was exceeded. Please try again after 00:00 UTC."
+# The documented message for access_token_invalid, from the same table.
+TOKEN_INVALID_MESSAGE = (
+    "The access token is invalid or not found in the request. Please refresh the token and retry."
+)
 _DAY = 86400.0
 
 
@@ -26,7 +36,7 @@ class V2Family:
 
     name = "v2"
     refusal_label = "429"
-    default_headers = RateHeaders()
+    default_headers = NO_RATE_HEADERS
 
     def routes(self, world: World, oauth: OAuth) -> Mapping[str, ApiRoute]:
         research, posting = Research(world), Publishing(world)
@@ -72,10 +82,8 @@ class V2Family:
     def refusal(self, full: Sequence[ServerRate], request_id: str) -> tuple[int, Body]:
         rate = full[0]
         if rate.calendar and rate.period >= _DAY:
-            message = f"The daily quota {rate.text} is spent; it resets at 00:00 UTC."
-            return 429, _envelope({}, QUOTA_SPENT, message, request_id)
-        message = f"Too many requests: the limit {rate.text} is reached. Retry later."
-        return 429, _envelope({}, RATE_LIMITED, message, request_id)
+            return 429, _envelope({}, QUOTA_SPENT, QUOTA_SPENT_MESSAGE, request_id)
+        return 429, _envelope({}, RATE_LIMITED, RATE_LIMITED_MESSAGE, request_id)
 
 
 def _envelope(data: Any, code: str, message: str, log_id: str) -> Body:

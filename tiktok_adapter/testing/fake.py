@@ -8,10 +8,11 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-from ..core.clock import Clock, FakeClock
+from ..core.clock import Clock
 from ..exceptions import MissingDependency
 from ._app import PRESET, RateHeaders, RecordedRequest, TikTokApp
 from ._data import Comment, ModerationAction
+from ._live import LiveClock
 from ._oauth import OAuth
 
 if TYPE_CHECKING:
@@ -28,19 +29,26 @@ _FAKE_MARK = "_tiktok_adapter_fake"
 class FakeTikTok:
     """A simulated TikTok API under ``base_url``: real limits, refusals, envelopes and data.
 
-    It counts arrivals on its own ``clock`` (a :class:`FakeClock` unless given), so
-    share that clock with the adapter to run hours of windows in milliseconds::
+    It counts arrivals on its own ``clock``. Unless given one, that is real time (the
+    system clock's), which an adapter on its own clock agrees with, as in the
+    Quickstart's ``mount(session)``; an adapter that shares it waits by moving it
+    forward at once (every sleep on it is added to real time, and kept in
+    ``fake.clock.sleeps``), so hours of windows run in milliseconds::
 
         with FakeTikTok() as fake, requests.Session() as session:
-            mount(session, **fake.adapter_options())
+            mount(session, **fake.adapter_options())   # shares fake.clock
             session.post(".../v2/video/query/?fields=id", json={...})
+
+    Pass ``clock=FakeClock()`` for time that moves only when told.
 
     Pass ``mock`` to register on a :class:`responses.RequestsMock` you already run;
     otherwise the fake starts one of its own. Responses of your own on that mock,
     added before or after the fake starts, answer the requests they match, even under
-    the fake's base URL; the fake answers every other request. ``rate_headers``
-    switches headers off. ``limits`` is merged over the preset's table, as the
-    adapter merges it.
+    the fake's base URL; the fake answers every other request. ``rate_headers=True``
+    (or a :class:`RateHeaders` naming some) sends ``X-RateLimit-Limit``,
+    ``-Remaining``, ``-Reset`` and ``Retry-After``; TikTok documents none of them, so
+    by default the fake sends only ``Date``. ``limits`` is merged over the preset's
+    table, as the adapter merges it.
 
     ``preset`` (with ``tier``) runs another limit table and answers in its family's
     shape: ``FakeTikTok(preset="business")`` serves the TikTok API for Business (the
@@ -59,14 +67,14 @@ class FakeTikTok:
         base_url: str | None = None,
         seed: int = 0,
         videos: int = 60,
-        rate_headers: RateHeaders | None = None,
+        rate_headers: RateHeaders | bool | None = None,
         require_auth: bool = False,
         mock: responses.RequestsMock | None = None,
         preset: str | None = None,
         tier: str | None = None,
         api: str | None = None,
     ) -> None:
-        self.clock: Clock = clock if clock is not None else FakeClock()
+        self.clock: Clock = clock if clock is not None else LiveClock()
         self.app = TikTokApp(
             limits=limits, app_limit=app_limit, clock=self.clock, seed=seed, videos=videos,
             headers=rate_headers, require_auth=require_auth, preset=preset, tier=tier, api=api,
@@ -198,7 +206,7 @@ class FakeTikTok:
         """The comments of one video as they stand now."""
         world = self.app.world
         if include_deleted:
-            return [c for c in world.comments.values() if c.video_id == video_id]
+            return list(world.comments_of(video_id))
         return world.live_comments(video_id)
 
     def comment(self, comment_id: str) -> Comment:

@@ -57,6 +57,10 @@ class _Handler(BaseHTTPRequestHandler):
 
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
+    # socketserver's backlog is 5: ten clients connecting at once lose SYNs, and the
+    # kernel's retry holds those requests back a whole second (then three), which looks
+    # like the limiter's doing. A real API's front end takes a burst of connections.
+    request_queue_size = 128
     app: TikTokApp
 
 
