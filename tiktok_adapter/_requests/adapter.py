@@ -67,7 +67,7 @@ class TikTokAdapter(LimiterFacade, HTTPAdapter):
         pool_block: bool = False,
         **options: Unpack[SettingsKwargs],
     ) -> None:
-        self.settings = Settings.given("TikTokAdapter", settings, options)
+        self.settings = Settings.given("TikTokAdapter", settings, options, type(self).__init__)
         self.clock: Clock = clock if clock is not None else SYSTEM_CLOCK
         self.refusal_policy: RefusalPolicy | None = refusal_policy
         # urllib3 must never re-send on its own: every attempt on the wire has to

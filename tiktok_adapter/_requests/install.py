@@ -12,6 +12,7 @@ import requests
 
 from .._install import patch_all
 from ..exceptions import ConfigurationError, TikTokAdapterError
+from ..settings import check_base_url, check_keywords
 from .adapter import TikTokAdapter
 from .mounting import HostRouter, mount
 
@@ -97,6 +98,9 @@ def install(
     call :func:`uninstall` later. Installing twice without uninstalling is an error.
     """
     global _active
+    check_keywords("install", settings, install, TikTokAdapter.__init__)
+    if base_url is not None:  # now, rather than in each Session() that mounts it
+        check_base_url("install", base_url)
     with _lock:
         if _active is not None:
             raise TikTokAdapterError(

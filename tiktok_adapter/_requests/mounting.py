@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urlsplit
@@ -9,7 +10,17 @@ from urllib.parse import urlsplit
 import requests
 from requests.adapters import BaseAdapter
 
+from ..core.endpoints import get_preset
 from ..exceptions import ConfigurationError
+from ..settings import (
+    FIELD_NAMES,
+    ConfigurationWarning,
+    Settings,
+    check_base_url,
+    check_keywords,
+    redact,
+)
+from ..storage import is_shared
 from .adapter import TikTokAdapter
 
 
@@ -51,6 +62,12 @@ class HostRouter(BaseAdapter):
             setattr(self, name, value)
 
 
+class RemountWarning(ConfigurationWarning):
+    """:func:`mount` replaced another TikTokAdapter on the same host of a session: the new
+    adapter counts from empty windows, so the server may see more than a limit in the
+    windows the old one had counted in."""
+
+
 def mount(
     session: requests.Session,
     adapter: TikTokAdapter | None = None,
@@ -64,24 +81,38 @@ def mount(
     or ``https://business-api.tiktok.com/`` for ``preset="business"``). Every spelling
     of that host (a port, a trailing dot, user info, any case, http or https) reaches
     the adapter; a look-alike host never does.
+
+    Mounting again on a session that has an adapter for that host keeps its windows:
+    with the same settings (and clock) the adapter already mounted is returned and stays;
+    anything else replaces it with a :class:`RemountWarning`, unless both count in the
+    same shared store.
     """
     if adapter is not None and not isinstance(adapter, TikTokAdapter):
         raise ConfigurationError(
             f"mount(session, adapter={adapter!r}): the second argument must be a TikTokAdapter "
             "or None; pass settings as keywords, such as mount(session, on_limit='raise')"
         )
-    if adapter is None:
-        adapter = TikTokAdapter(**kwargs)
-    elif kwargs:
+    check_keywords("mount", kwargs, mount, TikTokAdapter.__init__)
+    if adapter is not None and kwargs:
         raise ConfigurationError("pass either an adapter or settings for a new one, not both")
+    if base_url is not None:
+        check_base_url("mount", base_url)
+    wanted = adapter.settings if adapter is not None else _wanted(kwargs)
     if base_url is None:
-        base_url = adapter.limiter.preset.base_url
+        base_url = get_preset(wanted.preset, wanted.tier).base_url
     if not base_url.endswith("/"):
         base_url += "/"
-    # The exact prefix is the fast path requests finds first; the routers catch the rest.
-    session.mount(base_url, adapter)
     parts = urlsplit(base_url)
     host = (parts.hostname or "").rstrip(".")
+    mounted = _mounted(session, base_url, host)
+    if adapter is None and mounted is not None and _same(mounted, wanted, kwargs):
+        adapter = mounted  # its windows hold what this session already sent
+    elif adapter is None:
+        adapter = TikTokAdapter(**kwargs)
+    if mounted is not None and mounted is not adapter and not _shared(mounted, adapter):
+        warnings.warn(RemountWarning(_replaced(host, mounted, adapter)), stacklevel=2)
+    # The exact prefix is the fast path requests finds first; the routers catch the rest.
+    session.mount(base_url, adapter)
     if host and parts.path in ("", "/"):
         for scheme in ("https://", "http://"):
             current = session.adapters.get(scheme)
@@ -91,3 +122,67 @@ def mount(
                 current = current.fallback  # mounting again replaces, never stacks
             session.mount(scheme, HostRouter(adapter, current, frozenset({host})))
     return adapter
+
+
+def _wanted(kwargs: Mapping[str, Any]) -> Settings:
+    """The settings that ``TikTokAdapter(**kwargs)`` would have, without building it."""
+    options = {name: value for name, value in kwargs.items() if name in FIELD_NAMES}
+    return Settings.given("mount", kwargs.get("settings"), options)
+
+
+def _mounted(session: requests.Session, base_url: str, host: str) -> TikTokAdapter | None:
+    """The TikTokAdapter that serves ``base_url`` on ``session`` already, if any."""
+    exact = session.adapters.get(base_url)
+    if isinstance(exact, TikTokAdapter):
+        return exact
+    for scheme in ("https://", "http://"):
+        router = session.adapters.get(scheme)
+        if (
+            isinstance(router, HostRouter)
+            and host in router.hosts
+            and isinstance(router.target, TikTokAdapter)
+        ):
+            return router.target
+    return None
+
+
+def _same(mounted: TikTokAdapter, wanted: Settings, kwargs: Mapping[str, Any]) -> bool:
+    """Whether the adapter ``kwargs`` ask for is the one mounted: its settings, and no
+    keyword beyond them but the clock it runs on (a hook or a pool size makes another)."""
+    if mounted.settings != wanted:
+        return False
+    extra = {name: value for name, value in kwargs.items() if name not in FIELD_NAMES}
+    return all(
+        name == "settings" or (name == "clock" and value is mounted.clock)
+        for name, value in extra.items()
+    )
+
+
+def _shared(old: TikTokAdapter, new: TikTokAdapter) -> bool:
+    """Whether both adapters count in one shared store's windows (the same Redis keys)."""
+    a, b = old.settings, new.settings
+    return is_shared(a.storage_uri) and (a.storage_uri, a.key_prefix) == (
+        b.storage_uri,
+        b.key_prefix,
+    )
+
+
+def _replaced(host: str, old: TikTokAdapter, new: TikTokAdapter) -> str:
+    def shown(value: object) -> str:
+        text = repr(dict(value) if isinstance(value, Mapping) else redact(value))
+        return text if len(text) <= 40 else text[:37] + "..."
+
+    changed = [
+        f"{name}={shown(getattr(old.settings, name))} -> {shown(getattr(new.settings, name))}"
+        for name in sorted(FIELD_NAMES)
+        if getattr(old.settings, name) != getattr(new.settings, name)
+    ]
+    what = "with other settings: " + ", ".join(changed) if changed else "another adapter"
+    return (
+        f"mount(): the session already had a TikTokAdapter for {host!r} and this one "
+        f"({what}) replaces it, counting from empty windows: in the current windows the "
+        "server may see up to twice a limit. Mount once per session and keep the adapter "
+        "mount() returns (mounting again with the same settings gives it back), pass it "
+        "to other sessions with mount(session, adapter), or give both a shared "
+        "storage_uri (redis://...) so that they count in the same windows"
+    )

@@ -15,7 +15,7 @@ from ..engine.async_effects import AsyncEffects
 from ..engine.awaiting import AsyncAdmitter, asleep
 from ..engine.facade import LimiterFacade
 from ..engine.limiter import Limiter, replayable
-from ..settings import Settings
+from ..settings import Settings, check_base_url
 from ..storage import is_shared, open_async_store
 from ._body import read_refusal, read_small, wants_body
 from ._errors import to_exception
@@ -49,7 +49,10 @@ class TikTokMiddleware(LimiterFacade):
         on_retry: Hook | None = None, random_source: Callable[[], float] | None = None,
         **options: Unpack[SettingsKwargs],
     ) -> None:  # fmt: skip
-        s = self.settings = Settings.given(type(self).__name__, settings, options)
+        s = self.settings = Settings.given(type(self).__name__, settings, options,
+                                           type(self).__init__)  # fmt: skip
+        if base_url:  # without a scheme, or on a host other than TikTok's, nothing is limited
+            check_base_url(type(self).__name__, base_url)
         self.clock: Clock = clock if clock is not None else SYSTEM_CLOCK
         limiter = self.limiter = Limiter(
             s, self.clock, errors=to_exception, refusal_policy=refusal_policy, hooks=Hooks(),

@@ -46,7 +46,7 @@ class LimitedTransport(LimiterFacade, Generic[TransportT]):
         random_source: Callable[[], float] | None = None,
         **options: Unpack[SettingsKwargs],
     ) -> None:
-        self.settings = Settings.given(type(self).__name__, settings, options)
+        self.settings = Settings.given(type(self).__name__, settings, options, type(self).__init__)
         self.clock: Clock = clock if clock is not None else SYSTEM_CLOCK
         self.limiter = self.limiter_class(
             self.settings, self.clock, errors=to_exception, refusal_policy=refusal_policy,

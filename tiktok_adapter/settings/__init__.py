@@ -14,16 +14,23 @@ from .base import (
     ENV_PREFIX,
     FIELD_NAMES,
     SettingsKwargs,
+    check_keywords,
     redact,
 )
 from .model import Settings
+from .urls import TIKTOK_HOSTS, ConfigurationWarning, UnknownHostWarning, check_base_url
 
 __all__ = [
     "DEFAULT_PRIORITY_SHARES",
     "DEFAULT_SAFETY_MARGIN",
     "ENV_PREFIX",
     "FIELD_NAMES",
+    "TIKTOK_HOSTS",
+    "ConfigurationWarning",
     "Settings",
     "SettingsKwargs",
+    "UnknownHostWarning",
+    "check_base_url",
+    "check_keywords",
     "redact",
 ]

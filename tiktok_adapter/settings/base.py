@@ -3,17 +3,27 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field, fields, replace
 from types import MappingProxyType
-from typing import Any, Literal, TypedDict, TypeVar, get_args
+from typing import TYPE_CHECKING, Any, Literal, TypedDict, TypeVar, get_args
 
 from ..core.endpoints import get_preset
 from ..core.rates import parse_rates
 from ..exceptions import ConfigurationError
 from ..storage import validate_storage_uri
-from .checks import MAX_SECONDS, check_choice, check_retries, check_seconds, check_text, read_text
+from .checks import (
+    MAX_SECONDS,
+    check_choice,
+    check_retries,
+    check_seconds,
+    check_text,
+    closest,
+    keywords_of,
+    read_text,
+)
+from .urls import limits_by_path
 
 OnLimit = Literal["sleep", "raise"]
 OnStorageError = Literal["fallback", "raise"]
@@ -97,6 +107,13 @@ class SettingsBase:
     cache_expire_after: float = 1800.0
     learn_limits: bool = True
 
+    if not TYPE_CHECKING:  # type checkers keep reading the dataclass's own signature
+
+        def __new__(cls, *args, **kwargs):
+            # The dataclass's __init__ would raise a bare TypeError for a mistyped name.
+            check_keywords(cls.__name__, kwargs)
+            return super().__new__(cls)
+
     def __post_init__(self) -> None:
         # Each check runs under _about(name) so a loader can tell which of its keys failed.
         # Text is read as every loader reads it, so TikTokAdapter(max_retries="3") and
@@ -110,7 +127,8 @@ class SettingsBase:
                     f"limits={self.limits!r} must be a mapping of endpoint path to limit "
                     "string, such as {'/video/query/': '10/minute;100/hour'}"
                 )
-            object.__setattr__(self, "limits", MappingProxyType(dict(self.limits)))
+            # A full URL as a key would be a row no path matches: its path, or an error.
+            object.__setattr__(self, "limits", MappingProxyType(limits_by_path(self.limits)))
             for path, spec in self.limits.items():
                 parse_rates(spec, f"limits[{path!r}]")
         with _about("priority_shares"):
@@ -213,15 +231,36 @@ class SettingsBase:
 
     def replace(self: _S, **changes: Any) -> _S:
         """A copy with ``changes``; an unknown name raises ConfigurationError."""
-        unknown = sorted(set(changes) - FIELD_NAMES)
-        if unknown:
-            raise ConfigurationError(
-                f"unknown setting {unknown[0]!r}; valid settings: " + ", ".join(sorted(FIELD_NAMES))
-            )
+        check_keywords("Settings.replace", changes)
         return replace(self, **changes)
 
 
 FIELD_NAMES = frozenset(f.name for f in fields(SettingsBase))
+
+
+def check_keywords(owner: str, given: Mapping[str, Any], *takers: Callable[..., Any]) -> None:
+    """Raise ConfigurationError for a keyword in ``given`` that is neither a setting nor
+    one that a function of ``takers`` (the entry point, the constructor it builds) takes,
+    with the closest valid name, as the file, environment and mapping loaders do."""
+    unknown = sorted(set(given) - FIELD_NAMES)
+    if not unknown:
+        return
+    own = frozenset().union(*(keywords_of(taker) for taker in takers)) - FIELD_NAMES
+    unknown = [name for name in unknown if name not in own]
+    if not unknown:
+        return
+    name = unknown[0]
+    guess = closest(name, FIELD_NAMES | own)
+    shown = repr(redact(given[name]))
+    if len(shown) > 60:
+        shown = shown[:57] + "..."
+    raise ConfigurationError(
+        f"{owner}({name}={shown}): unknown keyword {name!r}; "
+        + (f"did you mean {guess!r}? " if guess else "")
+        + "valid settings: "
+        + ", ".join(sorted(FIELD_NAMES))
+        + ("; other keywords: " + ", ".join(sorted(own)) if own else "")
+    )
 
 
 def _defaults() -> dict[str, Any]:

@@ -7,9 +7,11 @@ a dict, the environment or a file.
 
 from __future__ import annotations
 
+import difflib
+import inspect
 import json
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from types import MappingProxyType
 from typing import Any
 
@@ -38,6 +40,20 @@ _LIMITS_EXAMPLE = "'/video/query/=10/minute;100/hour,/user/info/=5/minute'"
 _SHARES_EXAMPLE = "'low=0.5,medium=0.8' or a JSON object"
 
 Bad = Callable[[str], ConfigurationError]
+
+
+def closest(key: str, valid: Iterable[str]) -> str | None:
+    """The valid name closest to a mistyped ``key``, for every "did you mean" we print."""
+    match = difflib.get_close_matches(key, sorted(valid), n=1)
+    return match[0] if match else None
+
+
+def keywords_of(function: Callable[..., Any]) -> frozenset[str]:
+    """The names ``function`` takes by keyword, from its signature (not ``self``, not
+    ``**kwargs``), so an entry point's own keywords are never listed twice by hand."""
+    kinds = (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY)
+    params = inspect.signature(function).parameters.values()
+    return frozenset(p.name for p in params if p.kind in kinds and p.name != "self")
 
 
 def check_text(value: object, name: str) -> str:

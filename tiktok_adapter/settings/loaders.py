@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import difflib
 import logging
 import os
 from collections.abc import Iterable, Mapping
@@ -12,7 +11,8 @@ from ..core.endpoints import get_preset, normalize_path
 from ..core.rates import MAX_AMOUNT, parse_rates
 from ..exceptions import ConfigurationError
 from .base import FIELD_NAMES, FieldError, SettingsBase, redact
-from .checks import NONE, number, read_text
+from .checks import NONE, closest, number, read_text
+from .urls import limits_key
 
 logger = logging.getLogger(__name__)
 
@@ -67,7 +67,7 @@ def _with_ceiling(values: Mapping[str, Any], per_minute: int) -> dict[str, str]:
         preset = get_preset(values.get("preset", "seed"), values.get("tier"))
     except (ConfigurationError, TypeError):
         return limits  # Settings reports the bad preset or tier with its source
-    named = {normalize_path(p) for p in limits if isinstance(p, str)}
+    named = {_row(p) for p in limits if isinstance(p, str)}
     for endpoint in preset.endpoints:
         if normalize_path(endpoint.path) in named:
             continue
@@ -82,6 +82,14 @@ def _with_ceiling(values: Mapping[str, Any], per_minute: int) -> dict[str, str]:
             parts.append(f"{per_minute}/minute")
         limits[endpoint.path] = ";".join(parts)
     return limits
+
+
+def _row(key: str) -> str:
+    """The table row a limits key names, a key written as a full URL included."""
+    try:
+        return normalize_path(limits_key(key))
+    except ConfigurationError:
+        return key  # Settings refuses it, naming its source
 
 
 # -- sources ----------------------------------------------------------------------------
@@ -111,7 +119,7 @@ def env_layer(prefix: str, environ: Mapping[str, str] | None) -> Layer:
             continue  # reserved for the test suite; an empty variable counts as unset
         if key not in KEYS:
             valid = ", ".join(prefix + k.upper() for k in sorted(KEYS))
-            hint = _close(key)
+            hint = closest(key, KEYS)
             raise ConfigurationError(
                 f"environment variable {var} is not a tiktok_adapter setting"
                 f"{' (did you mean ' + prefix + hint.upper() + '?)' if hint else ''}; "
@@ -174,11 +182,7 @@ def shown(key: str, value: Any) -> str:
     return repr(redact(value) if key == "storage_uri" else value)
 
 
-def _close(key: str) -> str | None:
-    match = difflib.get_close_matches(key, sorted(KEYS), n=1)
-    return match[0] if match else None
-
-
 def valid_keys(key: str) -> str:
-    guess = f"did you mean {_close(key)!r}? " if _close(key) else ""
+    hint = closest(key, KEYS)
+    guess = f"did you mean {hint!r}? " if hint else ""
     return guess + "valid keys: " + ", ".join(sorted(KEYS))

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from os import PathLike
 from typing import Any
 
 from ..exceptions import ConfigurationError
-from .base import ENV_PREFIX, SettingsBase
+from .base import ENV_PREFIX, SettingsBase, check_keywords
 from .files import file_layer
 from .loaders import Layer, build, env_layer, mapping_layer
 
@@ -57,14 +57,22 @@ class Settings(SettingsBase):
         return build(cls, layers)
 
     @classmethod
-    def given(cls, owner: str, settings: object, options: Mapping[str, Any]) -> Settings:
+    def given(
+        cls,
+        owner: str,
+        settings: object,
+        options: Mapping[str, Any],
+        *takers: Callable[..., Any],
+    ) -> Settings:
         """What a transport's constructor was given: ``settings`` (or the defaults) with the
         keyword ``options`` over them. ``owner`` names the constructor in the error for a
-        first argument that is not a Settings."""
+        first argument that is not a Settings, or a keyword that is neither a setting nor
+        one ``takers`` (the constructor) take, with the closest valid name."""
         if settings is not None and not isinstance(settings, Settings):
             raise ConfigurationError(
                 f"{owner}(settings={settings!r}): the first argument must be a Settings object "
                 "or None; pass settings as keywords, such as on_limit='raise'"
             )
+        check_keywords(owner, options, *takers)
         base = settings if settings is not None else cls()
         return base.replace(**options) if options else base
