@@ -20,8 +20,7 @@ from tiktok_adapter import (
     mount,
     uninstall,
 )
-from tiktok_adapter._requests.mounting import RemountWarning
-from tiktok_adapter.settings import ConfigurationWarning, UnknownHostWarning
+from tiktok_adapter.settings import ConfigurationWarning, RemountWarning, UnknownHostWarning
 from tiktok_adapter.testing import FakeClock, FakeTikTok, RateHeaders
 
 INFO = "https://open.tiktokapis.com/v2/user/info/"

@@ -14,7 +14,7 @@ from ..core.endpoints import get_preset
 from ..exceptions import ConfigurationError
 from ..settings import (
     FIELD_NAMES,
-    ConfigurationWarning,
+    RemountWarning,
     Settings,
     check_base_url,
     check_keywords,
@@ -60,12 +60,6 @@ class HostRouter(BaseAdapter):
     def __setstate__(self, state: Mapping[str, Any]) -> None:
         for name, value in state.items():
             setattr(self, name, value)
-
-
-class RemountWarning(ConfigurationWarning):
-    """:func:`mount` replaced another TikTokAdapter on the same host of a session: the new
-    adapter counts from empty windows, so the server may see more than a limit in the
-    windows the old one had counted in."""
 
 
 def mount(

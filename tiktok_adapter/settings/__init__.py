@@ -18,7 +18,13 @@ from .base import (
     redact,
 )
 from .model import Settings
-from .urls import TIKTOK_HOSTS, ConfigurationWarning, UnknownHostWarning, check_base_url
+from .urls import (
+    TIKTOK_HOSTS,
+    ConfigurationWarning,
+    RemountWarning,
+    UnknownHostWarning,
+    check_base_url,
+)
 
 __all__ = [
     "DEFAULT_PRIORITY_SHARES",
@@ -27,6 +33,7 @@ __all__ = [
     "FIELD_NAMES",
     "TIKTOK_HOSTS",
     "ConfigurationWarning",
+    "RemountWarning",
     "Settings",
     "SettingsKwargs",
     "UnknownHostWarning",

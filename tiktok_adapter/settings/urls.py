@@ -1,5 +1,6 @@
 """URLs in the settings: where a transport is mounted (``base_url``) and a limits key
-written as a full URL. Both name TikTok's API hosts, the hosts of the presets."""
+written as a full URL. Both name TikTok's API hosts, the hosts of the presets. Also the
+warnings for a mount that would limit less than meant."""
 
 from __future__ import annotations
 
@@ -30,6 +31,12 @@ class ConfigurationWarning(UserWarning):
 class UnknownHostWarning(ConfigurationWarning):
     """A transport mounted on a host that is not TikTok's API: only requests to that host
     are limited. Expected when the host is your own proxy in front of TikTok."""
+
+
+class RemountWarning(ConfigurationWarning):
+    """``mount()`` replaced another TikTokAdapter on the same host of a session: the new
+    adapter counts from empty windows, so the server may see more than a limit in the
+    windows the old one had counted in."""
 
 
 def _split(url: str) -> SplitResult | None:
