@@ -349,6 +349,7 @@ def readme_redis(
     must be in that Redis under the example's key prefix.
     """
     import redis
+    import requests
 
     item = request.node
     source = item.test_definition.source
@@ -361,10 +362,13 @@ def readme_redis(
     client = redis.Redis.from_url(readme_redis_server)
     for key in client.scan_iter(match=f"*{prefix}*"):
         client.delete(key)  # this example's own keys, from an earlier run
+    # A plain session, as a reader's would be: the context's has the simulator's adapter
+    # mounted, and mounting the example's over it would rightly warn (RemountWarning).
+    session = readme_context["session"] = _CONTEXT["session"] = requests.Session()
     yield readme_redis_server
-    session = readme_context["session"]
     base = fake_tiktok.base_url
-    assert session.get(f"{base}/v2/user/info/", headers=readme_context["headers"]).ok
+    with session:
+        assert session.get(f"{base}/v2/user/info/", headers=readme_context["headers"]).ok
     assert any(client.scan_iter(match=f"*{prefix}*")), f"no key under {prefix} in Redis"
 
 

@@ -116,7 +116,7 @@ def test_simulate_serves_until_terminated(tmp_path: Path) -> None:
     limits.write_text(json.dumps({"limits": {"/user/info/": "1/minute"}, "app_limit": None}))
     process = subprocess.Popen(
         [sys.executable, "-m", "tiktok_adapter", "simulate", "--port", "0", "--limits",
-         str(limits), "--time-scale", "60", "--no-header", "date"],
+         str(limits), "--time-scale", "60", "--rate-headers", "--no-header", "date"],
         stderr=subprocess.PIPE, text=True, env={**os.environ, "COLUMNS": "200"},
     )  # fmt: skip
     try:
@@ -128,6 +128,7 @@ def test_simulate_serves_until_terminated(tmp_path: Path) -> None:
             second = s.get(url + "v2/user/info/", timeout=5)
         assert first.status_code == 200 and second.status_code == 429
         assert "Date" not in second.headers
+        assert second.headers["Retry-After"] and "X-RateLimit-Remaining" in first.headers
     finally:
         stop_process(process)
     assert process.returncode == 0

@@ -56,8 +56,13 @@ def add_parser(subparsers: Any) -> None:
     parser.add_argument("--seed", type=whole, default=0, help="seed of the fake data")
     parser.add_argument("--videos", type=count_up_to(MAX_VIDEOS, "the simulator builds"),
                         default=60, help="videos of the fake account")  # fmt: skip
+    # TikTok documents no rate header, so the simulator sends none unless asked.
+    parser.add_argument(
+        "--rate-headers", action="store_true",
+        help="send X-RateLimit-* and Retry-After (TikTok documents none)",
+    )  # fmt: skip
     parser.add_argument("--no-header", action="append", default=[], choices=HEADER_NAMES,
-                        help="do not send this rate header (repeatable)")  # fmt: skip
+                        help="do not send this header (repeatable)")  # fmt: skip
     parser.set_defaults(handler=run)
 
 
@@ -96,7 +101,7 @@ def read_limits(path: str) -> LimitFile:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..testing import PRESET, TikTokApp, resolve_mode
+    from ..testing import PRESET, RateHeaders, TikTokApp, resolve_mode
     from ..testing.clock import ScaledClock
 
     console = Output(sys.stderr)
@@ -109,7 +114,7 @@ def run(args: argparse.Namespace) -> int:
     # A bad --preset/--tier/--api is a usage error (exit 2), raised before anything binds.
     # --preset wins over the file's; the file's rows merge over whichever preset runs.
     mode = resolve_mode(args.preset or file_preset, args.tier, args.api)
-    headers = mode.family.default_headers
+    headers = RateHeaders() if args.rate_headers else mode.family.default_headers
     off = {name.replace("-", "_"): False for name in args.no_header}
     try:
         app = TikTokApp(limits=limits, app_limit=app_limit, clock=ScaledClock(args.time_scale),
