@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 from urllib.parse import urlsplit
 
+from ..core.hosts import host_name
 from ..engine.steps import ErrorFactory
 
 if TYPE_CHECKING:
@@ -62,9 +63,11 @@ class Target:
 
 
 def target_of(limiter: Limiter, base_url: str | None) -> Target:
-    """The hosts of ``base_url``, else of the preset's API root, as mount() covers them."""
-    host = urlsplit(base_url or limiter.preset.base_url).hostname or ""
-    return Target(limiter, frozenset({host.rstrip(".").lower()}))
+    """``base_url``'s host, else every host of the preset (production, sandbox, upload),
+    as mount() covers them."""
+    if base_url is not None:
+        return Target(limiter, frozenset({host_name(base_url)}))
+    return Target(limiter, frozenset(h.name for h in limiter.preset.hosts))
 
 
 @contextmanager

@@ -89,10 +89,12 @@ def install(
     aiohttp (3.12+): every ``ClientSession`` created from now on gets its middleware.
     urllib3 (TikTok's Business SDK sends there) and ``urllib.request.urlopen``: every
     request, whenever its pool or opener was made. One limiter serves them all: the
-    same windows, stats and budget, whichever library sends. Only the API host is
-    covered (the preset's, or ``base_url``'s), in every spelling; a library that is not
-    installed is skipped. requests Sessions created before the call are not mounted, but
-    their requests are limited at the urllib3 layer underneath.
+    same windows, stats and budget, whichever library sends. Only TikTok's hosts are
+    covered, in every spelling: every host of the preset (its API host, its sandbox host,
+    counted in windows of its own, and its upload host, covered but unlimited), or
+    ``base_url``'s host alone when given; a library that is not installed is skipped.
+    requests Sessions created before the call are not mounted, but their requests are
+    limited at the urllib3 layer underneath.
 
     Use it as a context manager, ``with install(on_limit="raise") as adapter:``, or
     call :func:`uninstall` later. Installing twice without uninstalling is an error.

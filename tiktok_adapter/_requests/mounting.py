@@ -71,10 +71,14 @@ def mount(
 ) -> TikTokAdapter:
     """Mount ``adapter`` (or a new one built from ``kwargs``) on ``base_url``'s host.
 
-    ``base_url`` defaults to the preset's API host (``https://open.tiktokapis.com/``,
-    or ``https://business-api.tiktok.com/`` for ``preset="business"``). Every spelling
-    of that host (a port, a trailing dot, user info, any case, http or https) reaches
-    the adapter; a look-alike host never does.
+    Without ``base_url``, every host of the preset is covered: its API host
+    (``https://open.tiktokapis.com/``, or ``https://business-api.tiktok.com/`` for
+    ``preset="business"``), its sandbox host (the Business API's
+    ``sandbox-ads.tiktok.com``, counted in windows of its own) and its upload host
+    (Content Posting's ``open-upload.tiktokapis.com``, covered but unlimited). An
+    explicit ``base_url`` covers that host alone. Every spelling of a covered host (a
+    port, a trailing dot, user info, any case, http or https) reaches the adapter; a
+    look-alike host never does.
 
     Mounting again on a session that has an adapter for that host keeps its windows:
     with the same settings (and clock) the adapter already mounted is returned and stays;
@@ -93,28 +97,35 @@ def mount(
         check_base_url("mount", base_url)
     wanted = adapter.settings if adapter is not None else _wanted(kwargs)
     if base_url is None:
-        base_url = get_preset(wanted.preset, wanted.tier).base_url
-    if not base_url.endswith("/"):
-        base_url += "/"
-    parts = urlsplit(base_url)
+        # Every host of the preset: production first, then sandbox and upload hosts.
+        roots = [h.url for h in get_preset(wanted.preset, wanted.tier).hosts]
+    else:
+        roots = [base_url if base_url.endswith("/") else base_url + "/"]
+    parts = urlsplit(roots[0])
     host = (parts.hostname or "").rstrip(".")
-    mounted = _mounted(session, base_url, host)
+    mounted = _mounted(session, roots[0], host)
     if adapter is None and mounted is not None and _same(mounted, wanted, kwargs):
         adapter = mounted  # its windows hold what this session already sent
     elif adapter is None:
         adapter = TikTokAdapter(**kwargs)
     if mounted is not None and mounted is not adapter and not _shared(mounted, adapter):
         warnings.warn(RemountWarning(_replaced(host, mounted, adapter)), stacklevel=2)
-    # The exact prefix is the fast path requests finds first; the routers catch the rest.
-    session.mount(base_url, adapter)
-    if host and parts.path in ("", "/"):
+    # The exact prefixes are the fast path requests finds first; the routers catch the rest.
+    for root in roots:
+        session.mount(root, adapter)
+    hosts = frozenset(
+        (split.hostname or "").rstrip(".")
+        for split in map(urlsplit, roots)
+        if split.hostname and split.path in ("", "/")
+    )
+    if hosts:
         for scheme in ("https://", "http://"):
             current = session.adapters.get(scheme)
             if current is None:
                 continue
-            if isinstance(current, HostRouter) and current.hosts == frozenset({host}):
+            while isinstance(current, HostRouter) and current.hosts <= hosts:
                 current = current.fallback  # mounting again replaces, never stacks
-            session.mount(scheme, HostRouter(adapter, current, frozenset({host})))
+            session.mount(scheme, HostRouter(adapter, current, hosts))
     return adapter
 
 

@@ -18,7 +18,8 @@ def add_parser(subparsers: Any) -> None:
         "limits", help="print the effective limit table",
         description="Print the effective limit table: each endpoint's limits, whether it is "
         "read-only (safe to re-send and cache), whether it counts toward the app-wide "
-        "limit, and which paths that app limit covers. With --config, the table the "
+        "limit, which paths that app limit covers, and the hosts it applies on (production, "
+        "sandbox, upload) with how each counts. With --config, the table the "
         "adapter builds from a settings file (the preset and tier it names, with its "
         "limits merged over the preset's).",
     )  # fmt: skip
@@ -82,6 +83,10 @@ def run(args: argparse.Namespace) -> int:
             "app_covers": list(preset.app_covers),
             "app_exempt": list(preset.app_exempt),
             "base_url": preset.base_url,
+            "hosts": [
+                {"host": h.name, "kind": h.kind.value, "counting": h.kind.counting}
+                for h in preset.hosts
+            ],
             "endpoints": rows,
         }
         sys.stdout.write(json.dumps(doc, indent=2) + "\n")
@@ -96,6 +101,8 @@ def run(args: argparse.Namespace) -> int:
     out.table(table)
     out.line(app_scope(preset, app_limit))
     out.line(f"base URL: {preset.base_url}")
+    for h in preset.hosts:
+        out.line(f"host {h.name} ({h.kind.value}): {h.kind.counting}")
     if args.config is not None:
         out.line(f"settings file: {args.config}")
     return 0

@@ -11,6 +11,7 @@ from types import MappingProxyType
 
 from .costs import RecordCost, follow_list, research
 from .errors import ConfigurationError
+from .hosts import Host, HostKind, host_name, v2_hosts
 from .paths import resolve_path
 
 logger = logging.getLogger("tiktok_adapter")
@@ -52,7 +53,9 @@ class Preset:
     ``app_covers`` lists the canonical path prefixes that the app limit counts ("/" for
     every path), and ``app_exempt`` those it never counts, so that each family's quota
     counts only what TikTok counts. A prefix matches at any segment boundary, so a
-    proxy or sandbox prefix in front of the path changes nothing.
+    proxy or sandbox prefix in front of the path changes nothing. ``hosts`` are the hosts
+    mount() and install() cover (core/hosts.py says how each kind counts); left empty,
+    they are ``base_url``'s host alone. ``base_url`` is the production host's root.
     """
 
     name: str
@@ -63,6 +66,11 @@ class Preset:
     source: str = ""
     app_covers: tuple[str, ...] = ("/",)
     app_exempt: tuple[str, ...] = OAUTH_PATHS
+    hosts: tuple[Host, ...] = ()
+
+    def __post_init__(self) -> None:
+        if not self.hosts:
+            object.__setattr__(self, "hosts", (Host(host_name(self.base_url)),))
 
     def app_counts(self, path: str) -> bool:
         """Whether a request to ``path`` spends the app limit (before any row's own say)."""
@@ -158,6 +166,7 @@ CONTENT_POSTING = Preset(
     app_limit=None,
     description="Content Posting API: limits per user access token.",
     source="TikTok Content Posting API reference (rate limits per user token).",
+    hosts=v2_hosts(Host("open-upload.tiktokapis.com", HostKind.UPLOAD)),
     endpoints=(
         Endpoint("/post/publish/creator_info/query/", "20/minute@token", read_only=True),
         Endpoint("/post/publish/video/init/", "6/minute@token"),
@@ -178,6 +187,9 @@ BUSINESS = Preset(
     description="TikTok API for Business: comment moderation, app QPS plus the guide's hour.",
     base_url="https://business-api.tiktok.com/",
     source="TikTok API for Business docs (QPS, tiers, per-account comment limit); the guide.",
+    # The sandbox counts apart at these same limits: its own lower limits are not
+    # published in any source we have, so none is made up (core/hosts.py).
+    hosts=(Host("business-api.tiktok.com"), Host("sandbox-ads.tiktok.com", HostKind.SANDBOX)),
     endpoints=(
         Endpoint("/business/comment/list/", _READ, read_only=True),
         Endpoint("/business/comment/reply/list/", _READ, read_only=True),

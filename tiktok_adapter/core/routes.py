@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 from urllib.parse import urlsplit
 
 from .costs import RecordCost
 from .endpoints import EndpointTable, normalize_path
+from .hosts import Host, HostKind, kinds_of
 from .identity import RequestLike, scope_id
 from .rates import Rate, parse_rates
 from .windows import QUOTA_BLOCK, Window
@@ -57,10 +58,13 @@ class RouteTable:
         app_limit: str | None,
         secret: bytes,
         app_counts: Callable[[str], bool] = lambda path: True,
+        hosts: Iterable[Host] = (),
     ) -> None:
         self.table = table
         self.secret = secret
         self.app_counts = app_counts
+        # Sandbox and upload hosts (core/hosts.py); any other host counts as production.
+        self.kinds = kinds_of(hosts)
         rates = parse_rates(app_limit, "app_limit") if app_limit else ()
         self.app_windows = tuple(Window(window_key(APP, r), r) for r in rates)
         self._cache: dict[str, Route] = {}
@@ -75,7 +79,11 @@ class RouteTable:
         key = url.split("?", 1)[0]
         route = self._cache.get(key)
         if route is None:
-            route = self._build(urlsplit(key).path or "/")
+            parts = urlsplit(key)
+            host = (parts.hostname or "").rstrip(".") if self.kinds else ""
+            kind = self.kinds.get(host)
+            path = parts.path or "/"
+            route = self._build(path) if kind is None else self._on(host, kind, path)
             with self._lock:
                 if len(self._cache) >= _CACHE_SIZE:
                     self._cache.clear()
@@ -110,6 +118,25 @@ class RouteTable:
             cost=cost,
             cost_windows=cost_windows,
         )
+
+    def _on(self, host: str, kind: HostKind, path: str) -> Route:
+        """A route on a sandbox or upload host: its own names, so that its windows, blocks,
+        learned limits and stats never mix with production's."""
+        if kind is HostKind.UPLOAD:
+            name = host + normalize_path(path)
+            return Route(name, False, (), ("ep:" + host, QUOTA_BLOCK + host), report=host)
+        route = self._build(path)
+        name = host + route.name
+
+        def own(window: Window) -> Window:
+            return replace(window, key=host + "|" + window.key)
+
+        return replace(
+            route, name=name, windows=tuple(own(w) for w in route.windows),
+            blocks=("ep:" + name, QUOTA_BLOCK + name),
+            report=host + route.report if route.report != OTHER else f"{host} {OTHER}",
+            cost_windows=tuple(own(w) for w in route.cost_windows),
+        )  # fmt: skip
 
     def windows_for(self, route: Route, request: RequestLike) -> tuple[tuple[Window, ...], str]:
         """The windows this request is counted in, and the queue it waits in.

@@ -88,8 +88,9 @@ class Limiter:
         self.preset = get_preset(s.preset, s.tier)
         self.table = EndpointTable.build(self.preset, s.limits)
         self.routes = RouteTable(
-            self.table, s.effective_app_limit, derive_secret(s.key_prefix), self.preset.app_counts
-        )
+            self.table, s.effective_app_limit, derive_secret(s.key_prefix),
+            self.preset.app_counts, self.preset.hosts,
+        )  # fmt: skip
         self.default_priority = Priority.coerce(s.default_priority, "default_priority")
         self.rand: Callable[[], float] = random_source or random.Random().random
         self.server_info: dict[str, RateInfo] = {}

@@ -15,10 +15,9 @@ from ..core.endpoints import PRESETS
 from ..exceptions import ConfigurationError
 from .checks import closest
 
-# Every preset's API host; a transport mounted elsewhere limits nothing sent to TikTok.
-TIKTOK_HOSTS = frozenset(
-    (urlsplit(preset.base_url).hostname or "").rstrip(".") for preset in PRESETS.values()
-)
+# Every host of every preset (API, sandbox and upload hosts); a transport mounted
+# elsewhere limits nothing sent to TikTok.
+TIKTOK_HOSTS = frozenset(host.name for preset in PRESETS.values() for host in preset.hosts)
 _EXAMPLE = "https://open.tiktokapis.com/"
 _SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://")
 
