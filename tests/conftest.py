@@ -108,6 +108,25 @@ def redis_server() -> Iterator[RedisServer]:
     server.stop()
 
 
+@pytest.fixture
+def locked_server() -> Iterator[tuple[RedisServer, str]]:
+    """A redis-server of the test's own, with the password hunter2 and an eviction policy
+    that may remove the window keys; and its URL with the password."""
+    if shutil.which("redis-server") is None:
+        _unavailable("redis-server is not on PATH")
+    import redis
+
+    server = RedisServer()
+    server.start()
+    client = redis.Redis.from_url(server.url)
+    client.config_set("maxmemory", "100mb")
+    client.config_set("maxmemory-policy", "allkeys-lru")
+    client.config_set("requirepass", "hunter2")
+    client.close()
+    yield server, server.url.replace("redis://", "redis://:hunter2@")
+    server.stop()
+
+
 @pytest.fixture(scope="session")
 def redis_base_url(request: pytest.FixtureRequest) -> str:
     """TIKTOK_ADAPTER_TEST_REDIS_URL when set, else a private server of our own."""

@@ -6,14 +6,12 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-from collections.abc import Iterator
 
 import pytest
 import redis
 import requests
 import responses
 from conftest import RedisServer
-from test_redis_faults import _need_redis_server
 
 from tiktok_adapter import RateLimitExceeded, TikTokAdapter, mount
 from tiktok_adapter.cli import main
@@ -161,22 +159,6 @@ def test_status_on_memory_says_nothing_of_a_store(capsys: pytest.CaptureFixture[
     assert "tiktok_adapter fleet" not in out and "storage answering" not in out
     assert main(["status", "--json"]) == 0
     assert "storage" not in json.loads(capsys.readouterr().out)
-
-
-@pytest.fixture
-def locked_server() -> Iterator[tuple[RedisServer, str]]:
-    """A redis-server of this test's own, with a password and an eviction policy that may
-    remove the window keys."""
-    _need_redis_server()
-    server = RedisServer()
-    server.start()
-    client = redis.Redis.from_url(server.url)
-    client.config_set("maxmemory", "100mb")
-    client.config_set("maxmemory-policy", "allkeys-lru")
-    client.config_set("requirepass", "hunter2")
-    client.close()
-    yield server, server.url.replace("redis://", "redis://:hunter2@")
-    server.stop()
 
 
 def test_status_shows_the_stores_problem_without_the_password(
