@@ -1,7 +1,7 @@
 """Under real threads, no window is ever exceeded.
 
 The threads share a fake clock that moves only while none of them is between its
-admission and the server (see thread_clock), so the server's verdicts read arrival
+admission and the server (a ThreadedFakeClock), so the server's verdicts read arrival
 times that no machine load can bunch up.
 """
 
@@ -12,9 +12,9 @@ from collections.abc import Callable
 
 import requests
 import responses
-from thread_clock import ThreadedFakeClock
 
 from tiktok_adapter import TikTokAdapter, mount
+from tiktok_adapter.testing import ThreadedFakeClock
 
 URL = "https://open.tiktokapis.com/v2/video/query/"
 

@@ -11,7 +11,6 @@ from typing import Any
 import pytest
 import requests
 import responses
-from thread_clock import ThreadedFakeClock
 
 from tiktok_adapter import TikTokAdapter, mount
 from tiktok_adapter.testing import (
@@ -20,6 +19,7 @@ from tiktok_adapter.testing import (
     RateHeaders,
     ScaledClock,
     SimulatorServer,
+    ThreadedFakeClock,
     TikTokApp,
 )
 from tiktok_adapter.testing._app import PRESET
@@ -461,7 +461,7 @@ def test_the_adapter_gets_zero_429s_over_hours(
 
 def test_the_adapter_gets_zero_429s_from_several_threads(session: requests.Session) -> None:
     # The threads share a clock that never moves while a request is on its way (see
-    # thread_clock): on a plain FakeClock another thread's sleep could make one late.
+    # ThreadedFakeClock): on a plain FakeClock another thread's sleep could make one late.
     clock = ThreadedFakeClock()
     with FakeTikTok(clock=clock) as fake:
         mount(session, **fake.adapter_options(), default_priority="critical")

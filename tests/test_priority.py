@@ -9,12 +9,11 @@ import threading
 import pytest
 import requests
 import responses
-from thread_clock import ThreadedFakeClock
 
 from tiktok_adapter import ConfigurationError, Priority, RateLimitExceeded, mount
 from tiktok_adapter.engine.gate import Gate
 from tiktok_adapter.priority import PRIORITY_HEADER, current_priority, priority
-from tiktok_adapter.testing import FakeClock
+from tiktok_adapter.testing import FakeClock, ThreadedFakeClock
 
 URL = "https://open.tiktokapis.com/v2/video/query/"
 
@@ -150,7 +149,7 @@ def test_gate_orders_by_priority_then_arrival() -> None:
 def test_critical_goes_at_once_while_low_saturates() -> None:
     # Eight LOW threads saturate LOW's share (2 of 4/second), and a CRITICAL call comes
     # half a second in, while LOW waiters queue. The threads share a fake clock that
-    # moves only while none of them is on its way to the server (see thread_clock).
+    # moves only while none of them is on its way to the server (a ThreadedFakeClock).
     clock = ThreadedFakeClock()
     start = clock.now()
     arrivals: list[tuple[float, str]] = []

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from typing import Protocol
+
+logger = logging.getLogger("tiktok_adapter")
 
 
 class Clock(Protocol):
@@ -62,6 +65,11 @@ class FakeClock:
 
     ``sleep(d)`` returns at once and moves time forward by ``d``, so tests run hours
     of windows in milliseconds. Every sleep is recorded in ``sleeps``.
+
+    One thread at a time: a sleep moves time even under another thread's request in
+    flight, which a server on this clock may then refuse. Threads that share a fake
+    clock need ``tiktok_adapter.testing.ThreadedFakeClock``; a FakeClock slept on by
+    two live threads says so once, in a warning.
     """
 
     def __init__(self, start: float = 1_700_000_000.0) -> None:
@@ -69,6 +77,9 @@ class FakeClock:
         self._wall_offset = 0.0
         self._lock = threading.Lock()
         self.sleeps: list[float] = []
+        # The id of the thread that sleeps here, to say once when a second one does.
+        self._sleeper: int | None = None
+        self._warned = False
 
     def now(self) -> float:
         return self._now
@@ -84,9 +95,24 @@ class FakeClock:
             self._wall_offset += seconds
 
     def sleep(self, seconds: float) -> None:
+        me = threading.get_ident()
         with self._lock:
             self.sleeps.append(seconds)
             self._now += max(seconds, 0.0)
+            if self._sleeper == me or self._warned:
+                return
+            # Rare: another thread sleeps here. Harmless if the first one has finished.
+            first = next((t for t in threading.enumerate() if t.ident == self._sleeper), None)
+            if first is None:
+                self._sleeper = me
+                return
+            self._warned = True
+        logger.warning(
+            "FakeClock: slept on by two threads (%s, %s); a sleep moves time at once, even "
+            "under the other thread's request in flight. Threads that share a fake clock: "
+            "tiktok_adapter.testing.ThreadedFakeClock",
+            first.name, threading.current_thread().name,
+        )  # fmt: skip
 
     def advance(self, seconds: float) -> None:
         """Move time forward by ``seconds`` without recording a sleep."""
@@ -105,6 +131,7 @@ class FakeClock:
     def __setstate__(self, state: dict[str, object]) -> None:
         self.__dict__.update(state)
         self._lock = threading.Lock()
+        self._sleeper, self._warned = None, False
 
     def __repr__(self) -> str:
         return f"FakeClock(now={self._now!r})"

@@ -11,7 +11,7 @@ if TYPE_CHECKING:
     from ._data import Comment, ModerationAction
     from ._modes import resolve_mode
     from ._windows import parse_limits
-    from .clock import ScaledClock
+    from .clock import ScaledClock, ThreadedFakeClock
     from .fake import FakeTikTok
     from .server import SimulatorServer
 
@@ -29,6 +29,7 @@ __all__ = [
     "ScaledClock",
     "SimulatorServer",
     "SystemClock",
+    "ThreadedFakeClock",
     "TikTokApp",
     "parse_limits",
     "resolve_mode",
@@ -47,6 +48,7 @@ _HOMES = {
     "RecordedRequest": "._app",
     "Reply": "._app",
     "ScaledClock": ".clock",
+    "ThreadedFakeClock": ".clock",
     "FakeClock": "..core.clock",
     "Clock": "..core.clock",
     "SystemClock": "..core.clock",
