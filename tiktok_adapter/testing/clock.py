@@ -197,7 +197,11 @@ class ThreadedFakeClock(FakeClock):
 
     @contextmanager
     def worker(self) -> Iterator[None]:
-        """Register the calling thread while the block runs (also a decorator)."""
+        """Register the calling thread while the block runs (also a decorator).
+
+        A thread counts from the moment it enters the block, so a pool's task that has
+        not started yet does not hold the clock: it starts when it starts, later on the
+        clock. :meth:`run` registers all its threads before any of them starts."""
         thread = threading.current_thread()
         self._register(thread)
         try:
