@@ -19,9 +19,13 @@ _EPOCH_MS_THRESHOLD = 100_000_000_000.0
 # later moment (``1e308``, a date centuries away) is garbage, and ignored rather than
 # read as a reason to close a working endpoint. Nearer ones are clamped to a day later.
 _MAX_RESET_AHEAD = 31 * 86_400.0
-# An HTTP Date has one-second resolution, so a span measured against it may be up to a
-# second short; we add that second rather than send a moment too early.
+# An HTTP Date has one-second resolution, rounded down: the server's true time is up to
+# a second past it, so a span measured from it to a moment the server rounds up (a
+# Reset, a Retry-After date, as servers do so that a client trusting them is never
+# early) is never short, and up to this much long.
 _DATE_RESOLUTION = 1.0
+# A whole-second Reset rounded up names a moment up to this much after the true one.
+_SECOND = 1.0
 
 
 @dataclass(frozen=True)
@@ -36,6 +40,10 @@ class RateInfo:
     remaining: int | None = None
     reset_at: float | None = None
     retry_at: float | None = None
+    # How much earlier than ``reset_at`` the server's true reset may be: whole-second
+    # values are rounded (Reset up, Date down), so the moment they name errs late by up
+    # to this much. 0 for values precise to the millisecond.
+    reset_slack: float = 0.0
 
 
 def _number(value: str | None, name: str) -> float | None:
@@ -76,7 +84,9 @@ def parse_http_date(value: str | None) -> float | None:
 def _to_our_clock(server_moment: float, now: float, server_date: float | None) -> float:
     if server_date is None:
         return server_moment
-    return now + (server_moment - server_date) + _DATE_RESOLUTION
+    # No second added for Date's resolution: Date is rounded down, so the span from it
+    # already errs late (see _DATE_RESOLUTION).
+    return now + (server_moment - server_date)
 
 
 def parse_retry_after(
@@ -112,6 +122,20 @@ def parse_reset(value: str | None, now: float, server_date: float | None = None)
         logger.debug("ignoring X-RateLimit-Reset=%r: more than a month away", value)
         return None
     return moment
+
+
+def reset_slack(value: str | None, server_date: float | None = None) -> float:
+    """How much earlier than :func:`parse_reset`'s moment the server's reset may truly be:
+    a second for whole seconds (rounded up), and a second more for an epoch moment
+    measured from a Date (rounded down); 0 for values finer than that."""
+    number = _number(value, "X-RateLimit-Reset")
+    if number is None:
+        return 0.0
+    whole = number < _EPOCH_MS_THRESHOLD and number == int(number)
+    slack = _SECOND if whole else 0.0
+    if number >= _EPOCH_THRESHOLD and server_date is not None:
+        slack += _DATE_RESOLUTION
+    return slack
 
 
 def _count(value: str | None, name: str) -> int | None:
@@ -154,9 +178,12 @@ def parse_rate_headers(headers: Mapping[str, str], now: float) -> RateInfo | Non
         return None
     server_date = parse_http_date(headers.get("date"))
     retry_after = parse_retry_after(retry, now, server_date)
+    left = _count(remaining, "X-RateLimit-Remaining")
     return RateInfo(
         limit=_count(limit, "X-RateLimit-Limit"),
-        remaining=_count(remaining, "X-RateLimit-Remaining"),
+        remaining=left,
         reset_at=parse_reset(reset, now, server_date),
         retry_at=None if retry_after is None else now + retry_after,
+        # Only a spent window's reset is acted on (core/refusal.py, exhausted).
+        reset_slack=reset_slack(reset, server_date) if left == 0 else 0.0,
     )

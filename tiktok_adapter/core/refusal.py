@@ -9,7 +9,7 @@ from __future__ import annotations
 import enum
 import logging
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Literal, NamedTuple, Protocol
 
@@ -71,6 +71,15 @@ class Exhausted:
 
     until: float
     quota: bool
+
+
+@dataclass(frozen=True)
+class OwnWindow:
+    """One of our windows of the endpoint as the store counts it when an answer came."""
+
+    amount: int  # its limit
+    used: int
+    frees_at: float  # when its oldest entry leaves, the safety margin included
 
 
 class RefusalPolicy(Protocol):
@@ -146,12 +155,32 @@ class TikTokRefusals:
         return None
 
 
-def exhausted(info: RateInfo | None, now: float, retry: RetryPolicy) -> Exhausted | None:
+def exhausted(
+    info: RateInfo | None, now: float, retry: RetryPolicy, own: Sequence[OwnWindow] = ()
+) -> Exhausted | None:
     """``Remaining: 0`` with a reset closes the endpoint until then, for every caller; a
-    reset hours away is a quota, not a pause to sleep off."""
+    reset hours away is a quota, not a pause to sleep off.
+
+    ``own`` are our windows of the endpoint. When one of them explains the server's 0 (it
+    is full, holds at least the server's Limit, and frees no earlier than the server's
+    reset may truly be, given the headers' rounding: ``reset_slack``), the endpoint
+    closes only until that window frees: whole-second headers name a moment up to two
+    seconds late, and a window we count ourselves is not. Any other 0 (a server window
+    lower than ours, or spent by someone else) closes it until the server's reset.
+    """
     if info is None or info.remaining != 0 or info.reset_at is None:
         return None
-    wait = retry.clamp_server_wait(info.reset_at - now)
+    until = info.reset_at
+    if info.reset_slack > 0:
+        earliest = until - info.reset_slack
+        limit = info.limit
+        frees = [
+            w.frees_at for w in own
+            if w.used >= w.amount and (limit is None or w.used >= limit) and w.frees_at >= earliest
+        ]  # fmt: skip
+        if frees:
+            until = min(until, max(frees))
+    wait = retry.clamp_server_wait(until - now)
     return Exhausted(now + wait, wait > QUOTA_HORIZON)
 
 

@@ -38,6 +38,7 @@ from .budget import take_budget
 from .effects import BlockWrite, Effect, Effects, Outcome
 from .late import LateAnswers
 from .learner import Learner
+from .spent import SpentBlock
 from .steps import ErrorFactory, Steps
 from .waiting import Admitter
 
@@ -197,9 +198,13 @@ class Limiter:
         if answer.status < 400 and learner.due(route):
             effects.append(partial(learner.accepted, route, now))
         if info is not None:  # most answers carry no rate headers
-            closed = exhausted(info, now, self.retry_policy)
-            if closed is not None:
-                effects.append(self._block(route, closed.until, now, quota=closed.quota))
+            if info.remaining == 0 and info.reset_slack and route.windows:
+                # A whole-second reset: our own count decides how long (engine/spent.py).
+                effects.append(self._spent(route, info))
+            else:
+                closed = exhausted(info, now, self.retry_policy)
+                if closed is not None:
+                    effects.append(self._block(route, closed.until, now, quota=closed.quota))
         return Outcome(None, tuple(effects)) if effects else _NOTHING
 
     def retrying(self, route: Route, attempt: Attempt, seconds: float, why: str) -> None:
@@ -289,6 +294,11 @@ class Limiter:
     def _block(self, route: Route, until: float, now: float, *, quota: bool = False) -> BlockWrite:
         key = route.blocks[1 if quota else 0]
         return BlockWrite(self.store, route.name, key, until, now)
+
+    def _spent(self, route: Route, info: RateInfo) -> SpentBlock:
+        windows = self.learner.adjust(route, route.windows)
+        return SpentBlock(self.store, self.clock, route.name, route.blocks, windows, info,
+                          self.retry_policy)  # fmt: skip
 
     def _pause(
         self, route: Route, refusal: Refusal, attempt: Attempt, now: float, effects: list[Effect]
