@@ -30,8 +30,12 @@ tenacity_nap = pytest.importorskip("tenacity.nap")
 
 NOON = 1_699_963_200  # 2023-11-14 12:00 UTC
 NEXT_MIDNIGHT = NOON + 12 * 3600
-VIDEOS = 1000  # 10 pages of videos and 1,000 comment lists: 1,010 calls, over one day's 1,000
-QUERY = {"and": [{"operation": "IN", "field_name": "region_code", "field_values": ["US"]}]}
+VIDEOS = 1000
+# Every region: the Research corpus's 120 videos a day for 14 days, and their comment
+# lists, are some 1,700 calls, over one day's 1,000.
+REGIONS = ["US", "GB", "DE", "FR", "JP", "BR", "IN", "CA"]
+QUERY = {"and": [{"operation": "IN", "field_name": "region_code", "field_values": REGIONS}]}
+START, END = datetime.date(2023, 11, 1), datetime.date(2023, 11, 14)
 
 
 @pytest.fixture
@@ -71,8 +75,8 @@ def crawl(with_adapter: bool, clock: FakeClock) -> Crawl:
     result = client.fetch_all(
         helper.VideoQueryConfig(
             query=QUERY,
-            start_date=datetime.date(2023, 11, 1),
-            end_date=datetime.date(2023, 11, 14),
+            start_date=START,
+            end_date=END,
             fetch_comments=True,
         )
     )
@@ -80,8 +84,22 @@ def crawl(with_adapter: bool, clock: FakeClock) -> Crawl:
 
 
 def _truth(fake: FakeTikTok) -> tuple[set[int], set[int]]:
-    videos = {int(v["id"]) for v in fake.videos}
-    comments = {int(c.id) for v in fake.videos for c in fake.comments(v["id"])}
+    """What the query selects, read from the simulator's own handlers (no limit counts)."""
+    search = fake.app.routes["/research/video/query/"].handler
+    list_comments = fake.app.routes["/research/video/comment/list/"].handler
+    body: dict[str, Any] = {"query": QUERY, "start_date": f"{START:%Y%m%d}",
+                            "end_date": f"{END:%Y%m%d}", "max_count": 100}  # fmt: skip
+    videos: set[int] = set()
+    while True:
+        page = search({}, body, NOON)
+        videos |= {v["id"] for v in page["videos"]}
+        if not page["has_more"]:
+            break
+        body = {**body, "cursor": page["cursor"], "search_id": page["search_id"]}
+    comments: set[int] = set()
+    for video in videos:
+        listed = list_comments({}, {"video_id": str(video), "max_count": 100}, NOON)
+        comments |= {c["id"] for c in listed["comments"]}
     return videos, comments
 
 
@@ -109,7 +127,8 @@ def test_with_the_adapter_the_crawl_waits_for_midnight_and_loses_nothing(
         (r.path, r.status) for r in fake.requests if r.status != 200
     ][:3]
     api_calls = fake.count("/research/video/query/") + fake.count("/research/video/comment/list/")
-    assert api_calls == VIDEOS // 100 + VIDEOS > 1000  # every call once: none lost, none repeated
+    pages = -(-len(videos) // 100)
+    assert api_calls == pages + len(videos) > 1000  # every call once: none lost, none repeated
     assert fake.count("/oauth/token/") == 1
     # Every result: the whole data set, as the run without the adapter gets it.
     assert (run.videos, run.comments) == (videos, comments)

@@ -179,6 +179,11 @@ def test_content_posting_gives_publish_ids_that_finish(
         assert _v2_data(session.post(status_url, json=ask, headers=auth))["status"] == (
             "PROCESSING_UPLOAD"
         )
+        # Processing starts once the upload host has every byte (tests/test_simulator_paths.py).
+        put = session.put(init["upload_url"], data=b"v" * 1000,
+                          headers={"Content-Range": "bytes 0-999/1000",
+                                   "Content-Type": "video/mp4"})  # fmt: skip
+        assert put.status_code == 201
         clock.advance(31)
         assert _v2_data(session.post(status_url, json=ask, headers=auth))["status"] == (
             "PUBLISH_COMPLETE"

@@ -3,8 +3,8 @@
 Every advertiser id gets its own stable set of campaigns (each with ad groups, each with
 ads), generated from its id, so a test can ask for any advertiser. Listings page as
 TikTok pages them, with ``page_info`` {page, page_size, total_number, total_page}.
-GETs read the query (JSON-encoded lists for ``fields``, ``filtering``, ``dimensions``,
-``metrics``); POSTs read the JSON body. These paths have no row of their own in the
+GETs read the query (JSON-encoded lists for ``fields``, a JSON object for ``filtering``);
+POSTs read the JSON body. These paths have no row of their own in the
 business preset, so only the app's limits (the QPS) count them.
 """
 
@@ -19,21 +19,21 @@ from typing import Any
 from ._family import invalid, whole
 
 MAX_PAGE_SIZE = 1000
-MAX_REPORT_DAYS = 30
 STATUSES = ("ENABLE", "DISABLE", "DELETE")
-LEVELS = {  # data_level: the id dimension and the listing it reports on
-    "AUCTION_ADVERTISER": ("advertiser_id", "advertiser"),
-    "AUCTION_CAMPAIGN": ("campaign_id", "campaign"),
-    "AUCTION_ADGROUP": ("adgroup_id", "adgroup"),
-    "AUCTION_AD": ("ad_id", "ad"),
-}
-METRICS = ("spend", "impressions", "clicks", "ctr", "cpc", "cpm", "conversion", "reach")
+# filtering's status values (primary_status, status or operation_status): the
+# operation statuses each selects.
+STATUS_FILTERS = {
+    "STATUS_ALL": ("ENABLE", "DISABLE", "DELETE"), "STATUS_NOT_DELETE": ("ENABLE", "DISABLE"),
+    "STATUS_DELIVERY_OK": ("ENABLE",), "STATUS_ENABLE": ("ENABLE",), "ENABLE": ("ENABLE",),
+    "STATUS_DISABLE": ("DISABLE",), "DISABLE": ("DISABLE",), "STATUS_DELETE": ("DELETE",),
+    "DELETE": ("DELETE",),
+}  # fmt: skip
 Params = Mapping[str, str]
 Json = dict[str, Any]
 
 
 class Marketing:
-    """Handlers for campaign/, adgroup/, ad/ and report/ under /open_api/v1.3/."""
+    """Handlers for campaign/, adgroup/ and ad/ under /open_api/v1.3/ (reports: _reports.py)."""
 
     def __init__(self, seed: int = 0, campaigns: int = 12, adgroups: int = 3, ads: int = 2):
         self.seed, self.shape = seed, (campaigns, adgroups, ads)
@@ -52,54 +52,22 @@ class Marketing:
     def ads(self, query: Params, body: Json, now: float) -> Any:
         return self._list(query, "ad")
 
-    def report(self, query: Params, body: Json, now: float) -> Any:
-        """report/integrated/get/: one row per object (and per day with stat_time_day)."""
-        objects = self._account(query)
-        level = query.get("data_level", "AUCTION_CAMPAIGN")
-        if level not in LEVELS:
-            raise invalid("data_level must be one of " + ", ".join(LEVELS))
-        id_name, kind = LEVELS[level]
-        dimensions = _json_list(query, "dimensions", [id_name])
-        if id_name not in dimensions or not set(dimensions) <= {id_name, "stat_time_day"}:
-            raise invalid(f"dimensions must be [{id_name!r}] or with 'stat_time_day'")
-        metrics = _json_list(query, "metrics", ["spend", "impressions"])
-        if not set(metrics) <= set(METRICS):
-            raise invalid("unknown metrics: " + ", ".join(sorted(set(metrics) - set(METRICS))))
-        days: list[datetime.date | None] = [None]
-        if "stat_time_day" in dimensions or query.get("query_lifetime") != "true":
-            start, end = _day(query, "start_date"), _day(query, "end_date")
-            if not 0 <= (end - start).days < MAX_REPORT_DAYS:
-                raise invalid(f"end_date must be 0 to {MAX_REPORT_DAYS - 1} days after start_date")
-            if "stat_time_day" in dimensions:
-                span = (end - start).days + 1
-                days = [start + datetime.timedelta(d) for d in range(span)]
-        ids = [query["advertiser_id"]] if kind == "advertiser" else list(objects[kind])
-        rows = []
-        for object_id in ids:
-            for day in days:
-                dims = {id_name: object_id}
-                if day is not None:
-                    dims["stat_time_day"] = f"{day:%Y-%m-%d} 00:00:00"
-                rows.append({"dimensions": dims,
-                             "metrics": _metrics(f"{object_id}:{day}", metrics)})  # fmt: skip
-        return _page(query, rows)
-
     # -- changes -------------------------------------------------------------------------
 
     def create_campaign(self, query: Params, body: Json, now: float) -> Any:
         name = _name(body, "campaign_name")
-        made = self._add(self._account(body), "campaign", {"campaign_name": name}, body, now)
+        made = self._add(self.account(body), "campaign", {"campaign_name": name}, body, now)
         return {"campaign_id": made["campaign_id"]}
 
     def create_adgroup(self, query: Params, body: Json, now: float) -> Any:
-        objects = self._account(body)
+        objects = self.account(body)
         parent = _find(objects, "campaign", body.get("campaign_id"))
         fields = {"adgroup_name": _name(body, "adgroup_name"), "campaign_id": parent["campaign_id"]}
         made = self._add(objects, "adgroup", fields, body, now)
         return {"adgroup_id": made["adgroup_id"]}
 
     def create_ad(self, query: Params, body: Json, now: float) -> Any:
-        objects = self._account(body)
+        objects = self.account(body)
         group = _find(objects, "adgroup", body.get("adgroup_id"))
         creatives = body.get("creatives") or [{}]
         made = [
@@ -115,7 +83,7 @@ class Marketing:
         """The handler of ``{kind}/status/update/``: ENABLE, DISABLE or DELETE some ids."""
 
         def update(query: Params, body: Json, now: float) -> Any:
-            objects = self._account(body)
+            objects = self.account(body)
             status = body.get("operation_status")
             if status not in STATUSES:
                 raise invalid("operation_status must be one of " + ", ".join(STATUSES))
@@ -132,19 +100,16 @@ class Marketing:
     # -- the store -----------------------------------------------------------------------
 
     def _list(self, query: Params, kind: str) -> Any:
-        objects = self._account(query)
-        filtering = _json_object(query, "filtering")
-        live = [o for o in objects[kind].values() if o["operation_status"] != "DELETE"]
-        for key in ("campaign_ids", "adgroup_ids", "ad_ids"):
-            wanted = filtering.get(key)
-            if isinstance(wanted, list):
-                live = [o for o in live if o.get(key[:-1]) in {str(w) for w in wanted}]
-        names = _json_list(query, "fields", [])
+        objects = self.account(query)
+        filtering = json_object(query, "filtering")
+        live = list(objects[kind].values())
+        live = filtered(live, filtering)
+        names = json_list(query, "fields", [])
         if names:
             live = [{k: o[k] for k in names if k in o} for o in live]
-        return _page(query, live)
+        return page_of(query, live)
 
-    def _account(self, source: Mapping[str, Any]) -> dict[str, dict[str, Json]]:
+    def account(self, source: Mapping[str, Any]) -> dict[str, dict[str, Json]]:
         advertiser = str(source.get("advertiser_id") or "").strip()
         if not advertiser:
             raise invalid("advertiser_id is required")
@@ -190,7 +155,7 @@ class Marketing:
         return {**item, "_created": now}
 
 
-def _page(query: Params, rows: list[Json]) -> Any:
+def page_of(query: Params, rows: list[Json]) -> Any:
     size = whole(query.get("page_size"), "page_size", 10, 1, MAX_PAGE_SIZE)
     page = whole(query.get("page"), "page", 1, 1, None)
     total_page = max(-(-len(rows) // size), 1) if rows else 0
@@ -204,6 +169,27 @@ def _page(query: Params, rows: list[Json]) -> Any:
             "total_page": total_page,
         },
     }
+
+
+def filtered(objects: list[Json], filtering: Json) -> list[Json]:
+    """The objects a ``filtering`` object selects: ids of each level and a status.
+
+    Deleted objects are left out unless the status asks for them, as TikTok lists them.
+    """
+    for key in ("campaign_ids", "adgroup_ids", "ad_ids"):
+        wanted = filtering.get(key)
+        if wanted is not None:
+            if not isinstance(wanted, list):
+                raise invalid(f"filtering.{key} must be a list of ids")
+            objects = [o for o in objects if o.get(key[:-1]) in {str(w) for w in wanted}]
+    status = filtering.get("primary_status") or filtering.get("operation_status")
+    status = filtering.get("status", status)
+    if status is None:
+        return [o for o in objects if o["operation_status"] != "DELETE"]
+    if status not in STATUS_FILTERS:
+        raise invalid("filtering status must be one of " + ", ".join(STATUS_FILTERS))
+    allowed = STATUS_FILTERS[status]
+    return [o for o in objects if o["operation_status"] in allowed]
 
 
 def _find(objects: dict[str, dict[str, Json]], kind: str, object_id: object) -> Json:
@@ -220,7 +206,7 @@ def _name(body: Json, key: str) -> str:
     return value
 
 
-def _json_list(query: Params, key: str, default: list[str]) -> list[str]:
+def json_list(query: Params, key: str, default: list[str]) -> list[str]:
     raw = query.get(key)
     if not raw:
         return default
@@ -233,7 +219,7 @@ def _json_list(query: Params, key: str, default: list[str]) -> list[str]:
     return value
 
 
-def _json_object(query: Params, key: str) -> Json:
+def json_object(query: Params, key: str) -> Json:
     raw = query.get(key)
     if not raw:
         return {}
@@ -244,24 +230,3 @@ def _json_object(query: Params, key: str) -> Json:
     if not isinstance(value, dict):
         raise invalid(f"{key} must be a JSON object")
     return value
-
-
-def _day(query: Params, key: str) -> datetime.date:
-    try:
-        return datetime.date.fromisoformat(query.get(key, ""))
-    except ValueError:
-        raise invalid(f"{key} must be a date such as '2024-01-31'") from None
-
-
-def _metrics(key: str, names: list[str]) -> dict[str, str]:
-    # TikTok reports metrics as strings; stable numbers per object and day.
-    n = int.from_bytes(hashlib.sha256(key.encode()).digest()[:8], "big")
-    impressions, clicks = 1000 + n % 90_000, 10 + n % 900
-    spend = round((n % 50_000) / 100, 2)
-    values = {
-        "spend": spend, "impressions": impressions, "clicks": clicks,
-        "ctr": round(100 * clicks / impressions, 2), "cpc": round(spend / clicks, 2),
-        "cpm": round(1000 * spend / impressions, 2), "conversion": n % 40,
-        "reach": impressions * 3 // 4,
-    }  # fmt: skip
-    return {k: str(values[k]) for k in names}

@@ -8,7 +8,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from ._data import World
-from ._family import invalid
+from ._family import Raw, invalid
+from ._upload import UPLOAD_HOST, Upload, chunking, put_chunk
 
 PRIVACY_LEVELS = ("PUBLIC_TO_EVERYONE", "MUTUAL_FOLLOW_FRIENDS", "SELF_ONLY")
 SOURCES = ("FILE_UPLOAD", "PULL_FROM_URL")
@@ -35,6 +36,7 @@ class Publishing:
     def __init__(self, world: World) -> None:
         self.world = world
         self.publishes: dict[str, Publish] = {}
+        self.uploads: dict[str, Upload] = {}  # upload_id -> the FILE_UPLOAD it belongs to
         self._ids = itertools.count(1)
 
     def creator_info(self, query: Mapping[str, str], body: dict[str, Any], now: float) -> Any:
@@ -92,7 +94,11 @@ class Publishing:
         publish = self.publishes.get(str(body.get("publish_id")))
         if publish is None:
             raise invalid(f"publish_id {body.get('publish_id')!r} does not exist")
-        done = now - publish.started >= PROCESSING_SECONDS
+        started: float | None = publish.started
+        upload = self._upload_of(publish.publish_id)
+        if upload is not None:  # a FILE_UPLOAD's processing starts when its last byte came
+            started = upload.done_at
+        done = started is not None and now - started >= PROCESSING_SECONDS
         if not done:
             state = (
                 "PROCESSING_UPLOAD" if publish.source == "FILE_UPLOAD" else "PROCESSING_DOWNLOAD"
@@ -101,7 +107,8 @@ class Publishing:
             state = "SEND_TO_USER_INBOX" if publish.inbox else "PUBLISH_COMPLETE"
         posted = [] if publish.inbox or not done else [publish.publish_id.rsplit(".", 1)[-1]]
         return {
-            "status": state, "uploaded_bytes": publish.size if done else 0,
+            "status": state,
+            "uploaded_bytes": upload.bytes_received if upload else publish.size if done else 0,
             "publicaly_available_post_id": posted, "fail_reason": "",
         }  # fmt: skip
 
@@ -111,6 +118,8 @@ class Publishing:
             raise invalid("source_info.source must be one of " + ", ".join(SOURCES))
         source = str(source_info["source"])
         size = source_info.get("video_size", 0)
+        if source == "FILE_UPLOAD":
+            size, chunk, count = chunking(source_info)
         if source == "PULL_FROM_URL" and not isinstance(source_info.get("video_url"), str):
             raise invalid("source_info.video_url is required with PULL_FROM_URL")
         serial = 7_400_000_000_000_000_000 + next(self._ids)
@@ -120,5 +129,15 @@ class Publishing:
         )
         data = {"publish_id": publish_id}
         if source == "FILE_UPLOAD":
-            data["upload_url"] = f"https://open-upload.tiktokapis.com/video/?upload_id={serial}"
+            self.uploads[str(serial)] = Upload(publish_id, size, chunk, count)
+            data["upload_url"] = f"https://{UPLOAD_HOST}/video/?upload_id={serial}&upload_token=sim"
         return data
+
+    def upload(self, query: Mapping[str, str], body: dict[str, Any], now: float) -> Raw:
+        """A chunk PUT to the upload host (see _upload.py)."""
+        return put_chunk(self.uploads.get(query.get("upload_id", "")), query, now)
+
+    def _upload_of(self, publish_id: str) -> Upload | None:
+        serial = publish_id.rsplit(".", 1)[-1]
+        upload = self.uploads.get(serial)
+        return upload if upload is not None and upload.publish_id == publish_id else None

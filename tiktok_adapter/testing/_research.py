@@ -10,10 +10,14 @@ from typing import Any
 
 from ._data import World
 from ._family import invalid, whole
-from ._research_lists import VIDEO_FIELDS, ResearchLists, field_names, research_video
+from ._research_corpus import Corpus, day_number
+from ._research_lists import VIDEO_FIELDS, ResearchLists, field_names
+from ._research_query import compile_query, record_of
 
 MAX_RESEARCH_COUNT = 100
 MAX_SPAN_DAYS = 30
+# Searches whose pages are kept; a crawl past that many starts its pages over.
+_SEARCHES_KEPT = 256
 
 
 class Research:
@@ -21,14 +25,20 @@ class Research:
 
     def __init__(self, world: World) -> None:
         self.world = world
-        self._searches: set[str] = set()
+        # search_id -> cursor -> where that cursor's match lies (day, place, matches to skip)
+        self._searches: dict[str, dict[int, tuple[int, int, int]]] = {}
+        self.corpus = Corpus(world, world.seed)
         self._ids = itertools.count(1)
-        self.lists = ResearchLists(world)
+        self.lists = ResearchLists(world, self.corpus)
 
     def video_query(self, query: Mapping[str, str], body: dict[str, Any], now: float) -> Any:
+        """The videos ``query`` selects, created from start_date to end_date (UTC days).
+
+        A page resumes where the one before it stopped (kept by search_id and cursor),
+        so it costs what it scans, not the cursor.
+        """
         names = field_names(query, VIDEO_FIELDS)
-        if not isinstance(body.get("query"), dict):
-            raise invalid("query must be an object such as {'and': [...]}")
+        match = compile_query(body.get("query"))
         start = _date(body, "start_date")
         end = _date(body, "end_date")
         if not 0 <= (end - start).days <= MAX_SPAN_DAYS:
@@ -40,13 +50,30 @@ class Research:
             raise invalid("a cursor past 0 needs the search_id of the first page")
         if not search_id:
             search_id = f"{7_300_000_000_000_000_000 + next(self._ids)}"
-            self._searches.add(search_id)
-        videos = self.world.videos
-        page = videos[cursor : cursor + count]
+            if len(self._searches) >= _SEARCHES_KEPT:
+                self._searches.clear()
+            self._searches[search_id] = {}
+        first, last = day_number(start), day_number(end)
+        resumes = self._searches[search_id]
+        # Where the match at ``cursor`` lies; without a record, counted from the start.
+        start_day, start_place, skip = resumes.get(cursor, (first, 0, cursor))
+        found: list[dict[str, Any]] = []
+        has_more = False
+        for day, place, video in self.corpus.scan(start_day, start_place, last):
+            if not match(record_of(video)):
+                continue
+            if skip:
+                skip -= 1
+            elif len(found) == count:
+                has_more = True
+                resumes[cursor + count] = (day, place, 0)
+                break
+            else:
+                found.append(video)
         return {
-            "videos": [research_video(self.world, v, names) for v in page],
-            "cursor": cursor + len(page),
-            "has_more": cursor + len(page) < len(videos),
+            "videos": [{k: video[k] for k in names} for video in found],
+            "cursor": cursor + len(found),
+            "has_more": has_more,
             "search_id": search_id,
         }
 

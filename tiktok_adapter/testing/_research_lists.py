@@ -12,10 +12,13 @@ import bisect
 import hashlib
 from collections import Counter
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ._data import Comment, World
 from ._family import invalid, whole
+
+if TYPE_CHECKING:
+    from ._research_corpus import Corpus
 
 MAX_PAGE = 100
 # TikTok serves only a video's top 1,000 comments.
@@ -67,8 +70,8 @@ def research_video(world: World, video: Mapping[str, Any], names: Sequence[str])
 class ResearchLists:
     """Handlers for the Research list endpoints over the world's videos and comments."""
 
-    def __init__(self, world: World) -> None:
-        self.world = world
+    def __init__(self, world: World, corpus: Corpus | None = None) -> None:
+        self.world, self.corpus = world, corpus
         # Each user's picks, hashed once: hashing every video on every page would make a
         # page cost the size of the world.
         self._picks: dict[tuple[str, str, int], list[dict[str, Any]]] = {}
@@ -76,11 +79,14 @@ class ResearchLists:
     def comments(self, query: Mapping[str, str], body: dict[str, Any], now: float) -> Any:
         names = field_names(query, COMMENT_FIELDS)
         video_id = str(body.get("video_id") or "")
-        if self.world.video(video_id) is None:
+        if self.world.video(video_id) is not None:
+            live = self.world.live_comments(video_id)
+        elif self.corpus is not None and self.corpus.find(video_id) is not None:
+            live = self.corpus.comments(video_id)  # a video the query found in the corpus
+        else:
             raise invalid(f"video_id {body.get('video_id')!r} is not a public video")
         count = whole(body.get("max_count"), "max_count", 10, 1, MAX_PAGE)
         cursor = whole(body.get("cursor"), "cursor", 0, 0, MAX_COMMENTS)
-        live = self.world.live_comments(video_id)
         ranked = sorted(live, key=lambda c: (-c.like_count, c.id))[:MAX_COMMENTS]
         page = ranked[cursor : cursor + count]
         replies = Counter(c.parent_comment_id for c in live if c.parent_comment_id)

@@ -10,6 +10,7 @@ from ._family import NO_RATE_HEADERS, ApiRoute, Body
 from ._oauth import OAuth
 from ._posting import Publishing
 from ._research import Research
+from ._upload import UPLOAD_PATH
 from ._windows import ServerRate
 
 RATE_LIMITED = "rate_limit_exceeded"
@@ -68,6 +69,9 @@ class V2Family:
             "/post/publish/inbox/video/init/": ApiRoute(post, posting.inbox_init),
             "/post/publish/content/init/": ApiRoute(post, posting.content_init),
             "/post/publish/status/fetch/": ApiRoute(post, posting.status),
+            # The upload host's chunk PUTs (open-upload.tiktokapis.com), which carry no
+            # access token: the upload_url is the credential.
+            UPLOAD_PATH: ApiRoute(("PUT",), posting.upload, body_required=False, public=True),
         }
 
     def authorized(self, headers: Mapping[str, str]) -> bool:

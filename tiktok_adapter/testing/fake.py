@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import re
 from collections.abc import Mapping
 from types import TracebackType
@@ -14,6 +15,7 @@ from ._app import PRESET, RateHeaders, RecordedRequest, TikTokApp
 from ._data import Comment, ModerationAction
 from ._live import LiveClock
 from ._oauth import OAuth
+from ._upload import UPLOAD_HOST, upload_target
 
 if TYPE_CHECKING:
     import requests
@@ -116,11 +118,13 @@ class FakeTikTok:
         pattern = re.compile(re.escape(self.base_url) + r"(?:/.*)?$")
         from responses import CallbackResponse  # importable: self.mock made one
 
-        for method in _METHODS:
+        hosts = [(pattern, self._callback)]
+        if self.app.mode.api == "v2":  # Content Posting's chunk PUTs go to their own host
+            upload = re.compile(re.escape(f"https://{UPLOAD_HOST}") + r"(?:/.*)?$")
+            hosts.append((upload, self._upload_callback))
+        for (url, callback), method in itertools.product(hosts, _METHODS):
             # Built here and added, because add_callback returns None before responses 0.24.
-            added = CallbackResponse(
-                method, pattern, callback=self._callback, match=[self._unclaimed]
-            )
+            added = CallbackResponse(method, url, callback=callback, match=[self._unclaimed])
             setattr(added, _FAKE_MARK, True)
             mock.add(added)
             self._registered.append(added)
@@ -173,6 +177,16 @@ class FakeTikTok:
         if body is not None and not isinstance(body, (bytes, str)):
             body = b"".join(body)  # a generator body: responses hands it over unread
         reply = self.app.handle(request.method or "GET", target, dict(request.headers), body)
+        return reply.status, reply.headers, reply.body
+
+    def _upload_callback(
+        self, request: requests.PreparedRequest
+    ) -> tuple[int, dict[str, str], bytes]:
+        body = request.body
+        if body is not None and not isinstance(body, (bytes, str)):
+            body = b"".join(body)
+        target = upload_target(urlsplit(request.url or "").query, dict(request.headers), body)
+        reply = self.app.handle(request.method or "PUT", target, dict(request.headers), None)
         return reply.status, reply.headers, reply.body
 
     # -- what tests look at -------------------------------------------------------------
