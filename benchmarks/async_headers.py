@@ -12,7 +12,8 @@ rounded down) on every answer, so every tenth answer says ``Remaining: 0``.
 - 429s: arrivals the simulator refused (Promise 1: none).
 
 Goal: elapsed at most 1.05x the ideal, with headers on and with them off.
-Run: ``python benchmarks/async_headers.py`` (``--rounds N`` repeats each case).
+Run: ``python benchmarks/async_headers.py`` (``--rounds N`` repeats each case; the exit
+status is 1 when a median is over the goal).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import statistics
 import sys
 import time
 
@@ -59,20 +61,23 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     # "/bench/ is not an endpoint of preset 'seed'": a custom row, as meant.
     logging.getLogger("tiktok_adapter").setLevel(logging.ERROR)
-    worst = 0.0
+    medians = []
     print(f"{TASKS} tasks at {RATE}/second, ideal {IDEAL:.1f} s")
     print("| rate headers | round | elapsed | ideal | x ideal | not 200 | 429s |")
     print("|---|---|---|---|---|---|---|")
     for headers in (True, False):
+        ratios = []
         for round_ in range(1, args.rounds + 1):
             elapsed, lost, refused = run(headers)
-            ratio = elapsed / IDEAL
-            worst = max(worst, ratio)
+            ratios.append(elapsed / IDEAL)
             print(
                 f"| {'on' if headers else 'off'} | {round_} | {elapsed:.2f} s | {IDEAL:.1f} s "
-                f"| {ratio:.3f}x | {lost} | {refused} |"
+                f"| {ratios[-1]:.3f}x | {lost} | {refused} |"
             )
-    return 0 if worst <= 1.05 else 1
+        medians.append(statistics.median(ratios))
+    on, off = medians
+    print(f"median x ideal: headers on {on:.3f}, off {off:.3f} (goal: both <= 1.05)")
+    return 0 if max(medians) <= 1.05 else 1
 
 
 if __name__ == "__main__":
