@@ -430,3 +430,21 @@ def test_a_file_upload_init_checks_its_chunking(source: dict[str, Any], words: s
                 "source_info": {"source": "FILE_UPLOAD", **source}}  # fmt: skip
         reply = requests.post(f"{V2}/post/publish/video/init/", json=body, headers=BEARER)
         assert reply.status_code == 400 and words in reply.json()["error"]["message"]
+
+
+def test_the_httpx_transport_serves_the_upload_host_too() -> None:
+    httpx = pytest.importorskip("httpx")
+    from tiktok_adapter.testing.httpx_fake import mock_transport
+
+    fake = FakeTikTok(clock=FakeClock(), preset="content-posting")
+    with httpx.Client(transport=mock_transport(fake)) as client:
+        body = {"post_info": {"privacy_level": "SELF_ONLY"},
+                "source_info": {"source": "FILE_UPLOAD", "video_size": 10,
+                                "chunk_size": 10, "total_chunk_count": 1}}  # fmt: skip
+        init = client.post(f"{V2}/post/publish/video/init/", json=body, headers=BEARER).json()
+        headers = {"Content-Range": "bytes 0-9/10", "Content-Type": "video/mp4"}
+        put = client.put(init["data"]["upload_url"], content=b"0123456789", headers=headers)
+        assert put.status_code == 201
+        ask = {"publish_id": init["data"]["publish_id"]}
+        status = client.post(f"{V2}/post/publish/status/fetch/", json=ask, headers=BEARER)
+        assert status.json()["data"]["uploaded_bytes"] == 10

@@ -15,16 +15,22 @@ from typing import Any
 
 import httpx
 
+from ._upload import UPLOAD_HOST, upload_target
 from .fake import FakeTikTok
 
 
 def mock_transport(fake: FakeTikTok) -> httpx.MockTransport:
     """A transport (sync and async) answering every request under ``fake.base_url``
-    with the simulator; any other URL is a 404, so nothing reaches the network."""
+    with the simulator, and a v2 fake's upload host; any other URL is a 404, so
+    nothing reaches the network."""
     prefix = httpx.URL(fake.base_url)
 
     def handle(request: httpx.Request) -> httpx.Response:
         url = request.url
+        if url.host == UPLOAD_HOST and fake.app.mode.api == "v2":  # Content Posting's chunks
+            target = upload_target(url.query.decode(), dict(request.headers), request.read())
+            reply = fake.app.handle(request.method, target, dict(request.headers), None)
+            return httpx.Response(reply.status, headers=reply.headers, content=reply.body)
         if url.scheme != prefix.scheme or url.host != prefix.host:
             return httpx.Response(404, text=f"the simulator serves {fake.base_url} only")
         path = url.path
