@@ -12,7 +12,7 @@ from ._data import World
 from ._family import invalid, whole
 from ._research_corpus import Corpus, day_number
 from ._research_lists import VIDEO_FIELDS, ResearchLists, field_names
-from ._research_query import compile_query, record_of
+from ._research_query import compile_query
 
 MAX_RESEARCH_COUNT = 100
 MAX_SPAN_DAYS = 30
@@ -59,8 +59,8 @@ class Research:
         start_day, start_place, skip = resumes.get(cursor, (first, 0, cursor))
         found: list[dict[str, Any]] = []
         has_more = False
-        for day, place, video in self.corpus.scan(start_day, start_place, last):
-            if not match(record_of(video)):
+        for day, place, record in self.corpus.scan(start_day, start_place, last):
+            if not match(record):
                 continue
             if skip:
                 skip -= 1
@@ -69,7 +69,7 @@ class Research:
                 resumes[cursor + count] = (day, place, 0)
                 break
             else:
-                found.append(video)
+                found.append(self.corpus.video(day, place))
         return {
             "videos": [{k: video[k] for k in names} for video in found],
             "cursor": cursor + len(found),

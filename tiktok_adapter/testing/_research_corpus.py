@@ -17,6 +17,7 @@ from typing import Any
 
 from ._data import Comment, World
 from ._research_lists import REGIONS, VIDEO_FIELDS, research_video
+from ._research_query import FIELDS, Record, length_of, record_of
 
 PER_DAY = 120
 _DAY = 86400
@@ -42,40 +43,45 @@ class Corpus:
         self._indexed = -1
         self._comments: dict[str, list[Comment]] = {}
 
-    def scan(self, day: int, place: int, last: int) -> Iterator[tuple[int, int, Video]]:
-        """Videos from day ``day`` (days since 1970), ``place`` on, through day ``last``,
-        each with its position (day, place)."""
+    def scan(self, day: int, place: int, last: int) -> Iterator[tuple[int, int, Record]]:
+        """The searchable values of each video from day ``day`` (days since 1970), ``place``
+        on, through day ``last``, with its position (day, place); :meth:`video` makes it."""
         own = self._own()
         while day <= last:
             mine = own.get(day, [])
             while place < PER_DAY + len(mine):
                 if place < PER_DAY:
-                    video = self.generated(day, place)
+                    record: Record = _Generated(day, place, _digest(f"{self.seed}:{day}:{place}"))
                 else:
-                    video = research_video(self.world, mine[place - PER_DAY], VIDEO_FIELDS)
-                yield day, place, video
+                    record = record_of(self.video(day, place))
+                yield day, place, record
                 place += 1
             day, place = day + 1, 0
 
+    def video(self, day: int, place: int) -> Video:
+        """The whole video at this position (every Research field)."""
+        if place < PER_DAY:
+            return self.generated(day, place)
+        own: Video = research_video(self.world, self._own()[day][place - PER_DAY], VIDEO_FIELDS)
+        return own
+
     def generated(self, day: int, place: int) -> Video:
         n = _digest(f"{self.seed}:{day}:{place}")
-        vid = _BASE + (day * 1000 + place) * 10**5 + n % 10**5
-        tags = [HASHTAGS[(n >> 8) % 16], HASHTAGS[(n >> 12) % 16]]
+        vid, tags, words = _id(day, place, n), _tags(n), _words(n)
         spacing = _DAY // PER_DAY
-        words = f"{WORDS[(n >> 16) % len(WORDS)]} {WORDS[(n >> 20) % len(WORDS)]}"
         return {
             "id": vid, "create_time": day * _DAY + place * spacing + n % spacing,
             "username": USERNAMES[(n >> 24) % len(USERNAMES)],
             "region_code": REGIONS[n % len(REGIONS)],
-            "video_description": f"{words} " + " ".join(f"#{t}" for t in dict.fromkeys(tags)),
+            "video_description": f"{words} " + " ".join(f"#{t}" for t in tags),
             "music_id": 6_900_000_000 + (n >> 28) % 10**6, "like_count": (n >> 32) % 50_000,
             "comment_count": len(self._comment_rng(str(vid))), "share_count": (n >> 36) % 2000,
-            "view_count": 100 + (n >> 40) % 10**6, "hashtag_names": list(dict.fromkeys(tags)),
+            "view_count": 100 + (n >> 40) % 10**6, "hashtag_names": list(tags),
             "is_stem_verified": n % 11 == 0, "favourites_count": (n >> 44) % 5000,
             "video_duration": 5 + (n >> 48) % 400,
             "effect_ids": [str(n % 10**6)] if n % 4 == 0 else [],
             "playlist_id": 0, "voice_to_text": "", "video_mention_list": [],
-            "hashtag_info_list": [{"hashtag_name": t} for t in dict.fromkeys(tags)],
+            "hashtag_info_list": [{"hashtag_name": t} for t in tags],
             "video_label": {"content": ""},
         }  # fmt: skip
 
@@ -118,6 +124,56 @@ class Corpus:
                 self._by_day.setdefault(video["create_time"] // _DAY, []).append(video)
             self._indexed = len(videos)
         return self._by_day
+
+
+class _Generated(Mapping[str, tuple[str, ...]]):
+    """A generated video's searchable values, each made only when a condition asks for it:
+    most videos a page scans fail the first condition, so they are never made whole."""
+
+    __slots__ = ("day", "n", "place")
+
+    def __init__(self, day: int, place: int, n: int) -> None:
+        self.day, self.place, self.n = day, place, n
+
+    def __getitem__(self, name: str) -> tuple[str, ...]:
+        n = self.n
+        if name == "region_code":
+            return (REGIONS[n % len(REGIONS)],)
+        if name == "username":
+            return (USERNAMES[(n >> 24) % len(USERNAMES)],)
+        if name == "hashtag_name":
+            return _tags(n)
+        if name == "keyword":
+            return ((_words(n) + " " + " ".join(f"#{t}" for t in _tags(n))).lower(),)
+        if name == "video_id":
+            return (str(_id(self.day, self.place, n)),)
+        if name == "music_id":
+            return (str(6_900_000_000 + (n >> 28) % 10**6),)
+        if name == "effect_id":
+            return (str(n % 10**6),) if n % 4 == 0 else ()
+        if name == "video_length":
+            return (length_of(5 + (n >> 48) % 400),)
+        if name == "create_date":
+            return (f"{datetime.date.fromordinal(self.day + _EPOCH):%Y%m%d}",)
+        raise KeyError(name)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(FIELDS)
+
+    def __len__(self) -> int:
+        return len(FIELDS)
+
+
+def _id(day: int, place: int, n: int) -> int:
+    return _BASE + (day * 1000 + place) * 10**5 + n % 10**5
+
+
+def _tags(n: int) -> tuple[str, ...]:
+    return tuple(dict.fromkeys((HASHTAGS[(n >> 8) % 16], HASHTAGS[(n >> 12) % 16])))
+
+
+def _words(n: int) -> str:
+    return f"{WORDS[(n >> 16) % len(WORDS)]} {WORDS[(n >> 20) % len(WORDS)]}"
 
 
 def day_number(date: datetime.date) -> int:
