@@ -78,7 +78,7 @@ def test_waiting_tasks_never_block_the_event_loop() -> None:
     transport, wire, clock = asyncio.run(main())
     assert clock.blocking == []
     assert wire.sent == 1
-    assert transport.admitter.queues == {}
+    assert transport.recipe.admitter.queues == {}
     assert _used(transport, INFO, clock.now())["1/minute"] == 1
 
 
@@ -100,7 +100,7 @@ def test_a_cancelled_waiter_leaves_nothing_admitted_and_nothing_queued() -> None
             assert clock.sleeping == 1  # the second took the head and sleeps in turn
             third.cancel()
             await asyncio.gather(head, third, return_exceptions=True)
-            queue = next(iter(transport.admitter.queues.values()))
+            queue = next(iter(transport.recipe.admitter.queues.values()))
             assert queue.waiting() == 1
             clock.advance(60)
             clock.release.set()
@@ -109,7 +109,7 @@ def test_a_cancelled_waiter_leaves_nothing_admitted_and_nothing_queued() -> None
 
     transport, wire, clock = asyncio.run(main())
     assert wire.sent == 2
-    assert transport.admitter.queues == {}
+    assert transport.recipe.admitter.queues == {}
     used = _used(transport, INFO, clock.now() - 1)
     # The app's hourly window saw the first call and the second, nothing of the cancelled.
     assert used == {"1/minute": 1, "1000/hour": 2}

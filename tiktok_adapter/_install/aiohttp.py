@@ -9,10 +9,8 @@ from typing import Any
 import aiohttp
 
 from ..aiohttp import QuotaExhausted, RateLimitExceeded, StorageUnavailable, TikTokMiddleware
-from ..engine.async_effects import AsyncEffects
-from ..engine.awaiting import AsyncAdmitter
+from ..engine.async_recipe import AsyncRecipe
 from ..exceptions import Flavour
-from ..storage import is_shared, open_async_store
 from .shared import Target, Undo, sending
 
 to_exception = Flavour(RateLimitExceeded, QuotaExhausted, StorageUnavailable).of
@@ -23,17 +21,11 @@ class SharedMiddleware(TikTokMiddleware):
 
     def __init__(self, target: Target, host: str) -> None:
         limiter = self.limiter = target.limiter
-        s = self.settings = limiter.settings
+        self.settings = limiter.settings
         self.clock = limiter.clock
         self.base_url = f"https://{host}/"
         self.host = host
-        shared = is_shared(s.storage_uri)
-        self.astore = open_async_store(limiter.store, s.storage_uri, key_prefix=s.key_prefix,
-                                       margin=s.safety_margin, use_storage_time=s.storage_time,
-                                       clock=self.clock)  # fmt: skip
-        self.admitter = AsyncAdmitter(limiter.steps, self.astore)
-        self.effects = AsyncEffects(self.astore, off_loop=shared)
-        self._learned_read = not (shared and limiter.learner.policy.enabled)
+        self.recipe = AsyncRecipe(limiter, self)
 
     async def __call__(self, request: aiohttp.ClientRequest, handler: Any) -> Any:
         with sending(to_exception):

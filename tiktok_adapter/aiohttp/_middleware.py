@@ -8,15 +8,15 @@ from typing import TYPE_CHECKING, Any
 import aiohttp
 
 from ..core.clock import SYSTEM_CLOCK, Clock
-from ..core.decide import Raise, Return
+from ..core.decide import Problem
 from ..core.events import Hook, Hooks
+from ..core.identity import RequestLike
 from ..core.refusal import BODY_DEADLINE, Answer, RefusalPolicy
-from ..engine.async_effects import AsyncEffects
-from ..engine.awaiting import AsyncAdmitter, asleep
+from ..core.routes import Route
+from ..engine.async_recipe import AsyncRecipe
 from ..engine.facade import LimiterFacade
-from ..engine.limiter import Limiter, replayable
+from ..engine.limiter import Limiter
 from ..settings import Settings, check_base_url
-from ..storage import is_shared, open_async_store
 from ._body import read_refusal, read_small, wants_body
 from ._errors import to_exception
 from ._request import CONNECTION_ERRORS, RequestView, host_of, may_resend
@@ -27,6 +27,8 @@ if TYPE_CHECKING:
     from ..settings import SettingsKwargs
 
 Handler = Callable[[aiohttp.ClientRequest], Any]
+# A request and the handler that sends it: a middleware is given both with each call.
+Sending = tuple[aiohttp.ClientRequest, Handler]
 
 
 class TikTokMiddleware(LimiterFacade):
@@ -64,67 +66,52 @@ class TikTokMiddleware(LimiterFacade):
                 limiter.hooks.add(name, hook)
         self.base_url = base_url or limiter.preset.base_url
         self.host = host_of(self.base_url)
-        shared = is_shared(s.storage_uri)
-        self.astore = open_async_store(limiter.store, s.storage_uri, key_prefix=s.key_prefix,
-                                       margin=s.safety_margin, use_storage_time=s.storage_time,
-                                       clock=self.clock)  # fmt: skip
-        self.admitter = AsyncAdmitter(limiter.steps, self.astore)
-        self.effects = AsyncEffects(self.astore, off_loop=shared)
-        self._learned_read = not (shared and limiter.learner.policy.enabled)
+        self.recipe: AsyncRecipe[Sending, aiohttp.ClientResponse] = AsyncRecipe(limiter, self)
 
     async def __call__(
         self, request: aiohttp.ClientRequest, handler: Handler
     ) -> aiohttp.ClientResponse:
         if (request.url.host or "").rstrip(".").lower() != self.host:
             return await handler(request)  # type: ignore[no-any-return]
-        limiter = self.limiter
-        view = RequestView(request)
-        route = limiter.resolve(view.url)
-        attempt = limiter.start(route, limiter.priority_of(request.headers))
-        if not self._learned_read:
-            await self.effects.in_thread(limiter.learner.values)
-            self._learned_read = True
-        while True:
-            windows, queue = limiter.routes.windows_for(route, view)
-            await self.admitter.admit_async(view, route, attempt, windows, queue)
-            limiter.reserve(route, windows)  # Research records: refund what does not come
-            try:
-                response: aiohttp.ClientResponse = await handler(request)
-            except CONNECTION_ERRORS as exc:
-                seconds, attempt, effects = limiter.after_error(
-                    route, attempt, may_resend(view, route, exc), type(exc).__name__
-                )
-                await self.effects.apply(effects)  # a late call's entries move first
-                if seconds is None:
-                    raise
-                await asleep(self.clock, seconds)
-                continue
-            status = response.status
-            body = None
-            if status == 429:
-                body = await read_refusal(response, self.body_deadline)
-            elif wants_body(response):
-                body = await read_small(response)
-            outcome = limiter.observe(route, Answer(status, response.headers, body), attempt)
-            if outcome.effects:  # most answers call for none
-                await self.effects.apply(outcome.effects)
-            refusal = outcome.refusal
-            if refusal is None:
-                return response
-            decision, attempt = limiter.after_refusal(route, attempt, refusal,
-                                                      replayable(view.body))  # fmt: skip
-            if isinstance(decision, Raise):
-                assert decision.problem is not None
-                response.release()
-                raise to_exception(decision.problem, request, response)
-            if isinstance(decision, Return):
-                return response
-            response.release()  # and send again: the admission waits out the block
+        return await self.recipe.run((request, handler), RequestView(request), request.headers)
+
+    # -- the recipe's I/O (engine.async_recipe.AsyncIO) -----------------------------------
+
+    connection_errors = CONNECTION_ERRORS
+
+    async def send(self, sending: Sending) -> aiohttp.ClientResponse:
+        request, handler = sending
+        return await handler(request)  # type: ignore[no-any-return]
+
+    async def read(
+        self, sending: Sending, response: aiohttp.ClientResponse
+    ) -> tuple[aiohttp.ClientResponse, Answer]:
+        status = response.status
+        body = None
+        if status == 429:
+            body = await read_refusal(response, self.body_deadline)
+        elif wants_body(response):
+            body = await read_small(response)
+        return response, Answer(status, response.headers, body)
+
+    async def refused(self, response: aiohttp.ClientResponse, answer: Answer) -> None:
+        pass  # its body, where one was read, stays readable
+
+    async def let_go(self, response: aiohttp.ClientResponse) -> None:
+        response.release()
+
+    def may_resend(self, view: RequestLike, route: Route, exc: BaseException) -> bool:
+        assert isinstance(view, RequestView)
+        return may_resend(view, route, exc)
+
+    def error(self, problem: Problem, sending: Sending,
+              response: aiohttp.ClientResponse) -> BaseException:  # fmt: skip
+        response.release()
+        return to_exception(problem, sending[0], response)
 
     async def aclose(self) -> None:
         """Wait for the work after answers, then close the async Redis client (if any)."""
-        await self.effects.settled()
-        await self.astore.aclose()
+        await self.recipe.aclose()
 
     async def __aenter__(self) -> TikTokMiddleware:
         return self
