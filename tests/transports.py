@@ -140,7 +140,12 @@ class RequestsDriver(Driver):
             self.mock.add_callback(method, re.compile(r"https://.*"),
                                    callback=callback)  # fmt: skip
         self.session = requests.Session()
-        self.limited: TikTokAdapter = mount(self.session, **options)
+        try:
+            self.limited: TikTokAdapter = mount(self.session, **options)
+        except BaseException:
+            # Never made, so never closed: the mock must not outlive the test.
+            self.mock.stop()
+            raise
 
     def get(self, url: str, *, headers: dict[str, str] | None = None,
             stream: bool = False) -> Any:  # fmt: skip
@@ -249,5 +254,7 @@ def drivers(
         return driver
 
     yield make
-    for driver in made:
+    # Newest first: each requests driver patches requests' send over the last one's, and
+    # patches undone out of order would leave a mock in place for the tests after.
+    for driver in reversed(made):
         driver.close()
