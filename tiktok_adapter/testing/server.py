@@ -1,7 +1,14 @@
-"""The simulator as a real HTTP server on loopback, for clients in any language."""
+"""The simulator as a real HTTP server on loopback, for clients in any language.
+
+A v2 simulator also serves Content Posting's upload host: the ``upload_url`` a
+FILE_UPLOAD init returns points back at this server, under ``/upload/``, so a client
+that follows it PUTs its chunks here. A request whose Host header names the upload host
+is taken as one too, as :class:`FakeTikTok` takes every request to that host.
+"""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import re
@@ -12,15 +19,23 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from types import TracebackType
 from typing import Any
+from urllib.parse import urlsplit
 
 from ..core.endpoints import EndpointTable, get_preset
-from ._app import PRESET, TikTokApp
+from ..core.hosts import host_name
+from ._app import PRESET, Reply, TikTokApp
+from ._upload import MAX_CHUNK, UPLOAD_HOST, upload_target
 
 _QUERY = re.compile(r"\?\S*")
 logger = logging.getLogger(__name__)
 
 # Bodies past this are not API calls; refusing them keeps a stray client from eating memory.
 _MAX_BODY = 1024 * 1024
+# A chunk is at most 64 MB, and the last one takes the rest: under twice that.
+_MAX_CHUNK_BODY = 2 * MAX_CHUNK
+# Where this server takes the upload host's PUTs, and the upload_url it hands out.
+UPLOAD_PREFIX = "/upload/"
+_UPLOAD_ORIGIN = f"https://{UPLOAD_HOST}/"
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -32,12 +47,21 @@ class _Handler(BaseHTTPRequestHandler):
     server: _Server
 
     def _serve(self) -> None:
+        upload = self.server.uploads and self._is_upload()
         length = int(self.headers.get("Content-Length") or 0)
-        if length > _MAX_BODY:
+        if length > (_MAX_CHUNK_BODY if upload else _MAX_BODY):
             self.send_error(413)
             return
         body = self.rfile.read(length) if length > 0 else b""
-        reply = self.server.app.handle(self.command, self.path, dict(self.headers.items()), body)
+        headers = dict(self.headers.items())
+        app = self.server.app
+        if upload:  # the core reads the chunk's Content-Range, Content-Type and length
+            target = upload_target(urlsplit(self.path).query, headers, body)
+            reply = app.handle(self.command, target, headers, None)
+        else:
+            reply = app.handle(self.command, self.path, headers, body)
+            if self.server.uploads and self.command == "POST" and b'"upload_url"' in reply.body:
+                reply = self._upload_here(reply)
         # send_response_only: the app writes its own Date, on the simulated clock.
         self.send_response_only(reply.status)
         for name, value in reply.headers.items():
@@ -48,6 +72,28 @@ class _Handler(BaseHTTPRequestHandler):
             self.wfile.write(reply.body)
 
     do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = _serve
+
+    def _is_upload(self) -> bool:
+        if urlsplit(self.path).path.startswith(UPLOAD_PREFIX):
+            return True
+        return host_name(f"http://{self.headers.get('Host', '')}") == UPLOAD_HOST
+
+    def _upload_here(self, reply: Reply) -> Reply:
+        """The init's answer, its upload_url moved from the upload host to this server
+        (at the address the client used, as its Host header says)."""
+        try:
+            answer = json.loads(reply.body)
+        except ValueError:
+            return reply
+        data = answer.get("data") if isinstance(answer, dict) else None
+        if not isinstance(data, dict):
+            return reply
+        url = data.get("upload_url")
+        if not isinstance(url, str) or not url.startswith(_UPLOAD_ORIGIN):
+            return reply
+        here = self.headers.get("Host") or self.server.authority
+        data["upload_url"] = f"http://{here}{UPLOAD_PREFIX}{url[len(_UPLOAD_ORIGIN) :]}"
+        return dataclasses.replace(reply, body=json.dumps(answer).encode())
 
     def log_message(self, format: str, *args: Any) -> None:
         # The request line's query may carry an access token: log the path only.
@@ -62,6 +108,8 @@ class _Server(ThreadingHTTPServer):
     # like the limiter's doing. A real API's front end takes a burst of connections.
     request_queue_size = 128
     app: TikTokApp
+    uploads: bool  # a v2 simulator serves the upload host's PUTs too
+    authority: str  # host:port, for an upload_url when a request names no Host
 
 
 class SimulatorServer:
@@ -71,6 +119,8 @@ class SimulatorServer:
         self.app = app
         self._server = _Server((host, port), _Handler)
         self._server.app = app
+        self._server.uploads = app.mode.api == "v2"
+        self._server.authority = self.url.split("/")[2]
         self._thread: threading.Thread | None = None
 
     @property
