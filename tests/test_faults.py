@@ -65,7 +65,8 @@ def huge_server() -> Iterator[str]:
     _Huge.sent = 0
     server = socketserver.ThreadingTCPServer(("127.0.0.1", 0), _Huge)
     server.daemon_threads = True
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    # A short poll: shutdown() waits for the loop's next look, 0.5 s by default.
+    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
     thread.start()
     yield f"http://127.0.0.1:{server.server_address[1]}"
     server.shutdown()

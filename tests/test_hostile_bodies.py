@@ -82,8 +82,11 @@ def _needs(coding: str, kind: str) -> None:
 # -- the loopback server ----------------------------------------------------------------
 
 
+# The body deadline the slow-body tests give the transports: short, so that each test
+# waits a tenth of a second, not the half second of the default.
+DEADLINE = 0.1
 # How long the server waits for a client that should have hung up or moved on already: a
-# bound on a broken transport, far beyond the 0.5 s deadline, never a measurement.
+# bound on a broken transport, far beyond the deadline, never a measurement.
 PATIENCE = 8.0
 HUNG_UP: dict[str, bool] = {}
 HOLD: dict[str, threading.Event] = {}
@@ -175,7 +178,8 @@ class _Handler(socketserver.StreamRequestHandler):
 def server() -> Iterator[str]:
     srv = socketserver.ThreadingTCPServer(("127.0.0.1", 0), _Handler)
     srv.daemon_threads = True
-    thread = threading.Thread(target=srv.serve_forever, daemon=True)
+    # A short poll: shutdown() waits for the loop's next look, 0.5 s by default.
+    thread = threading.Thread(target=srv.serve_forever, args=(0.05,), daemon=True)
     thread.start()
     yield f"http://127.0.0.1:{srv.server_address[1]}"
     srv.shutdown()
@@ -309,9 +313,9 @@ def test_a_small_json_200_bomb_stays_unread_when_the_caller_streams(
 @pytest.mark.parametrize("stream", [True, False])
 @pytest.mark.parametrize("kind", KINDS)
 def test_a_trickled_429_body_is_cut_at_the_deadline(server: str, kind: str, stream: bool) -> None:
-    # 2,000 bytes at a byte every 0.2 s: 400 s, each read getting its byte in time.
-    url = f"{server}{PATH}?mode=trickle&status=429&length=2000&gap=0.2"
-    got = call(kind, url, stream=stream, deadline=0.5)
+    # 2,000 bytes at a byte every 0.04 s: 80 s, each read getting its byte in time.
+    url = f"{server}{PATH}?mode=trickle&status=429&length=2000&gap=0.04"
+    got = call(kind, url, stream=stream, deadline=DEADLINE)
     assert got.status == 429
     assert got.returned < PATIENCE  # far below the 400 s the whole body takes
 
@@ -321,7 +325,7 @@ def test_a_stalled_429_body_is_cut_at_the_deadline(server: str, kind: str) -> No
     # No read timeout of the caller's: only the deadline can end the read, and the client
     # hangs up while the server still waits for it.
     url = f"{server}{PATH}?mode=stall&id=stall-{kind}"
-    got = call(kind, url, stream=True, deadline=0.5, timeout=None)
+    got = call(kind, url, stream=True, deadline=DEADLINE, timeout=None)
     assert got.status == 429
     for _ in range(int(PATIENCE / 0.01)):  # until the server saw the hang-up
         if f"stall-{kind}" in HUNG_UP:
@@ -338,7 +342,7 @@ def test_a_slow_small_json_200_is_handed_on_whole_at_the_deadline(server: str, k
     key = f"held-{kind}"
     HOLD[key] = threading.Event()
     url = f"{server}{PATH}?mode=held&length=200&gap=0.05&id={key}"
-    got = call(kind, url, stream=True, deadline=0.5, read=True, let_go=HOLD[key])
+    got = call(kind, url, stream=True, deadline=DEADLINE, read=True, let_go=HOLD[key])
     assert got.status == 200
     assert got.body == b'{"a": "' + b"x" * 191 + b'"}'
     assert LET_GO[key] is True  # the call had returned before the server sent the rest

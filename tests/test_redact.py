@@ -45,7 +45,8 @@ class _Handler(BaseHTTPRequestHandler):
 def server() -> Iterator[str]:
     """A plain HTTP server on a free loopback port: requests really pass through urllib3."""
     httpd = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    # A short poll: shutdown() waits for the loop's next look, 0.5 s by default.
+    thread = threading.Thread(target=httpd.serve_forever, args=(0.05,), daemon=True)
     thread.start()
     yield f"http://127.0.0.1:{httpd.server_address[1]}"
     httpd.shutdown()

@@ -139,7 +139,8 @@ def proxy(redis_url: str) -> Iterator[DelayingProxy]:
 def api(proxy: DelayingProxy) -> Iterator[tuple[str, type[Arrivals]]]:
     handler = type("Handler", (Arrivals,), {"arrivals": [], "proxy": proxy})
     server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
+    # A short poll: shutdown() waits for the loop's next look, 0.5 s by default.
+    threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True).start()
     yield f"http://127.0.0.1:{server.server_address[1]}/", handler
     server.shutdown()
     server.server_close()
