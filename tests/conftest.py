@@ -10,6 +10,7 @@ import time
 from collections.abc import Iterator
 from typing import Any
 
+import head_start
 import pytest
 import requests
 import responses
@@ -17,6 +18,39 @@ import responses
 from tiktok_adapter.testing import FakeClock, FakeTikTok
 
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
+
+
+# -- commands with a head start (tests/head_start.py) --------------------------------------
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers",
+        f"{head_start.MARKER}(key): reads the outcome of the command registered under key "
+        "in tests/head_start.py, which starts when collection ends; the test runs last",
+    )
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The tests that read a command with a head start run last, in their own order."""
+    late = [item for item in items if item.get_closest_marker(head_start.MARKER)]
+    if late:
+        items[:] = [item for item in items if not item.get_closest_marker(head_start.MARKER)]
+        items.extend(late)
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """Start each command that a selected test will read, unless nothing runs."""
+    if session.config.option.collectonly:
+        return
+    keys = {m.args[0] for item in session.items for m in item.iter_markers(head_start.MARKER)}
+    for key in sorted(keys):
+        head_start.JOBS[key].start()
+
+
+def pytest_sessionfinish() -> None:
+    head_start.stop_all()
 
 
 def _free_port() -> int:
