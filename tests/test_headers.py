@@ -5,10 +5,13 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+import requests
+import responses
 from requests.structures import CaseInsensitiveDict
 
-from tiktok_adapter._requests.headers import HeaderView
+import tiktok_adapter
 from tiktok_adapter.core.headers import (
+    LowerHeaders,
     RateInfo,
     parse_rate_headers,
     parse_reset,
@@ -211,7 +214,9 @@ def test_exhausted_ignores_a_window_with_room_left() -> None:
     [
         pytest.param(lambda h: h, id="plain dict"),
         pytest.param(lambda h: {k.upper(): v for k, v in h.items()}, id="upper-case dict"),
-        pytest.param(lambda h: HeaderView(CaseInsensitiveDict(h)), id="requests' headers"),
+        pytest.param(
+            lambda h: LowerHeaders(CaseInsensitiveDict(h).lower_items()), id="requests' headers"
+        ),
         pytest.param(lambda h: CaseInsensitiveDict(h), id="bare CaseInsensitiveDict"),
     ],
 )
@@ -223,10 +228,19 @@ def test_rate_headers_and_refusals_are_read_whatever_the_case(spell: Any) -> Non
     assert refusal is not None and refusal.code == "rate_limit_exceeded"
 
 
-def test_the_requests_view_answers_like_the_headers_it_views() -> None:
-    view = HeaderView(CaseInsensitiveDict({"Retry-After": "7"}))
-    assert view.get("RETRY-after") == "7" and view["retry-after"] == "7"
-    assert "Retry-After" in view and "Date" not in view and 7 not in view
-    assert view.get("Date", "none") == "none" and list(view) == ["Retry-After"] and len(view) == 1
-    with pytest.raises(KeyError):
-        view["Date"]
+def test_lower_headers_with_no_rate_header_have_no_rate_information() -> None:
+    headers = LowerHeaders({"content-type": "application/json", "date": "x"})
+    assert parse_rate_headers(headers, NOW) is None
+    assert parse_rate_headers(LowerHeaders({"retry-after": "7"}), NOW) == RateInfo(retry_at=NOW + 7)
+
+
+def test_the_requests_adapter_reads_rate_headers_in_any_case() -> None:
+    url = "https://open.tiktokapis.com/v2/user/info/"
+    session = requests.Session()
+    adapter = tiktok_adapter.mount(session)
+    with responses.RequestsMock() as mock:
+        mock.add("GET", url, status=200, json={},
+                 headers={"X-RATELIMIT-Remaining": "0", "x-ratelimit-RESET": "30"})  # fmt: skip
+        assert session.get(url).status_code == 200
+    server = adapter.budget().endpoints["/user/info/"].server
+    assert server is not None and server.remaining == 0

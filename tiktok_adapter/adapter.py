@@ -1,6 +1,6 @@
 """TikTokAdapter, the requests transport: a requests ``HTTPAdapter`` that keeps every call
 inside TikTok's limits. It is built in ``_requests/`` with its parts (bounded body reads,
-the header view, its exception flavour, mount() and install()); this is its public home.
+its exception flavour, mount() and install()); this is its public home.
 """
 
 from __future__ import annotations

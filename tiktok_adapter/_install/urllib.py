@@ -77,8 +77,7 @@ def _limited(target: Target, original: Any, opener: Opener, request: urllib.requ
     url = request.full_url
     view = RequestView(url, dict(request.header_items()), request.data, request.get_method(),
                        request)  # fmt: skip
-    route = limiter.resolve(url)
-    attempt = limiter.start(route, limiter.priority_for(_pop_priority(request)))
+    route, attempt = limiter.begin(url, _pop_priority(request))
     with sending(to_exception):
         while True:
             limiter.admit(view, route, attempt)

@@ -13,7 +13,7 @@ from .. import exceptions
 from ..core.decide import Raise, Return
 from ..core.refusal import MAX_ERROR_BODY, Answer
 from ..engine.effects import run
-from ..engine.limiter import replayable
+from ..engine.limiter import replayable, take_priority
 from .shared import ADMITTED, RequestView, Target, Undo, lower_headers, sending
 
 
@@ -69,9 +69,7 @@ def _limited(target: Target, original: Any, pool: Pool, method: str, url: str, f
     body = args[0] if args else kwargs.get("body")
     headers = args[1] if len(args) > 1 else kwargs.get("headers")
     view = RequestView(full, headers, body, method)
-    route = limiter.resolve(full)
-    level = limiter.priority_for(None) if headers is None else limiter.priority_of(headers)
-    attempt = limiter.start(route, level)
+    route, attempt = limiter.begin(full, None if headers is None else take_priority(headers))
     # Only a body urllib3 has read already can be judged without taking it from the caller.
     preloaded = kwargs.get("preload_content", True)
     with sending(to_exception):

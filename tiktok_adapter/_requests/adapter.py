@@ -13,16 +13,16 @@ from requests.models import REDIRECT_STATI
 from ..core.clock import SYSTEM_CLOCK, Clock
 from ..core.decide import Attempt, Raise, Return
 from ..core.events import Hook, Hooks
+from ..core.headers import LowerHeaders
 from ..core.refusal import BODY_DEADLINE, Answer, Refusal, RefusalPolicy
 from ..core.retry import resend_is_safe
 from ..core.routes import Route
 from ..engine.effects import run
 from ..engine.facade import LimiterFacade
 from ..engine.limiter import Limiter, replayable
-from ..priority import PRIORITY_HEADER, Priority
+from ..priority import PRIORITY_HEADER
 from ..settings import Settings
 from .body import read_prefix, release
-from .headers import HeaderView, header
 from .problems import to_exception
 
 if TYPE_CHECKING:
@@ -123,8 +123,9 @@ class TikTokAdapter(LimiterFacade, HTTPAdapter):
         proxies: Mapping[str, str] | None = None,
     ) -> requests.Response:
         limiter = self.limiter
-        route = self.resolve(request)
-        attempt = limiter.start(route, self.request_priority(request))
+        # The priority header is ours alone: it is taken off before the request goes out.
+        priority = request.headers.pop(PRIORITY_HEADER, None)
+        route, attempt = limiter.begin(request.url or "", priority)
         while True:
             self.admit(request, route, attempt)
             try:
@@ -159,14 +160,6 @@ class TikTokAdapter(LimiterFacade, HTTPAdapter):
         """The route (windows and block keys) for the request's URL path."""
         return self.limiter.routes.resolve(request.url or "")
 
-    def request_priority(self, request: requests.PreparedRequest) -> Priority:
-        """The header (removed before sending), else the context, else the default."""
-        # Not requests' own lookup: it finds a missing name by raising KeyError.
-        value = header(request.headers, PRIORITY_HEADER)
-        if value is not None:
-            del request.headers[PRIORITY_HEADER]
-        return self.limiter.priority_for(value)
-
     def admit(
         self, request: requests.PreparedRequest, route: Route, attempt: Attempt | None = None
     ) -> float:
@@ -184,20 +177,13 @@ class TikTokAdapter(LimiterFacade, HTTPAdapter):
         attempt: Attempt,
     ) -> Refusal | None:
         """Read the server's rate information, and do the work on the store it calls for
-        (block the endpoint where it says so); the refusal, if the answer is one."""
-        outcome = self.limiter.observe(route, self.answer(response, stream), attempt)
-        if outcome.effects:  # most answers call for none
-            run(outcome.effects)
-        return outcome.refusal
+        (block the endpoint where it says so); the refusal, if the answer is one.
 
-    def answer(self, response: requests.Response, stream: bool) -> Answer:
-        """The response as plain values for the refusal policy; a 429's body is read up to
-        the cap whether or not the caller streams, and a streamed 200's never.
-
-        A redirect's body is left to requests, which reads it while following the redirect
-        and forgives one that fails to decode; read here, the error would escape ``send``.
-        Any other body is one the session reads at once when the caller does not stream,
-        with the same error the caller would see.
+        A 429's body is read up to the cap whether or not the caller streams, and a
+        streamed 200's never. A redirect's body is left to requests, which reads it while
+        following the redirect and forgives one that fails to decode; read here, the error
+        would escape ``send``. Any other body is one the session reads at once when the
+        caller does not stream, with the same error the caller would see.
         """
         status = response.status_code
         if status == 429:
@@ -207,7 +193,12 @@ class TikTokAdapter(LimiterFacade, HTTPAdapter):
             body = None
         else:
             body = response.content
-        return Answer(status, HeaderView(response.headers), body)
+        # requests' lower_items() is the one public way to its names in lower case.
+        answer = Answer(status, LowerHeaders(response.headers.lower_items()), body)
+        outcome = self.limiter.observe(route, answer, attempt)
+        if outcome.effects:  # most answers call for none
+            run(outcome.effects)
+        return outcome.refusal
 
     def may_resend_after_error(
         self, request: requests.PreparedRequest, route: Route, exc: Exception

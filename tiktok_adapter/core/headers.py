@@ -145,16 +145,25 @@ def _count(value: str | None, name: str) -> int | None:
     return int(number)
 
 
+class LowerHeaders(dict[str, str]):
+    """Response headers keyed by lower-case name, as a transport builds them once per
+    answer (requests' ``lower_items()``, say). A plain dict underneath: the core's lookups
+    and the no-rate-header test below are dict operations, with no call into Python."""
+
+    __slots__ = ()
+
+
 def case_insensitive(headers: Mapping[str, str]) -> Mapping[str, str]:
     """``headers`` to look names up in lower case. A plain dict knows only the case it was
-    written in, so it is lowered once; the transports' case-insensitive views (requests'
-    and httpx's headers, seen through ours) are used as they are."""
+    written in, so it is lowered once; :class:`LowerHeaders` and the transports'
+    case-insensitive views (httpx's headers, seen through ours) are used as they are."""
     if type(headers) is dict:
         return {str(k).lower(): v for k, v in headers.items()}
     return headers
 
 
-_RATE_HEADERS = frozenset(
+# The names that carry rate information: an answer with none of them has none.
+RATE_HEADERS = frozenset(
     {"x-ratelimit-limit", "x-ratelimit-remaining", "x-ratelimit-reset", "retry-after"}
 )
 
@@ -163,9 +172,11 @@ def parse_rate_headers(headers: Mapping[str, str], now: float) -> RateInfo | Non
     """The rate information in ``headers``, or None when there is none (the common case)."""
     # A view that lists its lower-case names at once answers the common case (no rate
     # header at all) with one set operation instead of four lookups.
-    names = getattr(headers, "lower_names", None)
-    if names is not None:
-        if _RATE_HEADERS.isdisjoint(names()):
+    if type(headers) is LowerHeaders:
+        if RATE_HEADERS.isdisjoint(headers):
+            return None
+    elif (names := getattr(headers, "lower_names", None)) is not None:
+        if RATE_HEADERS.isdisjoint(names()):
             return None
     else:
         headers = case_insensitive(headers)

@@ -13,7 +13,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Literal, NamedTuple, Protocol
 
-from .headers import RateInfo, case_insensitive
+from .headers import LowerHeaders, RateInfo, case_insensitive
 from .jsonbody import parse_object
 from .retry import RetryPolicy
 
@@ -121,23 +121,24 @@ class TikTokRefusals:
             body_code = self._body_code(answer.body)
             kind = QUOTA if body_code in self.quota_codes else RATE
             return Refusal(kind, body_code or "http_429", _server_moment(info))
-        if answer.status != 200 or not self._looks_refused(answer):
+        if answer.status != 200:
             return None
-        retry_at = _server_moment(info)
-        code = self._body_code(answer.body)
+        # A 200 is a refusal only in a JSON body that names a code: one regex search in
+        # the common case, and the headers are looked at only when it matches.
+        content = answer.body
+        if not content or len(content) > MAX_ERROR_BODY or self._markers.search(content) is None:
+            return None
+        headers = answer.headers
+        if type(headers) is not LowerHeaders:
+            headers = case_insensitive(headers)
+        if "json" not in headers.get("content-type", ""):
+            return None
+        code = self._body_code(content)
         if code is None:
             return None
         kind = QUOTA if code in self.quota_codes else RATE
         scope: Literal["endpoint", "app"] = "app" if code in self._business else "endpoint"
-        return Refusal(kind, code, retry_at, scope, _has_result(answer.body))
-
-    def _looks_refused(self, answer: Answer) -> bool:
-        content = answer.body
-        if not content or len(content) > MAX_ERROR_BODY:
-            return False
-        if "json" not in case_insensitive(answer.headers).get("content-type", ""):
-            return False
-        return self._markers.search(content) is not None
+        return Refusal(kind, code, _server_moment(info), scope, _has_result(content))
 
     def _body_code(self, content: bytes | None) -> str | None:
         """The refusal code in a JSON body, or None when the body names none."""

@@ -16,7 +16,7 @@ from ..core.routes import Route
 from ..storage import is_shared, open_async_store
 from .async_effects import AsyncEffects
 from .awaiting import AsyncAdmitter, asleep
-from .limiter import Limiter, replayable
+from .limiter import Limiter, replayable, take_priority
 
 RequestT = TypeVar("RequestT", contravariant=True)
 ResponseT = TypeVar("ResponseT")
@@ -69,8 +69,7 @@ class AsyncRecipe(Generic[RequestT, ResponseT]):
         """Send ``request`` (``view``: its URL, headers and body) within the limits; the
         priority header is taken out of ``headers``. The response to return, or raise."""
         limiter, io = self.limiter, self.io
-        route = limiter.resolve(view.url or "")
-        attempt = limiter.start(route, limiter.priority_of(headers))
+        route, attempt = limiter.begin(view.url or "", take_priority(headers))
         if not self._learned_read:
             await self.effects.in_thread(limiter.learner.values)
             self._learned_read = True

@@ -7,7 +7,6 @@ httpx transports each wrap one and do only their own I/O: send, read, sleep, rai
 
 from __future__ import annotations
 
-import contextvars
 import logging
 import random
 import uuid
@@ -22,7 +21,7 @@ from ..core.clock import Clock
 from ..core.decide import Attempt, Decision, Raise, Return, Rules, Wait
 from ..core.endpoints import EndpointTable, get_preset
 from ..core.events import Event, EventKind, Hooks
-from ..core.headers import RateInfo, parse_rate_headers
+from ..core.headers import RATE_HEADERS, LowerHeaders, RateInfo, parse_rate_headers
 from ..core.identity import RequestLike, derive_secret
 from ..core.learning import Learned, LearningPolicy
 from ..core.priority import _current as _context_priority
@@ -39,7 +38,7 @@ from .effects import BlockWrite, Effect, Effects, Outcome
 from .late import LateAnswers
 from .learner import Learner
 from .spent import SpentBlock
-from .steps import ErrorFactory, Steps
+from .steps import RESERVED, ErrorFactory, Steps, reserve
 from .waiting import Admitter
 
 logger = logging.getLogger("tiktok_adapter")
@@ -54,14 +53,6 @@ _LIVE: weakref.WeakValueDictionary[str, Limiter] = weakref.WeakValueDictionary()
 
 # The outcome of most answers: no refusal, nothing to do.
 _NOTHING = Outcome()
-
-# What the last admission in this thread (or task) reserved in record windows: the
-# limiter's id, the endpoint, the windows with their costs, and the calendar time. The
-# response to that request refunds what did not come back.
-_Reserved = tuple[str, str, tuple[Window, ...], float]
-_RESERVED: contextvars.ContextVar[_Reserved | None] = contextvars.ContextVar(
-    "tiktok_adapter_reserved", default=None
-)
 
 
 class Limiter:
@@ -117,8 +108,11 @@ class Limiter:
             self.store, clock, s, self.recorder, self.hooks, rules=self.rules, errors=errors,
             pass_now=self.pass_now,
         )  # fmt: skip
-        self.admitter = Admitter(self.steps)
         self.id = ident or uuid.uuid4().hex
+        self.admitter = Admitter(self.steps, self.routes, self.learner, self.id)
+        # Block until every window admits a request (sync), or raise; the seconds waited.
+        # The admitter's own method, so that admitting costs the transport one call.
+        self.admit: Callable[[RequestLike, Route, Attempt], float] = self.admitter.admit
         _LIVE[self.id] = self
 
     @staticmethod
@@ -130,12 +124,6 @@ class Limiter:
 
     def resolve(self, url: str) -> Route:
         return self.routes.resolve(url)
-
-    def priority_of(self, headers: Any) -> Priority:
-        """The priority header (removed before sending), else the context, else the default."""
-        # A membership test first: popping a missing key costs a KeyError on every request.
-        value = headers.pop(PRIORITY_HEADER) if PRIORITY_HEADER in headers else None
-        return self.priority_for(value)
 
     def priority_for(self, value: str | None) -> Priority:
         """The level a priority header's ``value`` names, else the context's, else the default."""
@@ -152,23 +140,24 @@ class Limiter:
             return Attempt(route.name, level)
         return self.rules.start(route.name, level, self.clock.now())
 
-    def admit(self, request: RequestLike, route: Route, attempt: Attempt) -> float:
-        """Block until every window admits the request (sync), or raise."""
-        windows, queue = self.routes.windows_for(route, request)
-        waited = self.admitter.admit(request, route, attempt, windows, queue)
-        if route.cost_windows:  # tested here: most routes reserve nothing, at no call
-            self.reserve(route, windows)
-        return waited
+    def begin(self, url: str, priority: str | None = None) -> tuple[Route, Attempt]:
+        """The route of ``url`` and a new attempt at the level ``priority`` (a priority
+        header's value, or None) names: :meth:`resolve`, :meth:`priority_for` and
+        :meth:`start` in one call, as every transport begins a call."""
+        route = self.routes.resolve(url)
+        if priority is None:  # the common case, spelled out: no call
+            level = _context_priority.get() or self.default_priority
+        else:
+            level = self.priority_for(priority)
+        if self.rules.max_wait is None:
+            return route, Attempt(route.name, level)
+        return route, self.rules.start(route.name, level, self.clock.now())
 
     def reserve(self, route: Route, windows: tuple[Window, ...]) -> None:
         """Remember the records that admitting ``windows`` just reserved for ``route``, so
         that its answer refunds what does not come back. Every transport calls it right
         after an admission, in the thread or task that then sends (a context variable)."""
-        if not route.cost_windows:
-            return
-        keys = {w.key for w in route.cost_windows}
-        reserved = tuple(w for w in windows if w.key in keys)
-        _RESERVED.set((self.id, route.name, reserved, self.store.calendar_time(self.clock.now())))
+        reserve(self.id, self.store, self.clock, route, windows)
 
     # -- after the server answered --------------------------------------------------------
 
@@ -184,7 +173,12 @@ class Limiter:
             effects.append(late)
         if route.cost is not None:
             self._settle(route, answer, effects)
-        info = parse_rate_headers(answer.headers, now)
+        headers = answer.headers
+        # Most answers carry no rate header: told apart here, with no call.
+        if type(headers) is LowerHeaders and RATE_HEADERS.isdisjoint(headers):
+            info = None
+        else:
+            info = parse_rate_headers(headers, now)
         if info is not None:
             self._remember(route, info)
         refusal = self.refusal_policy.classify(answer, info)
@@ -195,7 +189,7 @@ class Limiter:
                 effects.append(partial(learner.refused, route, refusal.scope, now))
             return Outcome(self._pause(route, refusal, attempt, now, effects), tuple(effects))
         # ``due`` asks no store: the common answer (nothing learned) calls for nothing.
-        if answer.status < 400 and learner.due(route):
+        if answer.status < 400 and not learner.idle and learner.due(route):
             effects.append(partial(learner.accepted, route, now))
         if info is not None:  # most answers carry no rate headers
             if info.remaining == 0 and info.reset_slack and route.windows:
@@ -269,10 +263,10 @@ class Limiter:
     def _settle(self, route: Route, answer: Answer, effects: list[Effect]) -> None:
         """Refund the records a request reserved and did not get: all of them for a
         refusal or an error, the rest when the body shows how many came back."""
-        held = _RESERVED.get()
+        held = RESERVED.get()
         if held is None or held[0] != self.id or held[1] != route.name or route.cost is None:
             return
-        _RESERVED.set(None)
+        RESERVED.set(None)
         _, _, windows, wall = held
         if answer.status >= 400 or self.refusal_policy.classify(answer, None) is not None:
             came: int | None = 0
@@ -316,6 +310,13 @@ class Limiter:
         )
         effects.append(self._block(route, until, now, quota=refusal.kind is RefusalKind.QUOTA))
         return replace(refusal, retry_at=until)
+
+
+def take_priority(headers: Any) -> str | None:
+    """The priority header's value in a transport's mutable, case-insensitive ``headers``,
+    removed (it is ours alone and never goes out), or None."""
+    # A membership test first: popping a missing key costs a KeyError on every request.
+    return headers.pop(PRIORITY_HEADER) if PRIORITY_HEADER in headers else None
 
 
 def replayable(body: object) -> bool:

@@ -35,8 +35,26 @@ _WARNED_SIZE = 1024
 Admitted = tuple[Store, tuple[Window, ...], float, Admission]
 ADMISSION: ContextVar[Admitted | None] = ContextVar("tiktok_adapter_admission", default=None)
 
+# What the last admission in this thread (or task) reserved in record windows: the
+# limiter's id, the endpoint, the windows with their costs, and the calendar time. The
+# response to that request refunds what did not come back (Limiter.observe).
+Reserved = tuple[str, str, tuple[Window, ...], float]
+RESERVED: ContextVar[Reserved | None] = ContextVar("tiktok_adapter_reserved", default=None)
+
 # Builds the transport's own exception for a problem (requests' or httpx's flavour).
 ErrorFactory = Callable[[Problem, Any], Exception]
+
+
+def reserve(
+    ident: str, store: Store, clock: Clock, route: Route, windows: tuple[Window, ...]
+) -> None:
+    """Keep what admitting ``windows`` reserved in ``route``'s record windows (``RESERVED``)
+    for the limiter ``ident``, for its answer to refund what does not come back."""
+    if not route.cost_windows:
+        return
+    keys = {w.key for w in route.cost_windows}
+    reserved = tuple(w for w in windows if w.key in keys)
+    RESERVED.set((ident, route.name, reserved, store.calendar_time(clock.now())))
 
 
 class Queue(Protocol):

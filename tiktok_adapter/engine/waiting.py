@@ -11,27 +11,64 @@ from typing import Any
 
 from ..core.decide import Attempt
 from ..core.forksafe import after_fork_in_child
-from ..core.routes import Route
+from ..core.routes import Route, RouteTable
 from ..core.stats import Counter
 from ..core.windows import Admission, StorageError, Window
 from .gate import Gate
-from .steps import ADMISSION, Steps
+from .learner import Learner
+from .steps import ADMISSION, Steps, reserve
 
 
 class Admitter:
-    """Queues a call by priority and sleeps until the store admits it, or raises."""
+    """Queues a call by priority and sleeps until the store admits it, or raises.
 
-    def __init__(self, steps: Steps) -> None:
+    The limiter's ``admit`` is this object's :meth:`admit`: the sync hot path is one call
+    from the transport to the store.
+    """
+
+    def __init__(self, steps: Steps, routes: RouteTable, learner: Learner, ident: str) -> None:
         self.steps = steps
         self.store = steps.store
         self.clock = steps.clock
+        self.routes = routes
+        self.learner = learner
+        self.ident = ident  # the limiter's, for the records a Research query reserves
         self.gates: dict[str, Gate] = {}
         self._gates_lock = threading.Lock()
         # Waiters of the parent do not exist in a forked child; neither may their locks.
         after_fork_in_child(self, "_gates_lock")
         after_fork_in_child(self, "gates", dict)
 
-    def admit(
+    def admit(self, request: Any, route: Route, attempt: Attempt) -> float:
+        """Block until every window admits the request, or raise; the seconds waited."""
+        if route.cost is None and not route.scoped and self.learner.idle:
+            # Most routes: their own windows, in their own queue (no call to build them).
+            windows, queue = route.windows, route.name
+        else:
+            windows, queue = self.routes.windows_for(route, request)
+        gate = self.gates.get(queue) if self.gates else None
+        if gate is None or not gate.busy:
+            # Nobody waits: ask once, as _acquire does, spelled out (once per request).
+            steps, now = self.steps, self.clock.now()
+            passed = now if steps.pass_now else None
+            try:
+                verdict = self.store.acquire(
+                    windows, route.blocks, passed, steps.shares[attempt.level]
+                )
+            except StorageError as exc:
+                steps.store_failed(request, route, attempt, str(exc), now)
+            if verdict.admitted:
+                ADMISSION.set((self.store, windows, now, verdict))
+                steps.stats.add(route.report, Counter.ADMITTED_AT_ONCE)
+                if route.cost_windows:
+                    reserve(self.ident, self.store, self.clock, route, windows)
+                return 0.0
+        waited = self._queue(request, route, attempt, windows, queue)
+        if route.cost_windows:
+            reserve(self.ident, self.store, self.clock, route, windows)
+        return waited
+
+    def _queue(
         self,
         request: Any,
         route: Route,
@@ -39,13 +76,7 @@ class Admitter:
         windows: tuple[Window, ...],
         queue: str,
     ) -> float:
-        """Block until every window admits the request; returns the seconds waited."""
-        gate = self.gates.get(queue) if self.gates else None
-        if gate is None or not gate.busy:
-            verdict = self._acquire(request, route, attempt, windows, self.clock.now())
-            if verdict.admitted:
-                self.steps.stats.add(route.report, Counter.ADMITTED_AT_ONCE)
-                return 0.0
+        """Wait in ``queue`` (by priority) until ``windows`` admit the request."""
         # Gates exist only while someone waits, so per-token queues of many users do
         # not pile up: the last waiter to leave removes its gate.
         with self._gates_lock:
@@ -86,7 +117,7 @@ class Admitter:
         self, request: Any, route: Route, attempt: Attempt, windows: tuple[Window, ...],
         now: float,
     ) -> Admission:  # fmt: skip
-        # Steps.asked and Steps.answered, spelled out: this runs once per request.
+        # Steps.asked and Steps.answered, spelled out.
         steps = self.steps
         passed = now if steps.pass_now else None
         try:

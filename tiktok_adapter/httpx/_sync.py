@@ -10,7 +10,7 @@ from ..core.decide import Attempt, Raise, Return
 from ..core.refusal import BODY_DEADLINE, Answer, Refusal
 from ..core.routes import Route
 from ..engine.effects import run
-from ..engine.limiter import replayable
+from ..engine.limiter import replayable, take_priority
 from ._base import LimitedTransport
 from ._body import read_declared, read_raw, refused
 from ._common import CONNECTION_ERRORS, Read, RequestView, may_resend, reading
@@ -36,8 +36,7 @@ class TikTokTransport(LimitedTransport[httpx.BaseTransport], httpx.BaseTransport
     def handle_request(self, request: httpx.Request) -> httpx.Response:
         limiter = self.limiter
         view = RequestView.of(request)
-        route = limiter.resolve(view.url)
-        attempt = limiter.start(route, limiter.priority_of(request.headers))
+        route, attempt = limiter.begin(view.url, take_priority(request.headers))
         while True:
             limiter.admit(view, route, attempt)
             try:

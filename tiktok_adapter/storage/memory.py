@@ -56,14 +56,47 @@ class MemoryStore:
         now: float | None,
         share: float = 1.0,
     ) -> Admission:
+        if now is None:
+            raise ValueError("MemoryStore needs the caller's clock reading")
         with self._lock:
-            if now is None:
-                raise ValueError("MemoryStore needs the caller's clock reading")
-            read = self._calendar_of  # self._wall(now), spelled out on the hot path
-            wall = float(read()) if read is not None else now
-            refusal = self._refusal(windows, blocks, now, wall, share)
-            if refusal is not None:
-                return refusal
+            # The calendar is read only for a calendar window (most routes have none).
+            wall = None
+            for window in windows:
+                if window.rate.calendar:
+                    wall = self._wall(now)
+                    break
+            if wall is None:
+                wall = now
+            # Check every window and block before charging any: all or nothing.
+            wait, binding, calendar = 0.0, None, False
+            for key in blocks:
+                until = self._blocks.get(key, 0.0)
+                if until > now and until - now > wait:
+                    wait, calendar = until - now, key.startswith(QUOTA_BLOCK)
+            for window in windows:
+                rate = window.rate
+                cap = rate.amount if share >= 1.0 else cap_for(rate, share)
+                # A request that costs more than one (records) needs that many slots free.
+                cost = min(window.cost, cap)
+                if rate.calendar:
+                    bucket = int(wall // rate.period)
+                    held = self._calendar.get(window.key)
+                    if held and held[0] == bucket and held[1] + cost > cap:
+                        w = (bucket + 1) * rate.period + self.margin - wall
+                        if w > wait:
+                            wait, binding, calendar = w, window, True
+                    continue
+                times = self._moving.get(window.key)
+                if times is None or len(times) + cost <= cap:
+                    continue
+                # The (cap - cost + 1)-th newest admission must leave before ``cost`` more fit.
+                w = times[-(cap - cost + 1)] + rate.period + self.margin - now
+                if w > wait:
+                    wait, binding, calendar = w, window, False
+            if wait > 0.0:
+                if binding is None:
+                    return Admission(False, wait, "server", calendar)
+                return Admission(False, wait, binding.rate.text, calendar, binding.rate)
             for window in windows:
                 rate = window.rate
                 if rate.calendar:
@@ -86,52 +119,13 @@ class MemoryStore:
                         times.extend([now] * min(window.cost, rate.amount))
             self._ops += 1
             if self._ops % _SWEEP_EVERY == 0:
-                self._sweep(now, wall)
+                self._sweep(now, self._wall(now))
             return ADMITTED
 
     def _wall(self, now: float) -> float:
         """The calendar time: ``clock``'s (as :func:`wall_time` reads it), else ``now``."""
         read = self._calendar_of
         return float(read()) if read is not None else now
-
-    def _refusal(
-        self,
-        windows: Sequence[Window],
-        blocks: Sequence[str],
-        now: float,
-        wall: float,
-        share: float,
-    ) -> Admission | None:
-        wait, binding, calendar = 0.0, None, False
-        for key in blocks:
-            until = self._blocks.get(key, 0.0)
-            if until > now and until - now > wait:
-                wait, calendar = until - now, key.startswith(QUOTA_BLOCK)
-        for window in windows:
-            rate = window.rate
-            cap = rate.amount if share >= 1.0 else cap_for(rate, share)
-            # A request that costs more than one (records) needs that many slots free.
-            cost = min(window.cost, cap)
-            if rate.calendar:
-                bucket = int(wall // rate.period)
-                held = self._calendar.get(window.key)
-                if held and held[0] == bucket and held[1] + cost > cap:
-                    w = (bucket + 1) * rate.period + self.margin - wall
-                    if w > wait:
-                        wait, binding, calendar = w, window, True
-                continue
-            times = self._moving.get(window.key)
-            if times is None or len(times) + cost <= cap:
-                continue
-            # The (cap - cost + 1)-th newest admission must leave before ``cost`` more fit.
-            w = times[-(cap - cost + 1)] + rate.period + self.margin - now
-            if w > wait:
-                wait, binding, calendar = w, window, False
-        if wait <= 0.0:
-            return None
-        if binding is None:
-            return Admission(False, wait, "server", calendar)
-        return Admission(False, wait, binding.rate.text, calendar, binding.rate)
 
     def release(self, windows: Sequence[Window], now: float) -> None:
         """Take back one admission that :meth:`acquire` made at ``now``.
