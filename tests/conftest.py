@@ -10,6 +10,7 @@ import time
 from collections.abc import Iterator
 from typing import Any
 
+import beside
 import head_start
 import pytest
 import requests
@@ -29,15 +30,22 @@ def pytest_configure(config: pytest.Config) -> None:
         f"{head_start.MARKER}(key): reads the outcome of the command registered under key "
         "in tests/head_start.py, which starts when collection ends; the test runs last",
     )
+    config.addinivalue_line(
+        "markers",
+        f"{beside.MARKER}: mostly waits (on real time, on its own processes); among many other "
+        "tests, runs in a pytest process of its own beside them (tests/beside.py)",
+    )
 
 
 @pytest.hookimpl(trylast=True)
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """The tests that read a command with a head start run last, in their own order."""
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """The tests that read a command with a head start run last, in their own order, and
+    the ones that mostly wait run beside the others when there are many others."""
     late = [item for item in items if item.get_closest_marker(head_start.MARKER)]
     if late:
         items[:] = [item for item in items if not item.get_closest_marker(head_start.MARKER)]
         items.extend(late)
+    beside.hand_over(config, items)
 
 
 def pytest_collection_finish(session: pytest.Session) -> None:
@@ -45,6 +53,7 @@ def pytest_collection_finish(session: pytest.Session) -> None:
     if session.config.option.collectonly:
         return
     keys = {m.args[0] for item in session.items for m in item.iter_markers(head_start.MARKER)}
+    keys |= {item.job.key for item in session.items if isinstance(item, beside.Beside)}
     for key in sorted(keys):
         head_start.JOBS[key].start()
 

@@ -38,18 +38,20 @@ class Job:
         argv: Callable[[Path], list[str]],
         *,
         timeout: float,
-        env: Mapping[str, str] | None = None,
+        env: Mapping[str, str] | Callable[[Path], Mapping[str, str]] | None = None,
         files: Mapping[str, str] | None = None,
+        cwd: Path | None = None,
     ) -> None:
         self.key, self.timeout = key, timeout
-        self._argv, self._env, self._files = argv, env, dict(files or {})
+        self._argv, self._env, self._files, self._cwd = argv, env, dict(files or {}), cwd
         self.folder: Path | None = None
         self._process: subprocess.Popen[bytes] | None = None
         self._started = 0.0
         self._done: subprocess.CompletedProcess[str] | None = None
 
     def start(self) -> None:
-        """Start the command in a fresh folder (its working directory), once."""
+        """Start the command in a fresh folder (its working directory unless ``cwd``
+        names another), once."""
         if self._process is not None:
             return
         self.folder = Path(tempfile.mkdtemp(prefix=f"head-start-{self.key}-"))
@@ -58,11 +60,12 @@ class Job:
         # Output goes to files, not pipes: nobody reads a pipe until the test runs.
         out = (self.folder / ".stdout").open("wb")
         err = (self.folder / ".stderr").open("wb")
+        env = self._env(self.folder) if callable(self._env) else self._env
         try:
             self._process = subprocess.Popen(
                 self._argv(self.folder),
-                cwd=self.folder,
-                env=None if self._env is None else dict(self._env),
+                cwd=self._cwd or self.folder,
+                env=None if env is None else dict(env),
                 stdin=subprocess.DEVNULL,
                 stdout=out,
                 stderr=err,
@@ -109,13 +112,15 @@ def job(
     argv: Callable[[Path], list[str]],
     *,
     timeout: float,
-    env: Mapping[str, str] | None = None,
+    env: Mapping[str, str] | Callable[[Path], Mapping[str, str]] | None = None,
     files: Mapping[str, str] | None = None,
+    cwd: Path | None = None,
 ) -> Job:
     """Register the command ``argv(folder)`` under ``key`` (once: a second call returns
-    the first job); mark the tests that read it with ``pytest.mark.head_start(key)``."""
+    the first job); mark the tests that read it with ``pytest.mark.head_start(key)``.
+    ``env`` may be built from the job's folder."""
     if key not in JOBS:
-        JOBS[key] = Job(key, argv, timeout=timeout, env=env, files=files)
+        JOBS[key] = Job(key, argv, timeout=timeout, env=env, files=files, cwd=cwd)
     return JOBS[key]
 
 

@@ -585,6 +585,7 @@ def test_a_redirect_to_a_cached_read_on_a_real_redis_stores_no_raw_token(
 # -- packaging --------------------------------------------------------------------------
 
 
+@pytest.mark.beside  # waits on processes of its own: run beside the others (tests/beside.py)
 def test_requests_cache_is_optional_until_cached_session_is_called() -> None:
     code = (
         "import sys; sys.modules['requests_cache'] = None\n"

@@ -90,6 +90,7 @@ def _redis_period_turns(redis_url: str, period: int) -> None:
         time.sleep(0.01)
 
 
+@pytest.mark.beside  # waits on real time: run beside the others (tests/beside.py)
 def test_redis_clock_ahead_does_not_open_the_next_period_early(
     redis_url: str, key_prefix: str, clock: FakeClock, api: list[float]
 ) -> None:

@@ -96,12 +96,14 @@ def _run(*args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
+@pytest.mark.beside  # waits on processes of its own: run beside the others (tests/beside.py)
 def test_python_dash_m_and_exit_codes() -> None:
     assert _run("-m", "tiktok_adapter", "--help").returncode == 0
     assert _run("-m", "tiktok_adapter").returncode == 2
     assert _run("-m", "tiktok_adapter", "limits", "--preset", "nope").returncode == 2
 
 
+@pytest.mark.beside  # waits on processes of its own: run beside the others (tests/beside.py)
 def test_importing_the_package_imports_neither_rich_nor_the_cli() -> None:
     code = (
         "import sys, tiktok_adapter\n"
@@ -111,6 +113,7 @@ def test_importing_the_package_imports_neither_rich_nor_the_cli() -> None:
     assert _run("-c", code).returncode == 0
 
 
+@pytest.mark.beside  # waits on processes of its own: run beside the others (tests/beside.py)
 def test_simulate_serves_until_terminated(tmp_path: Path) -> None:
     limits = tmp_path / "limits.json"
     limits.write_text(json.dumps({"limits": {"/user/info/": "1/minute"}, "app_limit": None}))
@@ -166,6 +169,7 @@ def _without(blocked: str, *argv: str) -> subprocess.CompletedProcess[str]:
     return _run("-c", _WITHOUT, blocked, *argv)
 
 
+@pytest.mark.beside  # waits on processes of its own: run beside the others (tests/beside.py)
 @pytest.mark.parametrize(
     ("argv", "expected"),
     [(["limits"], "/video/comment/pin/     5/minute;50/hour    no         yes"),
@@ -184,6 +188,7 @@ def test_every_command_works_in_plain_text_without_the_extras(
     assert expected in result.stdout
 
 
+@pytest.mark.beside  # waits on processes of its own: run beside the others (tests/beside.py)
 def test_simulate_works_without_the_extras() -> None:
     process = subprocess.Popen(
         [sys.executable, "-c", _WITHOUT, _EXTRAS, "simulate", "--port", "0"],
@@ -201,6 +206,7 @@ def test_simulate_works_without_the_extras() -> None:
     assert "served 1 requests, 0 answered 429" in rest and "Traceback" not in rest
 
 
+@pytest.mark.beside  # waits on processes of its own: run beside the others (tests/beside.py)
 def test_demo_plot_without_matplotlib_names_the_extra(tmp_path: Path) -> None:
     out = tmp_path / "demo.png"
     result = _without("matplotlib", "demo", "--time-scale", "600", "--plot", str(out))
@@ -351,6 +357,7 @@ def test_demo_plot_into_a_missing_folder_fails_before_running(
     )
 
 
+@pytest.mark.beside  # waits on processes of its own: run beside the others (tests/beside.py)
 def test_status_on_redis_without_the_redis_client_names_the_extra() -> None:
     result = _without(_EXTRAS, "status", "--storage", "redis://127.0.0.1:1/0")
     assert result.returncode == 2
@@ -378,6 +385,7 @@ sys.exit(main())
 """
 
 
+@pytest.mark.beside  # waits on processes of its own: run beside the others (tests/beside.py)
 def test_the_console_script_prints_no_library_log_or_traceback() -> None:
     result = _run("-c", _NOISY)
     assert result.returncode == 1
@@ -387,6 +395,7 @@ def test_the_console_script_prints_no_library_log_or_traceback() -> None:
     ]
 
 
+@pytest.mark.beside  # waits on processes of its own: run beside the others (tests/beside.py)
 def test_simulate_runs_the_preset_a_limits_file_names(tmp_path: Path) -> None:
     limits = tmp_path / "limits.json"
     table = {"/research/user/info/": "5/day@utc"}

@@ -278,6 +278,7 @@ def test_version_outside_an_install_is_the_packages_own(
     assert capsys.readouterr().out == expected
 
 
+@pytest.mark.beside  # waits on processes of its own: run beside the others (tests/beside.py)
 def test_python_dash_m_prints_the_version() -> None:
     result = subprocess.run(
         [sys.executable, "-m", "tiktok_adapter", "--version"],

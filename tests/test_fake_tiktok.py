@@ -345,6 +345,7 @@ def test_the_fixture_from_the_plugin(fake_tiktok: FakeTikTok, session: requests.
     assert fake_tiktok.clock.now() - fake_tiktok.requests[0].time >= 60
 
 
+@pytest.mark.beside  # waits on processes of its own: run beside the others (tests/beside.py)
 def test_fake_tiktok_without_responses_names_the_extra() -> None:
     code = (
         "import sys; sys.modules['responses'] = None\n"
@@ -409,6 +410,7 @@ def test_the_session_was_closed():
 """
 
 
+@pytest.mark.beside  # waits on processes of its own: run beside the others (tests/beside.py)
 def test_the_readme_pytest_example_runs_with_the_plugins_fixtures(tmp_path: Path) -> None:
     (tmp_path / "test_bot.py").write_text(README_BOT)
     done = subprocess.run(
@@ -419,6 +421,7 @@ def test_the_readme_pytest_example_runs_with_the_plugins_fixtures(tmp_path: Path
     assert "2 passed" in done.stdout
 
 
+@pytest.mark.beside  # waits on processes of its own: run beside the others (tests/beside.py)
 def test_the_plugin_loads_without_responses() -> None:
     code = (
         "import sys; sys.modules['responses'] = None\n"

@@ -32,6 +32,7 @@ INFO = f"{BASE}/v2/user/info/"
 REFUSED = {"data": {}, "error": {"code": "rate_limit_exceeded", "message": "slow down"}}
 
 
+@pytest.mark.beside  # waits on processes of its own: run beside the others (tests/beside.py)
 def test_importing_the_package_never_imports_httpx() -> None:
     code = (
         "import sys, tiktok_adapter, tiktok_adapter.testing, tiktok_adapter.metrics\n"
@@ -42,6 +43,7 @@ def test_importing_the_package_never_imports_httpx() -> None:
     subprocess.run([sys.executable, "-c", code], check=True)
 
 
+@pytest.mark.beside  # waits on processes of its own: run beside the others (tests/beside.py)
 def test_without_httpx_the_subpackage_names_the_extra() -> None:
     code = (
         "import sys\n"

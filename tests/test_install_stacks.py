@@ -273,6 +273,7 @@ print("skipped: ok")
 """
 
 
+@pytest.mark.beside  # waits on processes of its own: run beside the others (tests/beside.py)
 def test_a_stack_whose_library_is_missing_is_skipped() -> None:
     result = subprocess.run([sys.executable, "-c", MISSING], capture_output=True, text=True,
                             timeout=60)  # fmt: skip

@@ -7,6 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 import tiktok_adapter
 
 PACKAGE = Path(tiktok_adapter.__file__).parent
@@ -110,6 +112,7 @@ print("core without requests: ok")
 """
 
 
+@pytest.mark.beside  # waits on processes of its own: run beside the others (tests/beside.py)
 def test_the_core_runs_without_requests() -> None:
     result = subprocess.run([sys.executable, "-c", BLOCKED], capture_output=True, text=True,
                             timeout=60)  # fmt: skip

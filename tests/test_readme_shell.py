@@ -156,6 +156,8 @@ def _params() -> list[object]:
         job = _head_start(b)
         if job is not None:
             marks.append(pytest.mark.head_start(job.key))
+        elif b.whole_reason is None:
+            marks.append(pytest.mark.beside)  # it waits on the commands it runs
         params.append(pytest.param(b, id=f"{b.page}:line{b.line}", marks=marks))
     return params
 
@@ -359,6 +361,7 @@ def test_markers_parse() -> None:
     ]
 
 
+@pytest.mark.beside  # waits on processes of its own: run beside the others (tests/beside.py)
 def test_the_logging_example_runs_in_a_plain_script(tmp_path: Path) -> None:
     """Under pytest the root logger has handlers; a plain script's has none, and an example
     that reached for ``handlers[0]`` raised IndexError there (issue #26)."""

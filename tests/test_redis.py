@@ -194,6 +194,7 @@ WORKER = textwrap.dedent(
 )
 
 
+@pytest.mark.beside  # waits on real time: run beside the others (tests/beside.py)
 def test_four_processes_share_one_quota(
     redis_url: str, key_prefix: str, loopback: tuple[str, type[CountingHandler]]
 ) -> None:

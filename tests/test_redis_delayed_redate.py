@@ -182,6 +182,7 @@ def _first_through_delay(transport: str, base: str, uri: str, prefix: str,
     asyncio.run(run())
 
 
+@pytest.mark.beside  # waits on real time: run beside the others (tests/beside.py)
 @pytest.mark.parametrize("transport", ["requests", "httpx-async"])
 def test_a_delayed_admission_moves_its_own_entry(
     transport: str, redis_url: str, key_prefix: str, proxy: DelayingProxy,

@@ -110,6 +110,7 @@ def adapter_on(url: str, prefix: str, clock: FakeClock, **kw: Any) -> TikTokAdap
 # -- 1. the fallback remembers, and what it admitted keeps counting ---------------------------
 
 
+@pytest.mark.beside  # waits on real time: run beside the others (tests/beside.py)
 def test_one_process_stays_within_the_limit_across_both_switches(
     own_redis: RedisServer, key_prefix: str, clock: FakeClock, mocked: responses.RequestsMock
 ) -> None:
@@ -133,6 +134,7 @@ def test_one_process_stays_within_the_limit_across_both_switches(
     assert not adapter.store.degraded  # the last ones went through Redis again
 
 
+@pytest.mark.beside  # waits on real time: run beside the others (tests/beside.py)
 def test_the_fallback_counts_what_went_through_redis_on_redis_time(
     own_redis: RedisServer, key_prefix: str, clock: FakeClock, mocked: responses.RequestsMock
 ) -> None:
@@ -284,6 +286,7 @@ def _start_cluster_nodes(ports: list[int], tmp_path: Path) -> list[subprocess.Po
     return processes
 
 
+@pytest.mark.beside  # waits on real time: run beside the others (tests/beside.py)
 def test_a_cluster_that_comes_up_later_is_used(clock: FakeClock, tmp_path: Path) -> None:
     """In either mode (the fallback, or raise), the adapter uses a Cluster that was down
     at its first call once it is up."""

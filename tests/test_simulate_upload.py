@@ -112,6 +112,7 @@ def test_a_business_simulator_serves_no_upload_host(clock: FakeClock) -> None:
         assert "content_range" not in server.app.requests[-1].query
 
 
+@pytest.mark.beside  # waits on processes of its own: run beside the others (tests/beside.py)
 def test_the_simulate_command_serves_the_upload_host() -> None:
     process = subprocess.Popen(
         [sys.executable, "-m", "tiktok_adapter", "simulate", "--port", "0",

@@ -39,6 +39,7 @@ def _query(session: requests.Session) -> requests.Response:
 # -- the default clock ----------------------------------------------------------------------
 
 
+@pytest.mark.beside  # waits on real time: run beside the others (tests/beside.py)
 def test_the_quickstart_on_the_simulator_draws_no_429() -> None:
     # A fake without a clock and an adapter mounted as the Quickstart mounts it, on its
     # own real clock. 12 calls at 6 a second take one real second, with the 7th to 12th

@@ -422,6 +422,7 @@ def test_simulate_usage_errors_exit_2(argv: list[str], capsys: pytest.CaptureFix
     assert "error" in capsys.readouterr().err
 
 
+@pytest.mark.beside  # waits on processes of its own: run beside the others (tests/beside.py)
 def test_simulate_serves_the_business_api() -> None:
     process = subprocess.Popen(
         [sys.executable, "-m", "tiktok_adapter", "simulate", "--api", "business", "--port", "0",

@@ -67,6 +67,7 @@ def test_status_with_the_store_down_is_one_line_and_exit_1(
     assert "hunter2" not in line
 
 
+@pytest.mark.beside  # waits on processes of its own: run beside the others (tests/beside.py)
 def test_status_with_the_store_down_prints_no_traceback() -> None:
     # The console script as a user runs it: a clean line on stderr, nothing else.
     result = subprocess.run(
