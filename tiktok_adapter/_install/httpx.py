@@ -1,9 +1,16 @@
 """httpx: every Client and AsyncClient created while installed sends through the shared
-limiter for the TikTok hosts, with the client's own transport underneath."""
+limiter for the TikTok hosts, with the client's own transport underneath: the one it
+gives as ``transport=`` (or the one httpx would build), each transport of its ``mounts=``,
+and the proxy transport httpx would mount for its ``proxy=``.
+
+Environment proxies (``trust_env``) are not reproduced: httpx reads them only for a client
+built without ``transport=``, through private helpers, and install() always gives one."""
 
 from __future__ import annotations
 
-from typing import Any
+import inspect
+from collections.abc import Callable, Mapping
+from typing import Any, TypeVar
 
 import httpx
 
@@ -22,6 +29,10 @@ to_exception = Flavour(RateLimitExceeded, QuotaExhausted, StorageUnavailable).of
 
 # The Client keywords that configure the transport httpx would build when none is given.
 _TRANSPORT_OPTIONS = ("verify", "cert", "trust_env", "http1", "http2", "limits")
+# The pattern httpx mounts a client's proxy= transport on: every URL.
+_EVERY_URL = "all://"
+
+_T = TypeVar("_T")
 
 
 class SharedTransport(TikTokTransport):
@@ -70,15 +81,25 @@ def _share(shared: TikTokTransport | AsyncTikTokTransport, limiter: Limiter,
 def patch(target: Target) -> Undo:
     sync_init = httpx.Client.__init__
     async_init = httpx.AsyncClient.__init__
+    # proxy= came in httpx 0.26; before it, a client given proxy= fails in httpx as it did.
+    has_proxy = "proxy" in inspect.signature(sync_init).parameters
+
+    def sync_shared(inner: httpx.BaseTransport) -> httpx.BaseTransport:
+        return SharedTransport(target, inner)
+
+    def async_shared(inner: httpx.AsyncBaseTransport) -> httpx.AsyncBaseTransport:
+        return AsyncSharedTransport(target, inner)
 
     def client_init(client: httpx.Client, *args: Any, **kwargs: Any) -> None:
         inner = kwargs.get("transport") or httpx.HTTPTransport(**_options(kwargs))
         kwargs["transport"] = SharedTransport(target, inner)
+        _share_mounts(kwargs, sync_shared, httpx.HTTPTransport, has_proxy)
         sync_init(client, *args, **kwargs)
 
     def async_client_init(client: httpx.AsyncClient, *args: Any, **kwargs: Any) -> None:
         inner = kwargs.get("transport") or httpx.AsyncHTTPTransport(**_options(kwargs))
         kwargs["transport"] = AsyncSharedTransport(target, inner)
+        _share_mounts(kwargs, async_shared, httpx.AsyncHTTPTransport, has_proxy)
         async_init(client, *args, **kwargs)
 
     client_init.__wrapped__ = sync_init  # type: ignore[attr-defined]
@@ -91,6 +112,30 @@ def patch(target: Target) -> Undo:
         httpx.AsyncClient.__init__ = async_init  # type: ignore[method-assign]
 
     return undo
+
+
+def _share_mounts(kwargs: dict[str, Any], shared: Callable[[_T], _T],
+                  proxied: Callable[..., _T], has_proxy: bool) -> None:  # fmt: skip
+    """Put the shared limiter over every transport the client would mount.
+
+    ``mounts=``: each transport is wrapped; None keeps its meaning (the client's
+    ``transport=``). ``proxy=``: httpx would build ``HTTPTransport(proxy=...)`` with the
+    client's transport options and mount it on ``"all://"`` before the client's own mounts
+    (one on the same pattern replaces it). It is built here the same way, wrapped, and
+    mounted there, and httpx gets ``proxy=None``: the same mounts, routing as they would.
+    Given ``proxy=``, httpx reads no environment proxies either, so none are lost."""
+    given: Mapping[str, _T | None] = kwargs.get("mounts") or {}
+    mounts: dict[str, _T | None] = {}
+    proxy = kwargs.get("proxy") if has_proxy else None
+    if proxy is not None:
+        kwargs["proxy"] = None
+        if _EVERY_URL not in given:
+            if isinstance(proxy, (str, httpx.URL)):
+                proxy = httpx.Proxy(url=proxy)
+            mounts[_EVERY_URL] = shared(proxied(proxy=proxy, **_options(kwargs)))
+    mounts.update({key: None if t is None else shared(t) for key, t in given.items()})
+    if mounts:
+        kwargs["mounts"] = mounts
 
 
 def _options(kwargs: dict[str, Any]) -> dict[str, Any]:

@@ -2,55 +2,49 @@
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 import requests
-from requests.adapters import HTTPAdapter
 from requests.models import REDIRECT_STATI
 
-from ..core.clock import SYSTEM_CLOCK, Clock
+from ..core.clock import Clock
 from ..core.decide import Attempt, Raise, Return
-from ..core.events import Hook, Hooks
+from ..core.events import Hook
 from ..core.headers import LowerHeaders
-from ..core.refusal import BODY_DEADLINE, Answer, Refusal, RefusalPolicy
+from ..core.refusal import Answer, Refusal, RefusalPolicy
 from ..core.retry import resend_is_safe
 from ..core.routes import Route
 from ..engine.effects import run
-from ..engine.facade import LimiterFacade
-from ..engine.limiter import Limiter, replayable
+from ..engine.limiter import replayable
 from ..priority import PRIORITY_HEADER
 from ..settings import Settings
+from .base import AdapterBase
 from .body import read_prefix, release
 from .problems import to_exception
 
 if TYPE_CHECKING:
-    from typing_extensions import Unpack
+    from typing_extensions import Self, Unpack
 
     from ..settings import SettingsKwargs
-
-logger = logging.getLogger("tiktok_adapter")
 
 OPEN_API_BASE = "https://open.tiktokapis.com/"
 
 
-class TikTokAdapter(LimiterFacade, HTTPAdapter):
+class TikTokAdapter(AdapterBase):
     """An HTTPAdapter that admits each attempt through the rate windows before sending.
 
-    ``send`` is a recipe of overridable steps: :meth:`resolve` the endpoint,
-    :meth:`admit` (sleep, queue by priority, or raise), send, :meth:`observe` the
-    response, and do what the rules decide next. Every rule lives in the transport-free
-    core (:class:`~tiktok_adapter.engine.limiter.Limiter`, ``core/decide.py``); this class only
-    sends, reads, sleeps and raises. Settings come as keywords (see :class:`Settings`)
-    or as a ``settings`` object; keywords win. Hooks (``on_wait``, ``on_rate_limited``,
-    ``on_retry``) take an :class:`Event`. ``random_source`` (a function returning a
-    float in [0, 1)) draws the backoff jitter.
-    """
+    ``send`` is a recipe of overridable steps: begin (the endpoint's route and the call's
+    attempt, ``Limiter.begin``), :meth:`admit` (sleep, queue by priority, or raise), send,
+    :meth:`observe` the response, and do what the rules decide next. Every rule lives in
+    the transport-free core (:class:`~tiktok_adapter.engine.limiter.Limiter`,
+    ``core/decide.py``); this class only sends, reads, sleeps and raises.
 
-    __attrs__ = [*HTTPAdapter.__attrs__, "settings", "clock", "refusal_policy", "_id"]
-    # Seconds a 429's body may take to read in all, however slowly it comes.
-    body_deadline: float = BODY_DEADLINE
+    Settings come as keywords (see :class:`Settings`) or as a ``settings`` object;
+    keywords win. Hooks (``on_wait``, ``on_rate_limited``, ``on_retry``) take an
+    :class:`Event`. ``random_source`` (a function returning a float in [0, 1)) draws the
+    backoff jitter. Pickling and monitoring live in ``_requests/base.py``.
+    """
 
     def __init__(
         self,
@@ -67,8 +61,7 @@ class TikTokAdapter(LimiterFacade, HTTPAdapter):
         pool_block: bool = False,
         **options: Unpack[SettingsKwargs],
     ) -> None:
-        self.settings = Settings.given("TikTokAdapter", settings, options, type(self).__init__)
-        self.clock: Clock = clock if clock is not None else SYSTEM_CLOCK
+        given = Settings.given(type(self).__name__, settings, options, type(self).__init__)
         self.refusal_policy: RefusalPolicy | None = refusal_policy
         # urllib3 must never re-send on its own: every attempt on the wire has to
         # pass admission, so its retries are off and ours run in send().
@@ -78,40 +71,16 @@ class TikTokAdapter(LimiterFacade, HTTPAdapter):
             max_retries=0,
             pool_block=pool_block,
         )
-        self._build(Hooks(), random_source)
-        for name, hook in (("on_wait", on_wait), ("on_rate_limited", on_rate_limited),
-                           ("on_retry", on_retry)):  # fmt: skip
-            if hook is not None:
-                self.hooks.add(name, hook)
-
-    @classmethod
-    def from_settings(cls, settings: Settings, **kwargs: Any) -> TikTokAdapter:
-        return cls(settings, **kwargs)
-
-    def _build(self, hooks: Hooks, rand: Callable[[], float] | None = None) -> None:
-        self.limiter = Limiter(
-            self.settings, self.clock, errors=to_exception, refusal_policy=self.refusal_policy,
-            hooks=hooks, random_source=rand,
+        self._limit(
+            given, clock, errors=to_exception, refusal_policy=refusal_policy,
+            random_source=random_source,
+            hooks={"on_wait": on_wait, "on_rate_limited": on_rate_limited, "on_retry": on_retry},
         )  # fmt: skip
         self._id = self.limiter.id
 
-    def __getstate__(self) -> dict[str, Any]:
-        state: dict[str, Any] = super().__getstate__()  # type: ignore[misc]
-        state["_hooks"] = self.hooks.picklable()
-        return state
-
-    def __setstate__(self, state: dict[str, Any]) -> None:
-        # HTTPAdapter restores __attrs__ and its pools; the limiter is shared with the
-        # adapter we are a copy of when it lives in this process, else built anew.
-        hooks = state.pop("_hooks", {})
-        super().__setstate__(state)  # type: ignore[misc]
-        original = Limiter.alive(self._id)
-        if original is not None:
-            self.limiter = original
-        else:
-            self._build(Hooks.restore(hooks))
-
-    # -- the recipe ---------------------------------------------------------------------
+    @classmethod
+    def from_settings(cls, settings: Settings, **kwargs: Any) -> Self:
+        return cls(settings, **kwargs)
 
     def send(
         self,
@@ -155,10 +124,6 @@ class TikTokAdapter(LimiterFacade, HTTPAdapter):
             if isinstance(decision, Return):
                 return response
             release(response)  # and send again: the admission waits out the block
-
-    def resolve(self, request: requests.PreparedRequest) -> Route:
-        """The route (windows and block keys) for the request's URL path."""
-        return self.limiter.routes.resolve(request.url or "")
 
     def admit(
         self, request: requests.PreparedRequest, route: Route, attempt: Attempt | None = None
@@ -208,19 +173,3 @@ class TikTokAdapter(LimiterFacade, HTTPAdapter):
         if isinstance(exc, requests.exceptions.SSLError):
             return False
         return resend_is_safe(request.method, route.read_only, request.body)
-
-    # -- monitoring (stats, budget, add_hook, hooks, store: see LimiterFacade) -----------
-
-    def record_cache(self, request: requests.PreparedRequest, hit: bool) -> None:
-        """Count a cache hit or miss for the request's endpoint (called by the cache layer)."""
-        self.limiter.record_cache(self.resolve(request), hit)
-
-    def close(self) -> None:
-        """Release connections; the windows, blocks and stats live as long as the adapter.
-
-        requests' ``Session.close()`` (and every ``with Session()`` block) closes each
-        mounted adapter, and one adapter may serve many sessions, so closing never
-        forgets what was admitted. Safe to call any number of times.
-        """
-        super().close()
-        self.store.close()

@@ -7,15 +7,14 @@ from typing import TYPE_CHECKING, Any
 
 import aiohttp
 
-from ..core.clock import SYSTEM_CLOCK, Clock
+from ..core.clock import Clock
 from ..core.decide import Problem
-from ..core.events import Hook, Hooks
+from ..core.events import Hook
 from ..core.identity import RequestLike
 from ..core.refusal import BODY_DEADLINE, Answer, RefusalPolicy
 from ..core.routes import Route
 from ..engine.async_recipe import AsyncRecipe
 from ..engine.facade import LimiterFacade
-from ..engine.limiter import Limiter
 from ..settings import Settings, check_base_url
 from ._body import read_refusal, read_small, wants_body
 from ._errors import to_exception
@@ -51,19 +50,15 @@ class TikTokMiddleware(LimiterFacade):
         on_retry: Hook | None = None, random_source: Callable[[], float] | None = None,
         **options: Unpack[SettingsKwargs],
     ) -> None:  # fmt: skip
-        s = self.settings = Settings.given(type(self).__name__, settings, options,
-                                           type(self).__init__)  # fmt: skip
+        given = Settings.given(type(self).__name__, settings, options, type(self).__init__)
         if base_url:  # without a scheme, or on a host other than TikTok's, nothing is limited
             check_base_url(type(self).__name__, base_url)
-        self.clock: Clock = clock if clock is not None else SYSTEM_CLOCK
-        limiter = self.limiter = Limiter(
-            s, self.clock, errors=to_exception, refusal_policy=refusal_policy, hooks=Hooks(),
+        self._limit(
+            given, clock, errors=to_exception, refusal_policy=refusal_policy,
             random_source=random_source,
+            hooks={"on_wait": on_wait, "on_rate_limited": on_rate_limited, "on_retry": on_retry},
         )  # fmt: skip
-        for name, hook in (("on_wait", on_wait), ("on_rate_limited", on_rate_limited),
-                           ("on_retry", on_retry)):  # fmt: skip
-            if hook is not None:
-                limiter.hooks.add(name, hook)
+        limiter = self.limiter
         self.base_url = base_url or limiter.preset.base_url
         self.host = host_of(self.base_url)
         self.recipe: AsyncRecipe[Sending, aiohttp.ClientResponse] = AsyncRecipe(limiter, self)

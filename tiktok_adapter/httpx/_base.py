@@ -5,11 +5,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Generic, TypeVar
 
-from ..core.clock import SYSTEM_CLOCK, Clock
-from ..core.events import Hook, Hooks
+from ..core.clock import Clock
+from ..core.events import Hook
 from ..core.refusal import RefusalPolicy
 from ..engine.facade import LimiterFacade
-from ..engine.limiter import Limiter
 from ..settings import Settings
 from ._errors import to_exception
 
@@ -30,7 +29,6 @@ class LimitedTransport(LimiterFacade, Generic[TransportT]):
     (:meth:`default_transport` unless given).
     """
 
-    limiter_class: type[Limiter] = Limiter
     transport: TransportT
 
     def __init__(
@@ -46,16 +44,11 @@ class LimitedTransport(LimiterFacade, Generic[TransportT]):
         random_source: Callable[[], float] | None = None,
         **options: Unpack[SettingsKwargs],
     ) -> None:
-        self.settings = Settings.given(type(self).__name__, settings, options, type(self).__init__)
-        self.clock: Clock = clock if clock is not None else SYSTEM_CLOCK
-        self.limiter = self.limiter_class(
-            self.settings, self.clock, errors=to_exception, refusal_policy=refusal_policy,
-            hooks=Hooks(), random_source=random_source,
+        self._limit(
+            Settings.given(type(self).__name__, settings, options, type(self).__init__), clock,
+            errors=to_exception, refusal_policy=refusal_policy, random_source=random_source,
+            hooks={"on_wait": on_wait, "on_rate_limited": on_rate_limited, "on_retry": on_retry},
         )  # fmt: skip
-        for name, hook in (("on_wait", on_wait), ("on_rate_limited", on_rate_limited),
-                           ("on_retry", on_retry)):  # fmt: skip
-            if hook is not None:
-                self.limiter.hooks.add(name, hook)
         self.transport = transport if transport is not None else self.default_transport()
         self._ready()
 
