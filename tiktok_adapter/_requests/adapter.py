@@ -2,31 +2,26 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
-from typing import TYPE_CHECKING, Any
+from collections.abc import Mapping
+from typing import TYPE_CHECKING
 
 import requests
 from requests.models import REDIRECT_STATI
 
-from ..core.clock import Clock
 from ..core.decide import Attempt, Raise, Return
-from ..core.events import Hook
 from ..core.headers import LowerHeaders
-from ..core.refusal import Answer, Refusal, RefusalPolicy
+from ..core.refusal import Answer, Refusal
 from ..core.retry import resend_is_safe
 from ..core.routes import Route
 from ..engine.effects import run
 from ..engine.limiter import replayable
 from ..priority import PRIORITY_HEADER
-from ..settings import Settings
 from .base import AdapterBase
 from .body import read_prefix, release
 from .problems import to_exception
 
 if TYPE_CHECKING:
-    from typing_extensions import Self, Unpack
-
-    from ..settings import SettingsKwargs
+    pass
 
 OPEN_API_BASE = "https://open.tiktokapis.com/"
 
@@ -43,44 +38,8 @@ class TikTokAdapter(AdapterBase):
     Settings come as keywords (see :class:`Settings`) or as a ``settings`` object;
     keywords win. Hooks (``on_wait``, ``on_rate_limited``, ``on_retry``) take an
     :class:`Event`. ``random_source`` (a function returning a float in [0, 1)) draws the
-    backoff jitter. Pickling and monitoring live in ``_requests/base.py``.
+    backoff jitter. The constructor, pickling and monitoring: ``_requests/base.py``.
     """
-
-    def __init__(
-        self,
-        settings: Settings | None = None,
-        *,
-        clock: Clock | None = None,
-        refusal_policy: RefusalPolicy | None = None,
-        on_wait: Hook | None = None,
-        on_rate_limited: Hook | None = None,
-        on_retry: Hook | None = None,
-        random_source: Callable[[], float] | None = None,
-        pool_connections: int = 10,
-        pool_maxsize: int = 10,
-        pool_block: bool = False,
-        **options: Unpack[SettingsKwargs],
-    ) -> None:
-        given = Settings.given(type(self).__name__, settings, options, type(self).__init__)
-        self.refusal_policy: RefusalPolicy | None = refusal_policy
-        # urllib3 must never re-send on its own: every attempt on the wire has to
-        # pass admission, so its retries are off and ours run in send().
-        super().__init__(
-            pool_connections=pool_connections,
-            pool_maxsize=pool_maxsize,
-            max_retries=0,
-            pool_block=pool_block,
-        )
-        self._limit(
-            given, clock, errors=to_exception, refusal_policy=refusal_policy,
-            random_source=random_source,
-            hooks={"on_wait": on_wait, "on_rate_limited": on_rate_limited, "on_retry": on_retry},
-        )  # fmt: skip
-        self._id = self.limiter.id
-
-    @classmethod
-    def from_settings(cls, settings: Settings, **kwargs: Any) -> Self:
-        return cls(settings, **kwargs)
 
     def send(
         self,

@@ -1,30 +1,74 @@
-"""What the requests adapter holds besides its constructor and recipe: pickling that shares
-the windows, monitoring, and closing."""
+"""What the requests adapter holds besides its recipe: an ``HTTPAdapter`` with one Limiter
+built from Settings, pickling that shares the windows, monitoring, and closing."""
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 import requests
 from requests.adapters import HTTPAdapter
 
-from ..core.events import Hooks
+from ..core.clock import Clock
+from ..core.events import Hook, Hooks
 from ..core.refusal import BODY_DEADLINE, RefusalPolicy
 from ..core.routes import Route
 from ..engine.facade import LimiterFacade
 from ..engine.limiter import Limiter
+from ..settings import Settings
 from .problems import to_exception
+
+if TYPE_CHECKING:
+    from typing_extensions import Self, Unpack
+
+    from ..settings import SettingsKwargs
 
 
 class AdapterBase(LimiterFacade, HTTPAdapter):
-    """An ``HTTPAdapter`` that holds a :class:`Limiter` (built by its subclass,
-    :class:`TikTokAdapter`, which adds the constructor and the recipe)."""
+    """An ``HTTPAdapter`` that holds a :class:`Limiter`; :class:`TikTokAdapter` adds the
+    recipe. Its settings, hooks and pool sizes: see :class:`TikTokAdapter`."""
 
     __attrs__ = [*HTTPAdapter.__attrs__, "settings", "clock", "refusal_policy", "_id"]
     refusal_policy: RefusalPolicy | None
     _id: str  # the limiter's: a copy in this process shares its windows
     # Seconds a 429's body may take to read in all, however slowly it comes.
     body_deadline: float = BODY_DEADLINE
+
+    def __init__(
+        self,
+        settings: Settings | None = None,
+        *,
+        clock: Clock | None = None,
+        refusal_policy: RefusalPolicy | None = None,
+        on_wait: Hook | None = None,
+        on_rate_limited: Hook | None = None,
+        on_retry: Hook | None = None,
+        random_source: Callable[[], float] | None = None,
+        pool_connections: int = 10,
+        pool_maxsize: int = 10,
+        pool_block: bool = False,
+        **options: Unpack[SettingsKwargs],
+    ) -> None:
+        given = Settings.given(type(self).__name__, settings, options, type(self).__init__)
+        self.refusal_policy: RefusalPolicy | None = refusal_policy
+        # urllib3 must never re-send on its own: every attempt on the wire has to
+        # pass admission, so its retries are off and ours run in send().
+        super().__init__(
+            pool_connections=pool_connections,
+            pool_maxsize=pool_maxsize,
+            max_retries=0,
+            pool_block=pool_block,
+        )
+        self._limit(
+            given, clock, errors=to_exception, refusal_policy=refusal_policy,
+            random_source=random_source,
+            hooks={"on_wait": on_wait, "on_rate_limited": on_rate_limited, "on_retry": on_retry},
+        )  # fmt: skip
+        self._id = self.limiter.id
+
+    @classmethod
+    def from_settings(cls, settings: Settings, **kwargs: Any) -> Self:
+        return cls(settings, **kwargs)
 
     def __getstate__(self) -> dict[str, Any]:
         state: dict[str, Any] = super().__getstate__()  # type: ignore[misc]
