@@ -89,8 +89,10 @@ class TikTokMiddleware(LimiterFacade):
             body = await read_small(response)
         return response, Answer(status, response.headers, body)
 
-    async def refused(self, response: aiohttp.ClientResponse, answer: Answer) -> None:
-        pass  # its body, where one was read, stays readable
+    async def refused(
+        self, response: aiohttp.ClientResponse, answer: Answer
+    ) -> aiohttp.ClientResponse:
+        return response  # its body, where one was read, stays readable
 
     async def let_go(self, response: aiohttp.ClientResponse) -> None:
         response.release()

@@ -35,8 +35,9 @@ class AsyncIO(Protocol[RequestT, ResponseT]):
         """The response to hand on (a read body may be put back into a new one) and the
         answer as plain values for the rules, its body read within the caps."""
 
-    async def refused(self, response: ResponseT, answer: Answer) -> None:
-        """A refusal: what to do with its response before the decision (read it on)."""
+    async def refused(self, response: ResponseT, answer: Answer) -> ResponseT:
+        """A refusal: the response to hand on, its body read where the caller's error
+        may carry it."""
 
     async def let_go(self, response: ResponseT) -> None:
         """A refused response that will be sent again: release its connection."""
@@ -91,7 +92,7 @@ class AsyncRecipe(Generic[RequestT, ResponseT]):
             response, answer = await io.read(request, response)
             outcome = limiter.observe(route, answer, attempt)
             if outcome.refusal is not None:
-                await io.refused(response, answer)
+                response = await io.refused(response, answer)
             if outcome.effects:  # most answers call for none
                 await self.effects.apply(outcome.effects)
             if outcome.refusal is None:

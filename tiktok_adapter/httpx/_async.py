@@ -12,7 +12,7 @@ from ..core.refusal import BODY_DEADLINE, Answer
 from ..core.routes import Route
 from ..engine.async_recipe import AsyncRecipe
 from ._base import LimitedTransport
-from ._body import aread_declared, aread_raw
+from ._body import aread_declared, aread_for_error, aread_raw
 from ._body import refused as with_body
 from ._common import CONNECTION_ERRORS, Read, RequestView, may_resend, reading
 from ._errors import to_exception
@@ -64,9 +64,12 @@ class AsyncTikTokTransport(LimitedTransport[httpx.AsyncBaseTransport], httpx.Asy
         assert seen is not None
         return response, seen
 
-    async def refused(self, response: httpx.Response, answer: Answer) -> None:
-        if answer.body is not None:
-            await response.aread()  # an error may carry it: read, as it decodes within the cap
+    async def refused(self, response: httpx.Response, answer: Answer) -> httpx.Response:
+        # A refused 200 was handed on unread (a 429 comes back read): an error may carry
+        # it, so it is read now; one httpx cannot decode goes on unread.
+        if answer.status == 429 or answer.body is None:
+            return response
+        return await aread_for_error(response)
 
     async def let_go(self, response: httpx.Response) -> None:
         await response.aclose()

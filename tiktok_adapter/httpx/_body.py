@@ -201,6 +201,27 @@ def judged(response: httpx.Response, raw: bytes) -> tuple[httpx.Response, bytes 
     return _handed_on(response, httpx.ByteStream(raw)), text if whole else None
 
 
+def read_for_error(response: httpx.Response) -> httpx.Response:
+    """A refused 200 (handed on by :func:`judged`) read for the error that will carry it.
+    One httpx cannot decode (a Content-Encoding named twice, applied once) goes on as a
+    fresh response on the same bytes, unread: the caller's read meets httpx's own error,
+    as it would without the adapter, and the refusal is still raised as one."""
+    try:
+        response.read()
+    except httpx.DecodingError:
+        return _handed_on(response, response.stream)
+    return response
+
+
+async def aread_for_error(response: httpx.Response) -> httpx.Response:
+    """:func:`read_for_error` for an async response."""
+    try:
+        await response.aread()
+    except httpx.DecodingError:
+        return _handed_on(response, response.stream)
+    return response
+
+
 def _carrying(response: httpx.Response, raw: bytes, headers: httpx.Headers) -> httpx.Response:
     # content= is read (decoded) at once: only for a body known to decode within the cap.
     try:

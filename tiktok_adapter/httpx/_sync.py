@@ -12,7 +12,7 @@ from ..core.routes import Route
 from ..engine.effects import run
 from ..engine.limiter import replayable, take_priority
 from ._base import LimitedTransport
-from ._body import read_declared, read_raw, refused
+from ._body import read_declared, read_for_error, read_raw, refused
 from ._common import CONNECTION_ERRORS, Read, RequestView, may_resend, reading
 from ._errors import to_exception
 
@@ -80,7 +80,7 @@ class TikTokTransport(LimitedTransport[httpx.BaseTransport], httpx.BaseTransport
             run(outcome.effects)
         refusal = outcome.refusal
         if refusal is not None and read is Read.WHOLE and seen.body is not None:
-            response.read()  # an error may carry it: read, as it decodes within the cap
+            response = read_for_error(response)  # an error may carry it
         return response, refusal
 
     def close(self) -> None:
