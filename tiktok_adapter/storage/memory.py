@@ -19,6 +19,8 @@ from .learned import LocalLearned
 # Idle windows (a per-token scope with many users) are swept this often, so memory
 # stays bounded by the users active within the longest window.
 _SWEEP_EVERY = 4096
+# Admission plans kept at most (see MemoryStore._plans).
+_PLANS = 256
 
 
 class MemoryStore:
@@ -48,6 +50,11 @@ class MemoryStore:
         self._spans: dict[str, float] = {}
         self._blocks: dict[str, float] = {}
         self._ops = 0
+        # Plans for the common admission, by the windows tuple (a route's, held for as long
+        # as the route): its moving logs with their caps, for windows of cost 1 that an
+        # earlier admission at the full share charged. Cleared whenever a log is made,
+        # replaced or dropped, so a plan never holds a log the store no longer counts in.
+        self._plans: dict[int, tuple[Sequence[Window], tuple[tuple[deque[float], int], ...]]] = {}
 
     def acquire(
         self,
@@ -59,6 +66,20 @@ class MemoryStore:
         if now is None:
             raise ValueError("MemoryStore needs the caller's clock reading")
         with self._lock:
+            plan = self._plans.get(id(windows))
+            if plan is not None and plan[0] is windows and share >= 1.0 and not self._blocks:
+                # The common case, no window full: charge each log, and nothing more.
+                logs = plan[1]
+                for log, cap in logs:
+                    if len(log) >= cap:
+                        break
+                else:
+                    for log, _ in logs:
+                        log.append(now)
+                    self._ops += 1
+                    if self._ops % _SWEEP_EVERY == 0:
+                        self._sweep(now, self._wall(now))
+                    return ADMITTED
             # The calendar is read only for a calendar window (most routes have none).
             wall = None
             for window in windows:
@@ -69,7 +90,7 @@ class MemoryStore:
                 wall = now
             # Check every window and block before charging any: all or nothing.
             wait, binding, calendar = 0.0, None, False
-            for key in blocks:
+            for key in blocks if self._blocks else ():
                 until = self._blocks.get(key, 0.0)
                 if until > now and until - now > wait:
                     wait, calendar = until - now, key.startswith(QUOTA_BLOCK)
@@ -110,9 +131,11 @@ class MemoryStore:
                     if times is None:
                         times = self._moving[window.key] = deque(maxlen=rate.amount)
                         self._spans[window.key] = rate.period + self.margin
+                        self._plans.clear()
                     elif times.maxlen is not None and times.maxlen < rate.amount:
                         # A learned amount was raised: keep the history, grow the log.
                         times = self._moving[window.key] = deque(times, maxlen=rate.amount)
+                        self._plans.clear()
                     if window.cost == 1:
                         times.append(now)
                     else:
@@ -120,7 +143,20 @@ class MemoryStore:
             self._ops += 1
             if self._ops % _SWEEP_EVERY == 0:
                 self._sweep(now, self._wall(now))
+            elif share >= 1.0:
+                self._plan(windows)
             return ADMITTED
+
+    def _plan(self, windows: Sequence[Window]) -> None:
+        """Keep a plan for ``windows`` when all are moving windows of cost 1."""
+        logs = []
+        for window in windows:
+            if window.rate.calendar or window.cost != 1:
+                return
+            logs.append((self._moving[window.key], window.rate.amount))
+        if len(self._plans) >= _PLANS:
+            self._plans.clear()  # per-token windows: a tuple per request, seldom seen again
+        self._plans[id(windows)] = (windows, tuple(logs))
 
     def _wall(self, now: float) -> float:
         """The calendar time: ``clock``'s (as :func:`wall_time` reads it), else ``now``."""
@@ -233,6 +269,7 @@ class MemoryStore:
             return [t for t in self._moving.get(window.key, ()) if t > horizon]
 
     def _sweep(self, now: float, wall: float) -> None:
+        self._plans.clear()
         for key, times in list(self._moving.items()):
             # A deque's last entry is its newest; once even that has left the
             # window, the key holds nothing that could refuse a request.
