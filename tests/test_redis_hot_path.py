@@ -6,7 +6,6 @@ Counted by the server itself (INFO commandstats) on a redis-server of the test's
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any
 
 import pytest
 import redis
@@ -32,10 +31,10 @@ def private_redis() -> Iterator[RedisServer]:
     server.stop()
 
 
-def _adapter(url: str, clock: FakeClock, limits: str, **settings: Any) -> TikTokAdapter:
+def _adapter(url: str, clock: FakeClock, limits: str) -> TikTokAdapter:
     return TikTokAdapter(storage_uri=url, key_prefix="hot", clock=clock, storage_time=False,
                          limits={"/user/info/": limits}, app_limit="1000/minute",
-                         default_priority="critical", **settings)  # fmt: skip
+                         default_priority="critical")  # fmt: skip
 
 
 def _calls(client: redis.Redis) -> dict[str, int]:
@@ -97,9 +96,10 @@ def test_a_server_that_lost_its_scripts_still_admits(
     private_redis: RedisServer, clock: FakeClock
 ) -> None:
     # A promoted replica or a restarted server has none of the scripts loaded. The counts
-    # below are the server's, for every client: with on_storage_error="raise" there is no
-    # fleet heartbeat (a real-time thread that evaluates a script of its own each second).
-    adapter = _adapter(private_redis.url, clock, "500/second", on_storage_error="raise")
+    # below are the server's, for every client: no fleet heartbeat beside them (a
+    # real-time thread that evaluates a script of its own each second).
+    adapter = _adapter(private_redis.url, clock, "500/second")
+    adapter.store.stop_heartbeat()
     request = requests.Request("GET", URL).prepare()
     route = adapter.resolve(request)
     adapter.admit(request, route)
