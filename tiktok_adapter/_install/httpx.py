@@ -102,14 +102,16 @@ def patch(target: Target) -> Undo:
 
     def client_init(client: httpx.Client, *args: Any, **kwargs: Any) -> None:
         proxies = _proxy_map(kwargs, has_proxy)
-        inner = kwargs.get("transport") or httpx.HTTPTransport(**_options(kwargs))
+        inner = (kwargs.get("transport") or _app_transport(kwargs, "WSGITransport")
+                 or httpx.HTTPTransport(**_options(kwargs)))  # fmt: skip
         kwargs["transport"] = SharedTransport(target, inner)
         _share_mounts(kwargs, proxies, sync_shared, httpx.HTTPTransport)
         sync_init(client, *args, **kwargs)
 
     def async_client_init(client: httpx.AsyncClient, *args: Any, **kwargs: Any) -> None:
         proxies = _proxy_map(kwargs, has_proxy)
-        inner = kwargs.get("transport") or httpx.AsyncHTTPTransport(**_options(kwargs))
+        inner = (kwargs.get("transport") or _app_transport(kwargs, "ASGITransport")
+                 or httpx.AsyncHTTPTransport(**_options(kwargs)))  # fmt: skip
         kwargs["transport"] = AsyncSharedTransport(target, inner)
         _share_mounts(kwargs, proxies, async_shared, httpx.AsyncHTTPTransport)
         async_init(client, *args, **kwargs)
@@ -124,6 +126,13 @@ def patch(target: Target) -> Undo:
         httpx.AsyncClient.__init__ = async_init  # type: ignore[method-assign]
 
     return undo
+
+
+def _app_transport(kwargs: dict[str, Any], kind: str) -> Any:
+    """The transport httpx before 0.28 builds for a client's ``app=`` (a WSGI or ASGI app
+    served in process), or None: given a transport, httpx would ignore the app."""
+    app = kwargs.get("app")
+    return None if app is None else getattr(httpx, kind)(app=app)
 
 
 def _proxy_map(kwargs: dict[str, Any], has_proxy: bool) -> dict[str, httpx.Proxy | None]:
