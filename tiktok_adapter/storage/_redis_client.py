@@ -21,6 +21,7 @@ import inspect
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
+from urllib.parse import urlsplit
 
 from ..exceptions import ConfigurationError
 from .uri import redact_uri, sentinel_service
@@ -130,12 +131,21 @@ SCHEMES = frozenset(
 
 
 def check_uri(uri: str) -> None:
-    """Refuse at construction a Sentinel URI without its service name."""
+    """Refuse at construction a Sentinel URI without its service name, and a database
+    that is not a number (redis-py would quietly use database 0 instead)."""
     scheme = uri.split("://", 1)[0].lower()
     if scheme.endswith("+sentinel") and not sentinel_service(uri):
         raise ConfigurationError(
             f"storage_uri={redact_uri(uri)!r} names no Sentinel service; write it as "
             f"{scheme}://[:password@]host:26379[,host:port]/<service name>"
+        )
+    if scheme.endswith(("+sentinel", "+unix")):
+        return  # the path is the service's name, or the socket's
+    database = urlsplit(uri).path.strip("/")
+    if database and not database.isdigit():
+        raise ConfigurationError(
+            f"storage_uri={redact_uri(uri)!r}: the database {database!r} is not a number; "
+            f"write it as {scheme}://host:6379/<database number>, such as /0"
         )
 
 
