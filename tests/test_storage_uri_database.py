@@ -30,7 +30,7 @@ def test_a_database_that_is_not_a_number_is_refused(uri: str) -> None:
         "redis://127.0.0.1:6379/",
         "redis://127.0.0.1:6379/3",
         "redis+sentinel://127.0.0.1:26379/mymaster",
-        "redis+unix:///tmp/redis.sock",
+        "redis+unix:///path/to/redis.sock",
     ],
 )
 def test_a_database_number_or_none_is_taken(uri: str) -> None:
