@@ -9,16 +9,15 @@ loopback; the expected routes are written by hand from httpx's rules."""
 from __future__ import annotations
 
 import asyncio
-import http.server
 import inspect
 import os
 import re
 import socket
-import threading
 from collections.abc import Iterator
 
 import httpx
 import pytest
+from recording_server import BODY, Recorder
 
 from tiktok_adapter import TikTokAdapter, install, installed, uninstall
 from tiktok_adapter.testing import FakeClock
@@ -26,7 +25,6 @@ from tiktok_adapter.testing import FakeClock
 LIMITS = {"/user/info/": "3/minute"}
 CALLS = 5  # two over the minute's limit
 TIKTOK = "http://open.tiktokapis.com/v2/user/info/?fields=open_id"  # plain http: the proxy answers
-BODY = b'{"data": {"user": {}}, "error": {"code": "ok", "message": ""}}'
 UNREACHABLE = "unreachable"  # a name that never resolves, reached directly
 
 BEFORE = (httpx.Client.__init__, httpx.AsyncClient.__init__)
@@ -38,49 +36,6 @@ proxy_keyword = pytest.mark.skipif(
     "proxy" not in inspect.signature(httpx.Client.__init__).parameters,
     reason="httpx before 0.26 has no proxy=",
 )
-
-
-class Recorder:
-    """An HTTP server on loopback that answers every GET itself and keeps its target: a
-    proxied http:// request names the whole URL, a direct one its path. A CONNECT (an
-    https:// request through the proxy) is kept and refused."""
-
-    def __init__(self, family: socket.AddressFamily = socket.AF_INET) -> None:
-        seen = self.seen = list[str]()
-
-        class Handler(http.server.BaseHTTPRequestHandler):
-            def do_GET(self) -> None:
-                seen.append(self.path)
-                self.send_response(200)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(BODY)))
-                self.end_headers()
-                self.wfile.write(BODY)
-
-            def do_CONNECT(self) -> None:
-                seen.append("CONNECT " + self.path)
-                self.send_response(502)
-                self.send_header("Content-Length", "0")
-                self.end_headers()
-
-            def log_message(self, *args: object) -> None:
-                pass
-
-        class Server(http.server.ThreadingHTTPServer):
-            address_family = family
-            block_on_close = False
-
-        host = "::1" if family == socket.AF_INET6 else "127.0.0.1"
-        self.server = Server((host, 0), Handler)
-        self.port = self.server.server_address[1]
-        self.url = f"http://{host}:{self.port}" if host != "::1" else f"http://[::1]:{self.port}"
-        self.thread = threading.Thread(target=self.server.serve_forever, args=(0.01,), daemon=True)
-        self.thread.start()
-
-    def stop(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
-        self.thread.join()
 
 
 @pytest.fixture

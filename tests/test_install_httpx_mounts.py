@@ -5,13 +5,12 @@ against ``httpx.MockTransport`` mounts and a recording proxy on loopback."""
 from __future__ import annotations
 
 import asyncio
-import http.server
 import inspect
-import threading
 from collections.abc import Iterator
 
 import httpx
 import pytest
+from recording_server import BODY, Recorder
 
 from tiktok_adapter import install, installed, uninstall
 from tiktok_adapter.testing import FakeClock
@@ -21,7 +20,6 @@ CALLS = 5  # two over the minute's limit
 TIKTOK = "https://open.tiktokapis.com"
 URL = TIKTOK + "/v2/user/info/?fields=open_id"
 OTHER = "https://example.org"
-BODY = b'{"data": {"user": {}}, "error": {"code": "ok", "message": ""}}'
 
 BEFORE = (httpx.Client.__init__, httpx.AsyncClient.__init__)
 proxy_keyword = pytest.mark.skipif(
@@ -46,38 +44,11 @@ class Counting(httpx.MockTransport):
         return httpx.Response(200, content=BODY, headers={"Content-Type": "application/json"})
 
 
-class Proxy:
-    """An HTTP proxy on loopback that answers every request itself and keeps its target
-    (a proxied http:// request names the whole URL)."""
-
-    def __init__(self) -> None:
-        seen = self.seen = list[str]()
-
-        class Handler(http.server.BaseHTTPRequestHandler):
-            def do_GET(self) -> None:
-                seen.append(self.path)
-                self.send_response(200)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(BODY)))
-                self.end_headers()
-                self.wfile.write(BODY)
-
-            def log_message(self, *args: object) -> None:
-                pass
-
-        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-
-
 @pytest.fixture
-def proxy() -> Iterator[Proxy]:
-    running = Proxy()
-    thread = threading.Thread(target=running.server.serve_forever, daemon=True)
-    thread.start()
+def proxy() -> Iterator[Recorder]:
+    running = Recorder()
     yield running
-    running.server.shutdown()
-    running.server.server_close()
-    thread.join()
+    running.stop()
 
 
 @pytest.fixture(autouse=True)
@@ -176,7 +147,7 @@ def test_a_mount_of_none_still_means_the_clients_transport(clock: FakeClock) -> 
 
 
 @proxy_keyword
-def test_a_proxy_sends_tiktok_calls_through_the_limiter(proxy: Proxy, clock: FakeClock) -> None:
+def test_a_proxy_sends_tiktok_calls_through_the_limiter(proxy: Recorder, clock: FakeClock) -> None:
     url = URL.replace("https://", "http://")  # plain http: the proxy answers it itself
     with (
         install(clock=clock, limits=LIMITS, on_limit="raise"),
@@ -191,7 +162,7 @@ def test_a_proxy_sends_tiktok_calls_through_the_limiter(proxy: Proxy, clock: Fak
 
 
 @proxy_keyword
-def test_an_async_clients_proxy_is_limited(proxy: Proxy, clock: FakeClock) -> None:
+def test_an_async_clients_proxy_is_limited(proxy: Recorder, clock: FakeClock) -> None:
     url = URL.replace("https://", "http://")
 
     async def calls() -> None:
@@ -210,7 +181,7 @@ def test_an_async_clients_proxy_is_limited(proxy: Proxy, clock: FakeClock) -> No
 @proxy_keyword
 @pytest.mark.parametrize("installed_now", [False, True], ids=["plain", "installed"])
 def test_a_proxy_routes_as_httpx_routes_it(
-    installed_now: bool, proxy: Proxy, clock: FakeClock
+    installed_now: bool, proxy: Recorder, clock: FakeClock
 ) -> None:
     # httpx sends everything through proxy=, even past transport=; a mount of the client's
     # own wins over the proxy for its pattern, and a mount of None sends its pattern to
