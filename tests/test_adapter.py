@@ -221,8 +221,8 @@ def test_429_without_headers_backs_off_with_jitter(
     # After the last retry the final 429 comes back as the response.
     assert response.status_code == 429
     assert len(mocked.calls) == 4
-    # Half of a ceiling that doubles per refusal: 2, 4, 8 s.
-    assert clock.sleeps == pytest.approx([1.0, 2.0, 4.0])
+    # Three quarters (equal jitter at 0.5) of a ceiling that doubles per refusal: 2, 4, 8 s.
+    assert clock.sleeps == pytest.approx([1.5, 3.0, 6.0])
 
 
 def test_backoff_ceiling_doubles_per_refusal_up_to_backoff_max(
@@ -233,7 +233,7 @@ def test_backoff_ceiling_doubles_per_refusal_up_to_backoff_max(
           random_source=lambda: 0.999)  # fmt: skip
     session.get(INFO)
     ceilings = [0.5, 1.0, 2.0, 4.0, 5.0, 5.0]
-    assert clock.sleeps == pytest.approx([c * 0.999 for c in ceilings])
+    assert clock.sleeps == pytest.approx([c * 0.9995 for c in ceilings])  # (1 + 0.999) / 2
 
 
 def test_rate_limit_body_inside_200_counts_as_refusal(

@@ -91,5 +91,5 @@ def test_connection_errors_back_off_only_where_safe_and_within_the_deadline() ->
     attempt = policy.start("/x/", Priority.MEDIUM, NOW)
     assert policy.connection_error(attempt, False, 0.5, NOW)[0] == Raise(None)
     decision, following = policy.connection_error(attempt, True, 0.5, NOW)
-    assert decision == Wait(1.0, Cause.BACKOFF) and following.resends == 1
+    assert decision == Wait(1.5, Cause.BACKOFF) and following.resends == 1
     assert policy.connection_error(following, True, 1.0, NOW)[0] == Raise(None)  # 4 s > 3 s

@@ -10,17 +10,18 @@ from tiktok_adapter.core.retry import RetryPolicy, resend_is_safe
 @pytest.mark.parametrize(
     ("attempt", "rand", "expected"),
     [
-        (1, 0.0, 0.0),
-        (1, 0.5, 1.0),
-        (1, 0.999, 1.998),
-        (2, 0.5, 2.0),
+        (1, 0.0, 1.0),  # never less than half the ceiling: out of a refused second
+        (1, 0.5, 1.5),
+        (1, 0.999, 1.999),
+        (2, 0.0, 2.0),
+        (2, 0.5, 3.0),
         (3, 1.0, 8.0),
         (10, 1.0, 60.0),  # capped by backoff_max
         (10_000, 1.0, 60.0),  # no overflow for absurd attempts
         (0, 1.0, 2.0),
     ],
 )
-def test_full_jitter_backoff(attempt: int, rand: float, expected: float) -> None:
+def test_equal_jitter_backoff(attempt: int, rand: float, expected: float) -> None:
     assert RetryPolicy().backoff_time(attempt, rand) == pytest.approx(expected)
 
 
@@ -59,7 +60,7 @@ MIDNIGHT = 1_700_006_400.0  # a 00:00 UTC
     [
         (MIDNIGHT - 100 + 30, False, 0.9, MIDNIGHT - 100 + 30),  # the server's word wins
         (None, True, 0.9, MIDNIGHT),  # a spent daily quota rests until 00:00 UTC
-        (None, False, 0.5, MIDNIGHT - 100 + 1.0),  # otherwise a jittered backoff
+        (None, False, 0.5, MIDNIGHT - 100 + 1.5),  # otherwise a jittered backoff
         (MIDNIGHT + 10 * 86_400, False, 0.5, MIDNIGHT - 100 + 86_400),  # at most a day
         (MIDNIGHT - 500, False, 0.5, MIDNIGHT - 100),  # a moment in the past: go now
     ],

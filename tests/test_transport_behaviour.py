@@ -181,7 +181,7 @@ def test_429_without_headers_backs_off_with_jitter(drive: Factory, clock: FakeCl
     response = driver.get(INFO)
     assert response.status_code == 429  # after the last retry, the final refusal itself
     assert len(script.calls) == 4
-    assert clock.sleeps == pytest.approx([1.0, 2.0, 4.0])
+    assert clock.sleeps == pytest.approx([1.5, 3.0, 6.0])  # equal jitter at 0.5: 3/4 of 2, 4, 8 s
 
 
 def test_rate_limit_body_inside_a_200_is_a_refusal(drive: Factory) -> None:
