@@ -171,6 +171,12 @@ def test_client_limits_every_request_and_gives_the_transport_back() -> None:
     assert fake.rate_limited == 0 and fake.count("/user/info/") == 11
 
 
+def test_transport_of_refuses_a_client_made_elsewhere() -> None:
+    # Even one on our transport: only client() and async_client() remember theirs.
+    with httpx.Client(transport=TikTokTransport()) as other, pytest.raises(TypeError):
+        transport_of(other)
+
+
 def test_async_client_on_the_simulator_never_gets_a_429() -> None:
     fake = FakeTikTok(clock=FakeClock())
 

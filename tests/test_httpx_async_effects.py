@@ -80,15 +80,13 @@ def test_a_refused_query_gives_every_reserved_record_back_under_async(
         return next(answers, httpx.Response(500, json={}))
 
     async def main() -> int:
+        transport = AsyncTikTokTransport(
+            transport=httpx.MockTransport(handle), preset="research", clock=clock,
+            max_retries=0, **store,
+        )  # fmt: skip
         async with httpx.AsyncClient(
-            base_url="https://open.tiktokapis.com",
-            transport=AsyncTikTokTransport(
-                transport=httpx.MockTransport(handle), preset="research", clock=clock,
-                max_retries=0, **store,
-            ),
-        ) as client:  # fmt: skip
-            transport = transport_of(client)
-            assert isinstance(transport, AsyncTikTokTransport)
+            base_url="https://open.tiktokapis.com", transport=transport
+        ) as client:
             assert (await client.post(QUERY, json=BODY)).status_code == 429
             return _records_used(transport)
 

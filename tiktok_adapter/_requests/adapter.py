@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING
 
 import requests
 from requests.models import REDIRECT_STATI
@@ -19,9 +18,6 @@ from ..priority import PRIORITY_HEADER
 from .base import AdapterBase
 from .body import read_prefix, release
 from .problems import to_exception
-
-if TYPE_CHECKING:
-    pass
 
 OPEN_API_BASE = "https://open.tiktokapis.com/"
 
@@ -100,15 +96,8 @@ class TikTokAdapter(AdapterBase):
         stream: bool,
         attempt: Attempt,
     ) -> Refusal | None:
-        """Read the server's rate information, and do the work on the store it calls for
-        (block the endpoint where it says so); the refusal, if the answer is one.
-
-        A 429's body is read up to the cap whether or not the caller streams, and a
-        streamed 200's never. A redirect's body is left to requests, which reads it while
-        following the redirect and forgives one that fails to decode; read here, the error
-        would escape ``send``. Any other body is one the session reads at once when the
-        caller does not stream, with the same error the caller would see.
-        """
+        """Read the server's rate information (which bodies: ``_requests/body.py``), and
+        do the work on the store it calls for; the refusal, if the answer is one."""
         status = response.status_code
         if status == 429:
             body = read_prefix(response, budget=self.body_deadline)

@@ -1,5 +1,11 @@
 """Reading a refused response's body without trusting its size, its pace or its encoding.
 
+Which bodies ``TikTokAdapter.observe`` reads: a 429's, up to the cap, whether or not the
+caller streams; a streamed 200's never. A redirect's is left to requests, which reads it
+while following the redirect and forgives one that fails to decode; read in ``observe``,
+the error would escape ``send``. Any other body is one the session reads at once when the
+caller does not stream, with the same error the caller would see.
+
 The read has one deadline for the whole of it, not one per read:
 
 - when the connection under urllib3's response has a descriptor (its public
@@ -14,12 +20,14 @@ The read has one deadline for the whole of it, not one per read:
 
 from __future__ import annotations
 
+import io
 import logging
 import time
 from collections.abc import Callable
 from typing import Any
 
 import requests
+from urllib3 import HTTPResponse
 
 from .._cutoff import Cutoff
 from ..core.inflation import step
@@ -38,9 +46,6 @@ def read_prefix(
     to read leaves ``response.content`` as the part read (at most ``cap`` bytes), its
     connection closed rather than drained, and returns None. Nothing it meets raises.
     """
-    if getattr(response, "_content_consumed", False):
-        content = response._content
-        return content if isinstance(content, bytes) and len(content) <= cap else None
     ends = time.monotonic() + budget
     chunks: list[bytes] = []
     size = 0
@@ -59,12 +64,16 @@ def read_prefix(
         except Exception as exc:  # a broken or hostile body is not worth an error of its own
             logger.debug("could not read a refused response's body: %s", type(exc).__name__)
     data = b"".join(chunks)
-    response._content = data[:cap]
-    response._content_consumed = True  # type: ignore[attr-defined]
-    if complete:
-        return data
-    _drop_connection(response)
-    return None
+    if not complete:
+        _drop_connection(response)
+    # What was read stays readable (``content``, ``raw``, ``iter_content``), through
+    # requests' public ``raw``: a fresh urllib3 response over the decoded bytes. Read
+    # twice (``release`` after ``observe``), the second read finds the same bytes.
+    response.raw = HTTPResponse(
+        body=io.BytesIO(data[:cap]), status=response.status_code, preload_content=False,
+        decode_content=False,
+    )  # fmt: skip
+    return data if complete else None
 
 
 def release(response: requests.Response) -> None:

@@ -15,7 +15,6 @@ from urllib.parse import quote, quote_plus, urlencode, urlsplit, urlunsplit
 from requests import PreparedRequest, Request
 from requests.structures import CaseInsensitiveDict
 from requests_cache.cache_keys import create_key
-from requests_cache.models.raw_response import CachedHTTPResponse
 from requests_cache.models.request import CachedRequest
 from requests_cache.models.response import CachedResponse
 
@@ -93,21 +92,22 @@ class Redactor:
         return self._redact(value, self._echoes(value))
 
     def _redact(self, value: CachedResponse, echoes: dict[str, str]) -> CachedResponse:
-        clone: CachedResponse = value.__class__.__new__(value.__class__)
-        clone.__dict__.update(value.__dict__)
-        clone.url = rewrite_url(value.url or "", self.marker)
-        clone.headers = rewrite_headers(value.headers, self.marker, echoes)
-        clone.request = self.redact_request(value.request, echoes)
-        clone.history = [
-            self._redact(h, echoes) if isinstance(h, CachedResponse) else h for h in value.history
-        ]
-        nxt = value._next
-        clone._next = self.redact_request(nxt, echoes) if nxt is not None else None
-        clone.raw = CachedHTTPResponse.from_cached_response(clone)
-        return clone
+        # A copy through requests-cache's public constructor fields (``next`` is one).
+        nxt = value.next
+        return CachedResponse.from_response(
+            value,
+            url=rewrite_url(value.url or "", self.marker),
+            headers=rewrite_headers(value.headers, self.marker, echoes),
+            request=self.redact_request(value.request, echoes),
+            history=[
+                self._redact(h, echoes) if isinstance(h, CachedResponse) else h
+                for h in value.history
+            ],
+            next=self.redact_request(nxt, echoes) if nxt is not None else None,
+        )
 
     def redact_request(
-        self, request: CachedRequest, echoes: Mapping[str, str] | None = None
+        self, request: CachedRequest | PreparedRequest, echoes: Mapping[str, str] | None = None
     ) -> CachedRequest:
         return rewrite_request(as_cached_request(request), self.marker, echoes)
 

@@ -12,6 +12,7 @@
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Mapping
 from typing import Any
 
@@ -30,6 +31,12 @@ from ._common import STREAM
 from ._errors import QuotaExhausted, RateLimitExceeded, StorageUnavailable
 from ._sync import TikTokTransport
 
+# The transport of each client made here: httpx names a client's transport only in a
+# private attribute, so it is remembered when the client is made.
+_MADE: weakref.WeakKeyDictionary[
+    httpx.Client | httpx.AsyncClient, TikTokTransport | AsyncTikTokTransport
+] = weakref.WeakKeyDictionary()
+
 
 def client(
     settings: Settings | None = None,
@@ -46,7 +53,9 @@ def client(
     """
     transport = TikTokTransport(settings, **options)
     root = base_url or transport.limiter.preset.base_url
-    return httpx.Client(base_url=root, transport=transport, **dict(client_options or {}))
+    made = httpx.Client(base_url=root, transport=transport, **dict(client_options or {}))
+    _MADE[made] = transport
+    return made
 
 
 def async_client(
@@ -59,15 +68,17 @@ def async_client(
     """:func:`client` for asyncio: an ``httpx.AsyncClient`` on an :class:`AsyncTikTokTransport`."""
     transport = AsyncTikTokTransport(settings, **options)
     root = base_url or transport.limiter.preset.base_url
-    return httpx.AsyncClient(base_url=root, transport=transport, **dict(client_options or {}))
+    made = httpx.AsyncClient(base_url=root, transport=transport, **dict(client_options or {}))
+    _MADE[made] = transport
+    return made
 
 
 def transport_of(
     http_client: httpx.Client | httpx.AsyncClient,
 ) -> TikTokTransport | AsyncTikTokTransport:
     """The limiting transport of a client made by :func:`client` or :func:`async_client`."""
-    found = getattr(http_client, "_transport", None)
-    if not isinstance(found, (TikTokTransport, AsyncTikTokTransport)):
+    found = _MADE.get(http_client)
+    if found is None:
         raise TypeError(f"{http_client!r} was not made by tiktok_adapter.httpx.client()")
     return found
 
