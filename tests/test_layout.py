@@ -292,3 +292,69 @@ def test_the_package_checks_see_a_cycle_and_a_private_reach() -> None:
     assert _private_reaches(graph) == ["pkg.c -> pkg.a._own", "pkg.d -> pkg.e._inner.x"]
     del graph["pkg.c"]
     assert _package_cycles(graph) == []
+
+
+# Underscored names that their owners document as public: namedtuple's ``_replace``,
+# ``sys._current_frames`` and ``sys._is_gil_enabled``, an Enum member's ``_value_``.
+DOCUMENTED_UNDERSCORED = frozenset({"_replace", "_current_frames", "_is_gil_enabled", "_value_"})
+
+
+def _foreign_private_reads(trees: dict[str, ast.Module]) -> list[str]:
+    """``x._name`` (or ``getattr(x, "_name")``) where no module of ours defines ``_name``:
+    a dependency's private attribute, which its next release may rename or drop."""
+    ours: set[str] = set()
+    for tree in trees.values():
+        for node in ast.walk(tree):
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+                ours.add(node.name)
+            elif (  # an attribute of our own objects; a store into another's defines nothing
+                isinstance(node, ast.Attribute)
+                and isinstance(node.ctx, ast.Store)
+                and isinstance(node.value, ast.Name)
+                and node.value.id in {"self", "cls"}
+            ):
+                ours.add(node.attr)
+            elif isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
+                ours.add(node.id)
+            elif isinstance(node, ast.alias):
+                ours.add(node.asname or node.name.split(".")[-1])
+    found = []
+    for where, tree in trees.items():
+        for node in ast.walk(tree):
+            name = None
+            if isinstance(node, ast.Attribute):
+                name = node.attr
+            elif (
+                isinstance(node, ast.Call)
+                and isinstance(node.func, ast.Name)
+                and node.func.id in {"getattr", "hasattr", "setattr"}
+                and len(node.args) > 1
+                and isinstance(node.args[1], ast.Constant)
+                and isinstance(node.args[1].value, str)
+            ):
+                name = node.args[1].value
+            if (
+                name is not None
+                and name.startswith("_")
+                and not name.startswith("__")
+                and name not in ours | DOCUMENTED_UNDERSCORED
+            ):
+                found.append(f"{where}:{node.lineno} {name}")
+    return found
+
+
+def test_no_private_attribute_of_a_dependency_is_read() -> None:
+    trees = {str(path.relative_to(PACKAGE)): ast.parse(path.read_text())
+             for path, _ in _modules().values()}  # fmt: skip
+    assert _foreign_private_reads(trees) == []
+
+
+def test_the_private_attribute_check_sees_a_read() -> None:
+    source = (
+        "class A:\n"
+        "    def f(self, response, client):\n"
+        "        self._mine = response._content = b''\n"
+        "        return client._transport, getattr(client, '_pool'), self._mine\n"
+    )
+    found = _foreign_private_reads({"m.py": ast.parse(source)})
+    assert found == ["m.py:3 _content", "m.py:4 _transport", "m.py:4 _pool"]
