@@ -42,7 +42,12 @@ class _Stamping:
 def stamp_admissions(adapter: TikTokAdapter) -> None:
     """Send each request's admission moment to the server in a header."""
     local = threading.local()
-    adapter.limiter.admitter.store = _Stamping(adapter.limiter.admitter.store, local)  # type: ignore[assignment]
+    stamping = _Stamping(adapter.limiter.admitter.store, local)
+    adapter.limiter.admitter.store = stamping  # type: ignore[assignment]
+    # A late answer finds its admission by the store that counted it (engine/late.py):
+    # the same wrapper there, or a stamped run goes without the lateness protection
+    # (entries moved after a late answer) that users have.
+    adapter.limiter.late.store = stamping  # type: ignore[assignment]
     admit = adapter.admit
 
     def stamped(request: Any, route: Any, *args: Any, **kwargs: Any) -> float:
