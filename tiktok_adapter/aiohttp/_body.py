@@ -21,7 +21,18 @@ import asyncio
 
 import aiohttp
 
-from ..core.refusal import MAX_ERROR_BODY
+from ..core.refusal import MAX_ERROR_BODY, Answer
+
+
+async def answer_of(response: aiohttp.ClientResponse, deadline: float) -> Answer:
+    """What the rules read of an answer: its status, headers and the body read above."""
+    status = response.status
+    body = None
+    if status == 429:
+        body = await read_refusal(response, deadline)
+    elif wants_body(response):
+        body = await read_small(response)
+    return Answer(status, response.headers, body)
 
 
 async def read_refusal(response: aiohttp.ClientResponse, deadline: float) -> bytes | None:

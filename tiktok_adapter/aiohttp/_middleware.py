@@ -16,7 +16,7 @@ from ..core.routes import Route
 from ..engine.async_recipe import AsyncRecipe
 from ..engine.facade import LimiterFacade
 from ..settings import Settings, check_base_url
-from ._body import read_refusal, read_small, wants_body
+from ._body import answer_of
 from ._errors import to_exception
 from ._request import CONNECTION_ERRORS, RequestView, host_of, may_resend
 
@@ -81,13 +81,7 @@ class TikTokMiddleware(LimiterFacade):
     async def read(
         self, sending: Sending, response: aiohttp.ClientResponse
     ) -> tuple[aiohttp.ClientResponse, Answer]:
-        status = response.status
-        body = None
-        if status == 429:
-            body = await read_refusal(response, self.body_deadline)
-        elif wants_body(response):
-            body = await read_small(response)
-        return response, Answer(status, response.headers, body)
+        return response, await answer_of(response, self.body_deadline)
 
     async def refused(
         self, response: aiohttp.ClientResponse, answer: Answer
