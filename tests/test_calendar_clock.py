@@ -96,22 +96,23 @@ def test_redis_clock_ahead_does_not_open_the_next_period_early(
 ) -> None:
     """Redis's own clock (the default, ``storage_time``) is years ahead of the adapters'
     and the API's (the fake clock), and turns its periods as it will: two workers spend
-    ``6/2second@utc`` once per period of the API's calendar, whatever Redis's period.
+    ``6/4second@utc`` once per period of the API's calendar, whatever Redis's period.
 
-    The window's key lives for what is left of the API's period in real time (1.95 s
+    The window's key lives for what is left of the API's period in real time (3.95 s
     here), while the fake calendar stands still: the first calls go late in one of
-    Redis's periods, so that its next one begins well before the key is gone, however
-    slow the machine."""
-    clock.advance(2 - clock.now() % 2 + 0.05)  # the API 0.05 s into a period
-    one, two = (_worker(redis_url, key_prefix, clock, "6/2second@utc") for _ in range(2))
-    _redis_late_in_period(redis_url, 2)
+    Redis's periods, so that its next one begins within half a second, and the second
+    calls come then. Only a stall of over 3 s between the two would let the key go
+    (a period of 2 s left 1.45 s, and a loaded CI machine once took longer)."""
+    clock.advance(4 - clock.now() % 4 + 0.05)  # the API 0.05 s into a period
+    one, two = (_worker(redis_url, key_prefix, clock, "6/4second@utc") for _ in range(2))
+    _redis_late_in_period(redis_url, 4)
     assert _sent(one, 3) + _sent(two, 3) == 6
-    _redis_period_turns(redis_url, 2)  # Redis's next period; the API's is the same
-    clock.advance(1.9)
+    _redis_period_turns(redis_url, 4)  # Redis's next period; the API's is the same
+    clock.advance(3.9)
     assert _sent(one, 3) + _sent(two, 3) == 0
     clock.advance(0.1)  # the API's next period
     assert _sent(one, 3) + _sent(two, 3) == 6
-    assert sorted(_periods(api, 2.0).values()) == [6, 6]
+    assert sorted(_periods(api, 4.0).values()) == [6, 6]
 
 
 def test_a_store_clock_ahead_of_the_calendar_spends_one_period_once(
