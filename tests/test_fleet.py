@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import threading
 from collections.abc import Iterator
 from typing import Any
 
@@ -24,7 +25,7 @@ from transports import Wire
 
 from tiktok_adapter import RateLimitExceeded, StorageUnavailable, TikTokAdapter
 from tiktok_adapter.httpx import AsyncTikTokTransport
-from tiktok_adapter.storage.fleet import FleetView, read_view
+from tiktok_adapter.storage.fleet import FleetView, Heartbeat, read_view
 from tiktok_adapter.testing import FakeClock
 
 pytestmark = pytest.mark.redis
@@ -55,6 +56,45 @@ def test_the_view_counts_live_members_and_sees_a_late_one() -> None:
     assert not out.settled
 
 
+def test_a_member_that_said_it_left_counts_no_more() -> None:
+    known: dict[str, float] = {}
+    now = 1000.0
+    three = [repr(now), b"a", repr(now), b"ok", b"b", repr(now - 0.5), b"ok"]
+    three += [b"c", repr(now), b"ok"]
+    assert read_view(three, "a", known, 50.0) == FleetView(3, 0, True)
+    # "b" closed: its last beat says so. It counts neither in the roster nor in this
+    # process's memory of the fleet; gone silent instead, it would unsettle the fleet
+    # (after 2.5 s) and count until forgotten (30 s).
+    left = [repr(now + 1.0), b"a", repr(now + 1.0), b"ok", b"b", repr(now + 0.9), b"left"]
+    left += [b"c", repr(now + 1.0), b"ok"]
+    assert read_view(left, "a", known, 51.0) == FleetView(2, 0, True)
+    assert "b" not in known
+    # A roster that has lost "b" altogether (a promoted replica) is no member short.
+    gone = [repr(now + 2.0), b"a", repr(now + 2.0), b"ok", b"c", repr(now + 2.0), b"ok"]
+    assert read_view(gone, "a", known, 52.0) == FleetView(2, 0, True)
+    # Its own "left" does not take a member out of its own view.
+    assert read_view([repr(now), b"a", repr(now), b"left"], "a") == FleetView(1, 0, True)
+
+
+def test_a_paused_heartbeat_starts_again_on_use_and_a_stopped_one_never() -> None:
+    beats = [threading.Event(), threading.Event()]
+    count = iter(range(2))
+
+    def beat() -> None:
+        beats[next(count, 1)].set()
+
+    heart = Heartbeat(beat, interval=3600.0)  # one beat per thread, then it waits
+    heart.ensure()
+    assert beats[0].wait(10)
+    heart.pause()
+    heart.ensure()  # a closed store used again: a new thread, which beats at once
+    assert beats[1].wait(10)
+    heart.stop()
+    before = set(threading.enumerate())
+    heart.ensure()  # a thread started here would be alive, waiting its hour
+    assert set(threading.enumerate()) - before == set()
+
+
 @pytest.fixture
 def server() -> Iterator[RedisServer]:
     _need_redis_server()
@@ -80,6 +120,21 @@ def _send(session: requests.Session) -> bool:
     except RateLimitExceeded:
         return False
     return True
+
+
+def test_a_closed_member_leaves_the_fleet_at_once_and_rejoins_when_used(
+    server: RedisServer, clock: FakeClock
+) -> None:
+    adapters = _pair(server, clock)
+    assert [(a.store.view.size, a.store.view.settled) for a in adapters] == [(2, True)] * 2
+    adapters[1].close()  # a worker that finished
+    adapters[0].store.beat()
+    # Settled, a fleet of one: this process may take every window in an outage, and is
+    # not held to half of each while the other's silence ages (2.5 s, then 30 s).
+    assert adapters[0].store.view == FleetView(1, 0, True)
+    adapters[1].store.beat()  # used again: its heartbeat starts again, and says so
+    adapters[0].store.beat()
+    assert adapters[0].store.view.size == 2
 
 
 def test_during_an_outage_the_fleet_stays_within_the_limit(
@@ -301,6 +356,14 @@ def _async_pair(server: RedisServer, clock: FakeClock) -> list[AsyncTikTokTransp
             transport.limiter.store.stop_heartbeat()
             transport.limiter.store.beat()
     return transports
+
+
+def test_an_async_transport_closed_leaves_the_fleet(server: RedisServer, clock: FakeClock) -> None:
+    transports = _async_pair(server, clock)
+    assert [t.limiter.store.view.size for t in transports] == [2, 2]
+    asyncio.run(transports[1].aclose())
+    transports[0].limiter.store.beat()
+    assert transports[0].limiter.store.view == FleetView(1, 0, True)
 
 
 async def _async_sent(transport: AsyncTikTokTransport, calls: int) -> int:

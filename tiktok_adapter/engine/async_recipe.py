@@ -107,6 +107,10 @@ class AsyncRecipe(Generic[RequestT, ResponseT]):
             await io.let_go(response)  # and send again: the admission waits out the block
 
     async def aclose(self) -> None:
-        """Wait for the work after answers, then close the async store (if any)."""
+        """Wait for the work after answers, then close the async store (if any) and the
+        limiter's own (on Redis, the fleet hears this member left: its last beat), that
+        one in the runner's threads, never the loop's default executor."""
         await self.effects.settled()
         await self.astore.aclose()
+        await self.effects.in_thread(self.limiter.store.close)
+        await self.effects.settled()  # and let that thread go

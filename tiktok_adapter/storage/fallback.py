@@ -9,6 +9,7 @@ store again.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 from collections.abc import Sequence
@@ -19,7 +20,7 @@ from ..core.learning import LearnedPlace, LearningPolicy
 from ..core.stats import StorageHealth
 from ..core.windows import Admission, StorageError, StorageMisconfigured, Usage, Window
 from .base import SharedStore
-from .fleet import FORGET, HEARTBEAT, FleetView, Heartbeat, new_member, read_view
+from .fleet import FORGET, HEARTBEAT, LEFT, FleetView, Heartbeat, new_member, read_view
 from .learned import WhileUp
 from .memory import MemoryStore
 from .outage import OutageShare
@@ -341,6 +342,13 @@ class FallbackStore:
         return WhileUp(self.primary.learned_place(key_prefix, policy), lambda: self.degraded)
 
     def close(self) -> None:
-        self.stop_heartbeat()
+        """Close the clients (a store used again reconnects), and say this member left
+        the fleet, so that the others need not wait for its silence (``fleet.LEFT``);
+        used again, it beats again and rejoins."""
+        if self._heartbeat is not None:
+            self._heartbeat.pause()
+        if self._known:  # it has beaten: the others know it
+            with contextlib.suppress(StorageError):
+                self.primary.heartbeat(self.member, LEFT, FORGET)
         self.primary.close()
         self.fallback.close()

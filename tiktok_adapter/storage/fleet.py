@@ -25,6 +25,11 @@ logger = logging.getLogger(__name__)
 HEARTBEAT = 1.0  # seconds between two heartbeats of one process
 LATE = 2.5  # a member silent this long may be counting alone: the fleet is not settled
 FORGET = 30.0  # a member silent this long has left the fleet (it stopped, or was cut off)
+# The state a member's last beat gives when it closes: it counts no more, anywhere. A
+# member that just went silent may be cut off and counting alone, so the others keep to
+# their shares until it is forgotten; one that said it left is gone at once (a worker that
+# finished held the rest of the fleet to its shares for 30 s).
+LEFT = "left"
 
 
 @dataclass(frozen=True)
@@ -63,6 +68,10 @@ def read_view(
     settled = True
     for i in range(1, len(reply) - 2, 3):
         member, seen, state = _text(reply[i]), float(_text(reply[i + 1])), _text(reply[i + 2])
+        if state == LEFT and member != me:
+            if known is not None:
+                known.pop(member, None)
+            continue
         if now - seen > FORGET:
             continue
         live.append(member)
@@ -89,37 +98,53 @@ def new_member() -> str:
 
 
 class Heartbeat:
-    """A daemon thread that calls ``beat`` every ``HEARTBEAT`` seconds until stopped.
+    """A daemon thread that calls ``beat`` every ``HEARTBEAT`` seconds.
 
     Started on first use; a forked child starts its own (threads do not survive a fork).
+    :meth:`pause` ends the thread until the next use (a store closed, then used again);
+    :meth:`stop` ends it for good (tests beat by hand, on the fake clock).
     """
 
     def __init__(self, beat: Callable[[], None], interval: float = HEARTBEAT) -> None:
         self._beat = beat
         self._interval = interval
-        self._stop = threading.Event()
+        self._stopped = False
+        self._running: threading.Event | None = None  # the running thread's signal to end
         self._pid = 0
         self._lock = threading.Lock()
 
     def ensure(self) -> None:
         """Start the thread unless this process already runs it (one integer compare)."""
-        if self._pid == os.getpid() or self._stop.is_set():
+        if self._pid == os.getpid() or self._stopped:
             return
         with self._lock:
-            if self._pid == os.getpid():
+            if self._pid == os.getpid() or self._stopped:
                 return
             self._pid = os.getpid()
-            thread = threading.Thread(target=self._run, name="tiktok-adapter-heartbeat")
+            self._running = ending = threading.Event()
+            thread = threading.Thread(
+                target=self._run, args=(ending,), name="tiktok-adapter-heartbeat"
+            )
             thread.daemon = True
             thread.start()
 
-    def _run(self) -> None:
-        while not self._stop.is_set():
+    def _run(self, ending: threading.Event) -> None:
+        while not ending.is_set():
             try:
                 self._beat()
             except Exception:  # a heartbeat must never die of one bad turn
                 logger.debug("heartbeat failed", exc_info=True)
-            self._stop.wait(self._interval)
+            ending.wait(self._interval)
+
+    def pause(self) -> None:
+        """End the thread; the next :meth:`ensure` starts another."""
+        with self._lock:
+            if self._running is not None:
+                self._running.set()
+            self._running = None
+            self._pid = 0
 
     def stop(self) -> None:
-        self._stop.set()
+        """End the thread, and start none again."""
+        self._stopped = True
+        self.pause()
