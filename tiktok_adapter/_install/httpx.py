@@ -77,6 +77,17 @@ class AsyncSharedTransport(AsyncTikTokTransport):
         with sending(to_exception):
             return await super().handle_async_request(request)
 
+    # Closed (or left by ``async with``): the wrapped transport and this client's async
+    # store only. The limiter's store is the installation's, shared by all: an AsyncClient
+    # closed must not take the process out of a Redis fleet.
+    async def aclose(self) -> None:
+        await self.transport.aclose()
+        await self.recipe.aclose(limiter_store=False)
+
+    async def __aexit__(self, *args: Any) -> None:
+        await self.transport.__aexit__(*args)
+        await self.recipe.aclose(limiter_store=False)
+
 
 def _share(shared: TikTokTransport | AsyncTikTokTransport, limiter: Limiter,
            transport: Any) -> None:  # fmt: skip

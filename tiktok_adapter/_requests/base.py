@@ -33,6 +33,9 @@ class AdapterBase(LimiterFacade, HTTPAdapter):
     _id: str  # the limiter's: a copy in this process shares its windows
     # Seconds a 429's body may take to read in all, however slowly it comes.
     body_deadline: float = BODY_DEADLINE
+    # True while install() has this adapter under every Session of the process (set and
+    # cleared by the installation; a class default, so an unpickled copy is not).
+    _held_by_install: bool = False
 
     def __init__(
         self,
@@ -106,6 +109,14 @@ class AdapterBase(LimiterFacade, HTTPAdapter):
         requests' ``Session.close()`` (and every ``with Session()`` block) closes each
         mounted adapter, and one adapter may serve many sessions, so closing never
         forgets what was admitted. Safe to call any number of times.
+
+        While :func:`~tiktok_adapter.install` has the adapter under every Session of the
+        process, closing does nothing: ``requests.get()`` closes a Session of its own on
+        every call, and that must neither drop the pooled connections of the Sessions
+        still open nor take the process out of a Redis fleet. ``uninstall()`` closes the
+        adapter that ``install()`` made.
         """
+        if self._held_by_install:
+            return
         super().close()
         self.store.close()

@@ -27,9 +27,11 @@ class Installation:
     so its windows, stats and budget cover the whole process.
     """
 
-    def __init__(self, adapter: TikTokAdapter, base_url: str | None) -> None:
+    def __init__(self, adapter: TikTokAdapter, base_url: str | None, made: bool = False) -> None:
         self.adapter = adapter
         self.base_url = base_url
+        # Whether install() made the adapter (then uninstall() closes it) or was given it.
+        self.made = made
         self.sessions: weakref.WeakSet[requests.Session] = weakref.WeakSet()
         self._undo: list[Callable[[], None]] = []
         # Held while a new Session is mounted and while uninstall() restores and unmounts:
@@ -68,6 +70,7 @@ class Installation:
         # Every HTTP stack of the process, requests first (tiktok_adapter._install).
         with self._mounting:
             self._live = True
+            self.adapter._held_by_install = True  # a Session's close() leaves it open
             self._undo = patch_all(self)
 
     def _unpatch(self) -> None:
@@ -75,6 +78,9 @@ class Installation:
             self._live = False
             while self._undo:
                 self._undo.pop()()
+            self.adapter._held_by_install = False
+        if self.made:  # its life ends here: connections go, and it leaves a Redis fleet
+            self.adapter.close()
 
 
 def install(
@@ -108,11 +114,12 @@ def install(
             raise TikTokAdapterError(
                 "tiktok_adapter is already installed; call tiktok_adapter.uninstall() first"
             )
+        made = adapter is None
         if adapter is None:
             adapter = TikTokAdapter(**settings)
         elif settings:
             raise ConfigurationError("pass either an adapter or settings for a new one, not both")
-        installation = Installation(adapter, base_url)
+        installation = Installation(adapter, base_url, made)
         installation._patch()
         _active = installation
         return installation
@@ -120,7 +127,10 @@ def install(
 
 def uninstall() -> None:
     """Undo :func:`install`: new Sessions are plain again, and the Sessions created while
-    installed lose the adapter. Calling it when nothing is installed does nothing."""
+    installed lose the adapter. An adapter that ``install()`` made is closed (its pooled
+    connections go, and on Redis the fleet hears at once that this process left); one
+    passed to ``install(adapter)`` stays open, yours to close. Calling it when nothing is
+    installed does nothing."""
     global _active
     with _lock:
         if _active is not None:

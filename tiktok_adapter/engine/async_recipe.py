@@ -106,11 +106,14 @@ class AsyncRecipe(Generic[RequestT, ResponseT]):
                 return response
             await io.let_go(response)  # and send again: the admission waits out the block
 
-    async def aclose(self) -> None:
+    async def aclose(self, *, limiter_store: bool = True) -> None:
         """Wait for the work after answers, then close the async store (if any) and the
         limiter's own (on Redis, the fleet hears this member left: its last beat), that
-        one in the runner's threads, never the loop's default executor."""
+        one in the runner's threads, never the loop's default executor. A transport on a
+        limiter it shares (install()'s) leaves the limiter's store open:
+        ``limiter_store=False``."""
         await self.effects.settled()
         await self.astore.aclose()
-        await self.effects.in_thread(self.limiter.store.close)
-        await self.effects.settled()  # and let that thread go
+        if limiter_store:
+            await self.effects.in_thread(self.limiter.store.close)
+            await self.effects.settled()  # and let that thread go
