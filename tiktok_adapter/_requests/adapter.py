@@ -20,7 +20,6 @@ from .body import read_prefix, release
 from .problems import to_exception
 
 OPEN_API_BASE = "https://open.tiktokapis.com/"
-_PRIORITY = PRIORITY_HEADER.lower()
 
 
 class TikTokAdapter(AdapterBase):
@@ -49,15 +48,7 @@ class TikTokAdapter(AdapterBase):
     ) -> requests.Response:
         limiter = self.limiter
         # The priority header is ours alone: it is taken off before the request goes out.
-        # requests' headers answer a missing name only by raising KeyError (``in``, ``get``
-        # and ``pop`` alike), as costly as the rest of an admission: their public
-        # ``lower_items()`` is looked through instead, inline (no call).
-        priority = None
-        for name, value in request.headers.lower_items():
-            if name == _PRIORITY:
-                del request.headers[name]
-                priority = value
-                break
+        priority = request.headers.pop(PRIORITY_HEADER, None)
         route, attempt = limiter.begin(request.url or "", priority)
         while True:
             self.admit(request, route, attempt)
