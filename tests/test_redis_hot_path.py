@@ -82,7 +82,8 @@ def test_both_blocks_of_an_endpoint_live_in_one_hash(
     keys = list(client.scan_iter(match="{hot}:b:*"))
     assert keys == ["{hot}:b:/user/info/"] and client.type(keys[0]) == "hash"
     assert set(client.hgetall(keys[0])) == {"ep", "q"}
-    assert 49 < client.pttl(keys[0]) / 1000 <= 50  # it lives as long as its longest block
+    # It lives as long as its longest block, and a minute more (lua/now.lua's ttl_ms).
+    assert 109 < client.pttl(keys[0]) / 1000 <= 110
     assert adapter.store.blocked_until(route.blocks[0], now) == pytest.approx(now + 5, abs=0.01)
     assert adapter.store.blocked_until(route.blocks[1], now) == pytest.approx(now + 50, abs=0.01)
     verdict = adapter.store.acquire(route.windows, route.blocks, now)
@@ -114,3 +115,32 @@ def test_a_server_that_lost_its_scripts_still_admits(
     clock.advance(2)
     adapter.admit(request, route)
     assert "eval" not in _calls(client) and _calls(client).get("evalsha") == 1
+
+
+def test_every_key_outlives_what_it_holds_by_a_minute(
+    private_redis: RedisServer, clock: FakeClock
+) -> None:
+    """Redis expires keys on its host's wall clock: a step forward of that clock (a VM
+    resumed, NTP stepping it; 15 s was seen on a CI machine) by up to a minute must end no
+    window and no block early, for the whole fleet."""
+    adapter = _adapter(private_redis.url, clock, "5/second; 100/day@utc")
+    route = adapter.resolve(requests.Request("GET", URL).prepare())
+    now = clock.now()
+    assert adapter.store.acquire(route.windows, route.blocks, now).admitted
+    adapter.store.block(route.blocks[0], now + 5, now)
+    client = redis.Redis.from_url(private_redis.url, decode_responses=True)
+    ttl = {key: client.pttl(key) / 1000 for key in client.scan_iter(match="{hot}:*")}
+    by_kind = {
+        "second": [t for k, t in ttl.items() if "5/1" in k],
+        "minute": [t for k, t in ttl.items() if "1000/60" in k],
+        "day": [t for k, t in ttl.items() if "@utc" in k],
+        "block": [t for k, t in ttl.items() if ":b:" in k],
+    }
+    assert all(len(found) == 1 for found in by_kind.values()), ttl
+    # What each holds needs, by hand: a period (and the margin) for a moving window, the
+    # rest of the UTC day for the calendar window, 5 s for the block; then a minute more.
+    rest_of_day = 86400 - clock.wall() % 86400
+    assert by_kind["second"][0] > 1 + 60 - 0.1
+    assert by_kind["minute"][0] > 60 + 60 - 0.1
+    assert by_kind["day"][0] > rest_of_day + 60 - 0.1
+    assert by_kind["block"][0] > 5 + 60 - 0.1

@@ -52,7 +52,7 @@ for i = nh + 1, #KEYS do
   local amount, period = tonumber(ARGV[a]), tonumber(ARGV[a + 1])
   if string.sub(ARGV[a + 2], 1, 1) == '1' then
     local bucket = buckets[i]
-    local ttl = math.ceil(((bucket + 1) * period + margin - cal) * 1000)
+    local ttl = ttl_ms((bucket + 1) * period + margin - cal)
     redis.call('SET', KEYS[i], string.format('%d:%d', bucket, counts[i]), 'PX', ttl)
     reply[#reply + 1] = counts[i]
   else
@@ -60,7 +60,7 @@ for i = nh + 1, #KEYS do
     local n = redis.call('LPUSH', KEYS[i], stamp)
     if n == amount + 1 then redis.call('RPOP', KEYS[i])
     elseif n > amount then redis.call('LTRIM', KEYS[i], 0, amount - 1) end
-    redis.call('PEXPIRE', KEYS[i], math.ceil((period + margin) * 1000))
+    redis.call('PEXPIRE', KEYS[i], ttl_ms(period + margin))
     -- newest first: the first entry out of the window, by bisection
     local cutoff, lo, hi = now - period - margin, 1, math.min(n, amount)
     while lo < hi do

@@ -20,7 +20,7 @@ for i = 1, #KEYS do
     local text = string.format('%.6f', moved)
     if pivot then redis.call('LINSERT', KEYS[i], 'BEFORE', pivot, text)
     else redis.call('RPUSH', KEYS[i], text) end
-    local ms = math.ceil((moved + tonumber(ARGV[6 + i]) + margin - now) * 1000)
+    local ms = ttl_ms(moved + tonumber(ARGV[6 + i]) + margin - now)
     if redis.call('PTTL', KEYS[i]) < ms then redis.call('PEXPIRE', KEYS[i], ms) end
   end
 end

@@ -29,7 +29,7 @@ for i = 1, #KEYS do
       add = mine
     end
     if add > 0 then
-      local ttl = math.ceil(((bucket + 1) * period + margin - cal) * 1000)
+      local ttl = ttl_ms((bucket + 1) * period + margin - cal)
       redis.call('SET', KEYS[i], string.format('%d:%d', bucket, count + add), 'PX', ttl)
     end
   elseif n > 0 then
@@ -47,7 +47,7 @@ for i = 1, #KEYS do
       redis.call('SORT', KEYS[i], 'DESC', 'STORE', KEYS[i])
       redis.call('LTRIM', KEYS[i], 0, amount - 1)
       local newest = tonumber(redis.call('LINDEX', KEYS[i], 0))
-      local ms = math.ceil((newest + period + margin - now) * 1000)
+      local ms = ttl_ms(newest + period + margin - now)
       if redis.call('PTTL', KEYS[i]) < ms then redis.call('PEXPIRE', KEYS[i], ms) end
     end
   end
