@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
+import signal
 import threading
 from collections.abc import Iterator
 from typing import Any
@@ -135,6 +137,28 @@ def test_a_closed_member_leaves_the_fleet_at_once_and_rejoins_when_used(
     adapters[1].store.beat()  # used again: its heartbeat starts again, and says so
     adapters[0].store.beat()
     assert adapters[0].store.view.size == 2
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="fork is POSIX only")
+def test_a_forked_child_is_a_member_of_its_own(server: RedisServer, clock: FakeClock) -> None:
+    # A worker forked with the adapter (a multiprocessing pool, a preloading web server)
+    # beats under a name of its own: the fleet counts it, and its close is its own leave.
+    parent, other = _pair(server, clock)
+    assert other.store.view.size == 2
+    pid = os.fork()
+    if pid == 0:  # the child: one beat, a close (its leave), and out at once
+        signal.alarm(10)
+        try:
+            parent.store.beat()
+            parent.close()
+        finally:
+            os._exit(0)
+    _, status = os.waitpid(pid, 0)
+    assert status == 0
+    other.store.beat()  # the child beat and left under its own name: the parent stays
+    assert other.store.view.size == 2
+    members = redis.Redis.from_url(server.url).zcard("{fleet}:members")
+    assert members == 3  # the parent, the other, and the child that came and left
 
 
 def test_during_an_outage_the_fleet_stays_within_the_limit(

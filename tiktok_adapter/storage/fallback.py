@@ -78,6 +78,11 @@ class FallbackStore:
         self._told = False
         self.member = new_member()
         self._known: dict[str, float] = {}  # the fleet as this process heard it (read_view)
+        # A forked child (a multiprocessing worker, a preloading web server's) is a member
+        # of its own: under its parent's name the fleet would count two processes as one,
+        # and give both that one's share of each window in an outage.
+        after_fork_in_child(self, "member", new_member)
+        after_fork_in_child(self, "_known", dict)
         self.share = OutageShare(self.fallback, margin, retry_interval)
         self._heartbeat = Heartbeat(self.beat)
 
