@@ -12,6 +12,8 @@ import asyncio
 import logging
 import os
 import signal
+import subprocess
+import sys
 import threading
 from collections.abc import Iterator
 from typing import Any
@@ -159,6 +161,23 @@ def test_a_forked_child_is_a_member_of_its_own(server: RedisServer, clock: FakeC
     assert other.store.view.size == 2
     members = redis.Redis.from_url(server.url).zcard("{fleet}:members")
     assert members == 3  # the parent, the other, and the child that came and left
+
+
+def test_a_process_that_exits_without_closing_leaves_the_fleet(
+    server: RedisServer, clock: FakeClock
+) -> None:
+    other = adapter_on(server.url, "fleet", clock)
+    other.store.stop_heartbeat()
+    other.store.beat()
+    script = (
+        "import sys; from tiktok_adapter import TikTokAdapter\n"
+        "a = TikTokAdapter(storage_uri=sys.argv[1], key_prefix='fleet', app_limit=None)\n"
+        "a.store.beat()\n"  # in the fleet, and out without a close()
+    )
+    subprocess.run([sys.executable, "-c", script, server.url], check=True, timeout=60)
+    assert redis.Redis.from_url(server.url).zcard("{fleet}:members") == 2  # it was there
+    other.store.beat()
+    assert other.store.view == FleetView(1, 0, True)  # and it said it left, at exit
 
 
 def test_during_an_outage_the_fleet_stays_within_the_limit(

@@ -20,7 +20,17 @@ from ..core.learning import LearnedPlace, LearningPolicy
 from ..core.stats import StorageHealth
 from ..core.windows import Admission, StorageError, StorageMisconfigured, Usage, Window
 from .base import SharedStore
-from .fleet import FORGET, HEARTBEAT, LEFT, FleetView, Heartbeat, new_member, read_view
+from .fleet import (
+    FORGET,
+    HEARTBEAT,
+    LEFT,
+    FleetView,
+    Heartbeat,
+    joined,
+    new_member,
+    parted,
+    read_view,
+)
 from .learned import WhileUp
 from .memory import MemoryStore
 from .outage import OutageShare
@@ -184,6 +194,7 @@ class FallbackStore:
             # that when an outage begins depends on requests alone (and on their clock).
             return
         self.share.view = read_view(reply, self.member, self._known, self.clock.now())
+        joined(self)
         self.recovered()
         if not self.degraded:
             self._read_windows()
@@ -350,10 +361,16 @@ class FallbackStore:
         """Close the clients (a store used again reconnects), and say this member left
         the fleet, so that the others need not wait for its silence (``fleet.LEFT``);
         used again, it beats again and rejoins."""
-        if self._heartbeat is not None:
-            self._heartbeat.pause()
-        if self._known:  # it has beaten: the others know it
-            with contextlib.suppress(StorageError):
-                self.primary.heartbeat(self.member, LEFT, FORGET)
+        self.leave()
         self.primary.close()
         self.fallback.close()
+
+    def leave(self) -> None:
+        """End the heartbeat, and say in a last beat that this member left the fleet, if
+        the fleet knows it (also when the interpreter exits: ``fleet.joined``)."""
+        if self._heartbeat is not None:
+            self._heartbeat.pause()
+        parted(self)
+        if self._known and not self.degraded:  # it has beaten, and the store answers
+            with contextlib.suppress(StorageError):
+                self.primary.heartbeat(self.member, LEFT, FORGET)

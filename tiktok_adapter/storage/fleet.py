@@ -12,13 +12,15 @@ the shares add up to the limit exactly. This module decides; ``fallback`` does t
 
 from __future__ import annotations
 
+import atexit
 import logging
 import os
 import threading
 import uuid
+import weakref
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 logger = logging.getLogger(__name__)
 
@@ -148,3 +150,34 @@ class Heartbeat:
         """End the thread, and start none again."""
         self._stopped = True
         self.pause()
+
+
+class Member(Protocol):
+    def leave(self) -> None:
+        """Say in a last beat that this process left the fleet, if the fleet knows it."""
+
+
+# The members this process is in a fleet as, to leave when the interpreter exits: a script
+# that ends without closing its adapter held the rest of the fleet to its shares for 30 s.
+# Weak, so that a store dropped is forgotten. (A multiprocessing worker on fork ends with
+# os._exit, which runs no exit hook: it still ages out, unless it closes its adapter.)
+_MEMBERS: weakref.WeakSet[Member] = weakref.WeakSet()
+
+
+def joined(member: Member) -> None:
+    """``member`` beat: leave when the interpreter exits, unless it leaves before."""
+    _MEMBERS.add(member)
+
+
+def parted(member: Member) -> None:
+    """``member`` left (or will say so itself): nothing to do at exit."""
+    _MEMBERS.discard(member)
+
+
+@atexit.register
+def _leave_at_exit() -> None:
+    for member in list(_MEMBERS):
+        try:
+            member.leave()
+        except Exception:  # exiting: one store that fails must not keep the others in
+            logger.debug("leaving the fleet at exit failed", exc_info=True)
