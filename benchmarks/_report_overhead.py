@@ -17,6 +17,12 @@ def _row(rows: list[dict[str, Any]], contender: str) -> dict[str, Any] | None:
     return next((r for r in rows if r["contender"] == contender), None)
 
 
+def _interval(bounds: list[float] | None, signed: bool = False) -> str:
+    if not bounds:
+        return "not kept"
+    return "{:+.3f} to {:+.3f}".format(*bounds) if signed else "{:.3f} to {:.3f}".format(*bounds)
+
+
 def _goal(goal: str, measured: str, ok: bool | None) -> dict[str, str]:
     verdict = "NOT RUN" if ok is None else "PASS" if ok else "FAIL"  # the suite's words
     return {"goal": goal, "measured": measured, "verdict": verdict}
@@ -59,23 +65,33 @@ def section(ov: dict[str, Any]) -> list[str]:
         "",
         f"Sequential GETs to a fast loopback endpoint, {ov['rounds']} rounds of "
         f"{ov['per_round']} per contender, interleaved. Ratio: the median over rounds of "
-        "(median request time / plain's); ratio of mean times: the same with each round's "
-        "mean, which also counts requests that lost the CPU to another process.",
+        "(median request time / plain's), with a 95% bootstrap interval of that median over "
+        "the rounds; ratio of mean times: the same with each round's mean, which also counts "
+        "requests that lost the CPU to another process.",
         "",
     ]
+    head = ["contender", "configuration", "µs per request", "ratio to plain", "95% interval"]
     lines += table(
-        ["contender", "configuration", "µs per request", "ratio to plain", "ratio of mean times"],
+        [*head, "ratio of mean times"],
         [
             [
                 x["contender"],
                 f"`{x['config']}`",
                 f"{x['us_per_request']:.0f}",
                 f"{x['ratio_to_plain']:.3f}",
+                _interval(x.get("ratio_interval")),
                 f"{x['ratio_of_means']:.3f}",
             ]
             for x in ov["rows"]
         ],
     )
+    gap = ov.get("minus_pyrate")
+    if gap:
+        lines += [
+            f"The adapter's ratio minus {PYRATE}'s, round by round: {gap['median']:+.3f} "
+            f"(95% interval {_interval(gap['interval'], signed=True)}).",
+            "",
+        ]
     if "redis_minus_memory_ms" in ov:
         lines += [f"Redis minus memory, per request: {ov['redis_minus_memory_ms']:.3f} ms.", ""]
     calls = ov.get("package_calls")
