@@ -58,6 +58,7 @@ def _worker(
         {
             "ok": out.ok,
             "total": out.total,
+            "started": out.started,
             "errors": out.errors,
             "last_ok": out.last_ok,
             "last_done": out.last_done,
@@ -136,6 +137,9 @@ def run_one(
     seen = server.arrivals()
     ok = sum(x["ok"] for x in parts)
     lost = total - ok
+    # From the first worker's start: a worker may start sending before this process
+    # reads the clock after the barrier, and the run would then look shorter than it was.
+    start_at = min([start_at, *(x["started"] for x in parts)])
     ends = [x["last_ok"] if lost == 0 else x["last_done"] for x in parts]
     makespan = max(ends, default=start_at) - start_at
     ideal = common.ideal_makespan(total, limit, window)
