@@ -64,10 +64,17 @@ def section(ov: dict[str, Any]) -> list[str]:
         "## Overhead",
         "",
         f"Sequential GETs to a fast loopback endpoint, {ov['rounds']} rounds of "
-        f"{ov['per_round']} per contender, interleaved. Ratio: the median over rounds of "
-        "(median request time / plain's), with a 95% bootstrap interval of that median over "
-        "the rounds; ratio of mean times: the same with each round's mean, which also counts "
-        "requests that lost the CPU to another process.",
+        f"{ov['per_round']} per contender, interleaved"
+        + (
+            f"; each contender as {ov['instances']} sessions (their medians averaged), every "
+            "round on new connections and in a new order"
+            if ov.get("instances", 1) > 1
+            else ""
+        )
+        + ". Ratio: the median over rounds of (median request time / plain's), with a 95% "
+        "bootstrap interval of that median over the rounds; ratio of mean times: the same "
+        "with each round's mean, which also counts requests that lost the CPU to another "
+        "process.",
         "",
     ]
     head = ["contender", "configuration", "µs per request", "ratio to plain", "95% interval"]
@@ -90,6 +97,14 @@ def section(ov: dict[str, Any]) -> list[str]:
         lines += [
             f"The adapter's ratio minus {PYRATE}'s, round by round: {gap['median']:+.3f} "
             f"(95% interval {_interval(gap['interval'], signed=True)}).",
+            "",
+        ]
+    floor = ov.get("plain_second_session")
+    if floor:
+        lines += [
+            "The noise floor: plain requests' second session against its first, round by "
+            f"round, {floor['median']:.3f} (95% interval {_interval(floor['interval'])}); "
+            "the same code, so any distance from 1 is the machine's.",
             "",
         ]
     if "redis_minus_memory_ms" in ov:

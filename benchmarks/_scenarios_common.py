@@ -66,12 +66,27 @@ class Contender:
     close: Callable[[], None]
     note: str = ""
     adapter: TikTokAdapter | None = None
+    session: requests.Session | None = None
+
+    def fresh(self) -> None:
+        """Drop the pooled connections, so that the next request opens a new one (and
+        the server a new thread for it); the limiter and its windows stay as they are."""
+        if self.session is None:
+            return
+        for mounted in self.session.adapters.values():
+            if isinstance(mounted, HTTPAdapter):
+                # HTTPAdapter's own close, not ours: it empties the pools and nothing else.
+                HTTPAdapter.close(mounted)
 
 
 def plain(base_url: str) -> Contender:
     session = requests.Session()
     return Contender(
-        "plain requests", "requests.Session, no limiter", _getter(session), session.close
+        "plain requests",
+        "requests.Session, no limiter",
+        _getter(session),
+        session.close,
+        session=session,
     )
 
 
@@ -101,7 +116,12 @@ def adapter(
     for key, value in settings.items():
         config += f", {key}={value!r}"
     return Contender(
-        name or f"tiktok_adapter ({store})", config, _getter(session), session.close, adapter=ad
+        name or f"tiktok_adapter ({store})",
+        config,
+        _getter(session),
+        session.close,
+        adapter=ad,
+        session=session,
     )
 
 
@@ -123,6 +143,7 @@ def ratelimiter(base_url: str, limit: int, window: float) -> Contender | None:
         _getter(session),
         session.close,
         note="returns a 429 to the caller (no retry); fills its bucket after one",
+        session=session,
     )
 
 
@@ -139,7 +160,7 @@ def pyrate(base_url: str, limit: int, window: float) -> Contender | None:
         f"RateLimitedRequestsSession(Limiter(Rate({limit}, Duration.SECOND * {window:g}))), "
         "in-memory bucket"
     )
-    return Contender(PYRATE, config, _getter(session), session.close)
+    return Contender(PYRATE, config, _getter(session), session.close, session=session)
 
 
 def seed(

@@ -142,6 +142,11 @@ def test_the_overhead_runs_pyratelimiter_and_counts_the_calls_into_the_package(
     )
     assert calls["modules"] == len(calls["per_module"])
     assert f"{calls['calls']} Python function calls in {calls['modules']} modules" in report
+    # Each contender ran as two sessions; plain's second against its first is the floor.
+    assert overhead["instances"] == 2
+    floor = overhead["plain_second_session"]
+    assert floor["interval"][0] <= floor["median"] <= floor["interval"][1]
+    assert "plain requests' second session against its first" in report
 
 
 # The goals, restated from the issue: (label prefix, rule on results).
