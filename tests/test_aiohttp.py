@@ -13,6 +13,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 import pytest
+from conftest import RedisServer
 
 aiohttp = pytest.importorskip("aiohttp")
 from aiohttp import web  # noqa: E402
@@ -351,3 +352,32 @@ def test_aiohttp_and_httpx_async_share_one_quota_on_redis(redis_url: str, key_pr
             assert server.count() == 10
 
     run(main)
+
+
+@pytest.mark.redis
+def test_closing_a_client_session_closes_its_redis_clients(private_redis: RedisServer) -> None:
+    # aiohttp tells no middleware that its session closed: client_session() closes the
+    # middleware it made with the session, so no Redis connection outlives it.
+    import redis
+
+    watcher = redis.Redis.from_url(private_redis.url)
+
+    def clients() -> int:
+        return len(watcher.client_list())
+
+    async def main() -> tuple[int, int, int]:
+        async with Server() as server:
+            before = clients()
+            async with client_session(
+                base_url=server.url, storage_uri=private_redis.url
+            ) as session:
+                assert (await session.get(INFO)).status == 200
+                during = clients()
+            return before, during, clients()
+
+    try:
+        before, during, after = run(main)
+    finally:
+        watcher.close()
+    assert during > before  # the middleware's async client, and the limiter's own
+    assert after == before

@@ -12,29 +12,26 @@ from __future__ import annotations
 import asyncio
 import http.server
 import threading
-from collections.abc import Iterator
 from typing import Any
 
+import aiohttp
 import httpx
 import pytest
+import redis
 import requests
 from conftest import RedisServer
-from test_redis_faults import _need_redis_server, adapter_on
+from test_redis_faults import adapter_on
 
 import tiktok_adapter
 from tiktok_adapter import TikTokAdapter
-from tiktok_adapter.testing import FakeClock
+from tiktok_adapter.testing import FakeClock, SimulatorServer, TikTokApp
 
 _BODY = b'{"data": {}, "error": {"code": "ok", "message": ""}}'
 
 
 @pytest.fixture
-def server() -> Iterator[RedisServer]:
-    _need_redis_server()
-    one = RedisServer()
-    one.start()
-    yield one
-    one.stop()
+def server(private_redis: RedisServer) -> RedisServer:
+    return private_redis
 
 
 def _installed_member(server: RedisServer, clock: FakeClock) -> TikTokAdapter:
@@ -158,3 +155,40 @@ def test_requests_get_under_install_keeps_the_other_sessions_connections() -> No
         assert len(set(site.ports)) == 1
     finally:
         site.stop()
+
+
+@pytest.mark.redis
+def test_closing_an_aiohttp_session_under_install_closes_its_redis_connections(
+    server: RedisServer, clock: FakeClock
+) -> None:
+    # aiohttp tells no middleware that its session closed: install() closes the async
+    # Redis clients of a session's middlewares with the session, rather than leaving
+    # their connections open until the garbage collector warns of them.
+    watcher = redis.Redis.from_url(server.url)
+    with SimulatorServer(TikTokApp(clock=clock)) as site:
+        adapter = tiktok_adapter.install(
+            base_url=site.url, storage_uri=server.url, key_prefix="aio", clock=clock,
+            storage_time=False,
+        ).adapter  # fmt: skip
+        adapter.store.stop_heartbeat()
+
+        async def one_session() -> tuple[int, int, int]:
+            before = len(watcher.client_list())
+            async with aiohttp.ClientSession() as session:
+                async with session.get(site.url + "v2/user/info/?fields=open_id") as answer:
+                    assert answer.status == 200
+                    await answer.read()
+                during = len(watcher.client_list())
+            return before, during, len(watcher.client_list())
+
+        try:
+            counts = [asyncio.run(one_session()) for _ in range(3)]
+        finally:
+            tiktok_adapter.uninstall()
+            watcher.close()
+    # The first session also opens the shared limiter's own connection (kept for every
+    # stack); from then on each session leaves Redis with as many clients as it found.
+    for before, during, _ in counts:
+        assert during > before  # the session's middleware opened its own
+    for before, _, after in counts[1:]:
+        assert after == before  # and closing the session closed it

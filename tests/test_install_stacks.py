@@ -38,6 +38,7 @@ def originals() -> dict[str, Any]:
         "Client.__init__": httpx.Client.__init__,
         "AsyncClient.__init__": httpx.AsyncClient.__init__,
         "ClientSession.__init__": aiohttp.ClientSession.__init__,
+        "ClientSession.close": aiohttp.ClientSession.close,
         "OpenerDirector.open": urllib.request.OpenerDirector.open,
     }
 

@@ -16,7 +16,7 @@ the adapter, and a ``ClientSession`` built on it.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Awaitable, Coroutine, Mapping
 from typing import Any
 
 try:
@@ -43,6 +43,25 @@ def middleware(
     return TikTokMiddleware(settings, base_url=base_url, **options)
 
 
+class _ClosingConnector(aiohttp.TCPConnector):
+    """aiohttp's default connector, which also closes the middleware that
+    :func:`client_session` made: aiohttp tells no middleware that its session closed, but
+    a session closes the connector it owns, and awaits that."""
+
+    def __init__(self, limits: TikTokMiddleware, **options: Any) -> None:
+        super().__init__(**options)
+        self._limits = limits
+
+    def close(self, **options: Any) -> Coroutine[Any, Any, None]:  # 3.14 takes abort_ssl
+        return self._close_both(super().close(**options))
+
+    async def _close_both(self, connections: Awaitable[None]) -> None:
+        try:
+            await connections
+        finally:
+            await self._limits.aclose()
+
+
 def client_session(
     settings: Settings | None = None,
     *,
@@ -55,12 +74,17 @@ def client_session(
 
     ``options`` are as for :func:`middleware`; ``session_options`` are other
     ``ClientSession`` keywords (their ``middlewares`` run before ours, so a request they
-    send again is limited too). Call it inside a running event loop, as aiohttp asks. On
-    a shared store (Redis), build the middleware yourself to close it with the session.
+    send again is limited too). Call it inside a running event loop, as aiohttp asks.
+    Closing the session closes the middleware too (on Redis, its clients, and the fleet
+    hears this process left), unless ``session_options`` bring a ``connector`` of their
+    own: then build the middleware yourself and close it with the session.
     """
     limits = TikTokMiddleware(settings, base_url=base_url, **options)
     kwargs = dict(session_options or {})
     kwargs["middlewares"] = (*kwargs.get("middlewares", ()), limits)
+    if kwargs.get("connector") is None:
+        kwargs["connector"] = _ClosingConnector(limits)
+        kwargs["connector_owner"] = True
     return aiohttp.ClientSession(base_url=limits.base_url, **kwargs)
 
 
