@@ -146,8 +146,24 @@ class RedisServer:
 @pytest.fixture(scope="session")
 def redis_server() -> Iterator[RedisServer]:
     """A redis-server owned by the test session (needed by tests that stop it)."""
+    need_redis_server()
+    server = RedisServer()
+    server.start()
+    yield server
+    server.stop()
+
+
+def need_redis_server() -> None:
+    """Skip without redis-server, except in CI, where every Redis test must run."""
     if shutil.which("redis-server") is None:
         _unavailable("redis-server is not on PATH")
+
+
+@pytest.fixture
+def private_redis() -> Iterator[RedisServer]:
+    """A redis-server for this test alone: its clients, keys and command counts are the
+    test's own, and nobody else's data is near it."""
+    need_redis_server()
     server = RedisServer()
     server.start()
     yield server

@@ -15,7 +15,6 @@ import signal
 import subprocess
 import sys
 import threading
-from collections.abc import Iterator
 from typing import Any
 
 import httpx
@@ -24,7 +23,7 @@ import redis
 import requests
 import responses
 from conftest import RedisServer
-from test_redis_faults import INFO, _need_redis_server, adapter_on, record_arrivals
+from test_redis_faults import INFO, adapter_on, record_arrivals
 from transports import Wire
 
 from tiktok_adapter import RateLimitExceeded, StorageUnavailable, TikTokAdapter
@@ -100,12 +99,8 @@ def test_a_paused_heartbeat_starts_again_on_use_and_a_stopped_one_never() -> Non
 
 
 @pytest.fixture
-def server() -> Iterator[RedisServer]:
-    _need_redis_server()
-    one = RedisServer()
-    one.start()
-    yield one
-    one.stop()
+def server(private_redis: RedisServer) -> RedisServer:
+    return private_redis
 
 
 def _pair(server: RedisServer, clock: FakeClock, **kw: Any) -> list[TikTokAdapter]:
@@ -139,6 +134,33 @@ def test_a_closed_member_leaves_the_fleet_at_once_and_rejoins_when_used(
     adapters[1].store.beat()  # used again: its heartbeat starts again, and says so
     adapters[0].store.beat()
     assert adapters[0].store.view.size == 2
+
+
+@pytest.mark.parametrize("down", [False, True], ids=["answering", "down"])
+def test_closing_says_left_only_to_a_store_that_answers(
+    server: RedisServer, clock: FakeClock, mocked: responses.RequestsMock, down: bool
+) -> None:
+    # A last beat to a store that does not answer would hold close() (and the exit hook)
+    # for the client's timeout, to tell nobody anything: the others age the silence out.
+    mocked.get(INFO, json={"data": {}})
+    adapters = _pair(server, clock)
+    if down:
+        server.stop()
+        with requests.Session() as session:
+            session.mount("https://", adapters[1])
+            _send(session)  # the store does not answer: marked down (and held to a share)
+        assert adapters[1].store.degraded
+    beats: list[str] = []
+    primary = adapters[1].store.primary
+    beat = primary.heartbeat
+
+    def heartbeat(member: str, state: str, forget: float) -> list[Any]:
+        beats.append(state)
+        return beat(member, state, forget)
+
+    primary.heartbeat = heartbeat  # type: ignore[method-assign]
+    adapters[1].close()
+    assert beats == ([] if down else ["left"])
 
 
 @pytest.mark.skipif(not hasattr(os, "fork"), reason="fork is POSIX only")

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import logging
 import os
-import shutil
 import signal
 import subprocess
 import time
@@ -20,7 +19,7 @@ import pytest
 import redis
 import requests
 import responses
-from conftest import IN_CI, RedisServer, _free_port, free_cluster_port
+from conftest import RedisServer, _free_port, free_cluster_port, need_redis_server
 from redis_errors import failed_with
 
 from tiktok_adapter import (
@@ -40,17 +39,10 @@ PASSWORD = "S3cret-Pass-77"
 TOKEN = "act.VERY-SECRET-TOKEN-42"
 
 
-def _need_redis_server() -> None:
-    if shutil.which("redis-server") is None:
-        if IN_CI:
-            pytest.fail("Redis is required in CI: redis-server is not on PATH")
-        pytest.skip("redis-server is not on PATH")
-
-
 @pytest.fixture
 def own_redis() -> Iterator[RedisServer]:
     """A redis-server for this test alone, which it may freeze; thawed and stopped after."""
-    _need_redis_server()
+    need_redis_server()
     server = RedisServer()
     server.start()
     yield server
@@ -290,7 +282,7 @@ def _start_cluster_nodes(ports: list[int], tmp_path: Path) -> list[subprocess.Po
 def test_a_cluster_that_comes_up_later_is_used(clock: FakeClock, tmp_path: Path) -> None:
     """In either mode (the fallback, or raise), the adapter uses a Cluster that was down
     at its first call once it is up."""
-    _need_redis_server()
+    need_redis_server()
     modes = ["fallback", "raise"]
     ports = [free_cluster_port() for _ in modes]
     while len(set(ports)) < len(modes) or abs(ports[0] - ports[1]) == 10000:
@@ -369,7 +361,7 @@ def test_an_unreachable_sentinel_is_an_outage_without_the_password(
 
 @pytest.fixture
 def redis_with_password() -> Iterator[int]:
-    _need_redis_server()
+    need_redis_server()
     port = _free_port()
     process = subprocess.Popen(
         ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "",

@@ -5,13 +5,10 @@ Counted by the server itself (INFO commandstats) on a redis-server of the test's
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 import redis
 import requests
 from conftest import RedisServer
-from redis_topologies import need_redis_server
 
 from tiktok_adapter import TikTokAdapter
 from tiktok_adapter.testing import FakeClock
@@ -19,16 +16,6 @@ from tiktok_adapter.testing import FakeClock
 pytestmark = pytest.mark.redis
 
 URL = "https://open.tiktokapis.com/v2/user/info/"
-
-
-@pytest.fixture
-def private_redis() -> Iterator[RedisServer]:
-    """A server nobody else uses, so its command statistics count ours alone."""
-    need_redis_server()
-    server = RedisServer()
-    server.start()
-    yield server
-    server.stop()
 
 
 def _adapter(url: str, clock: FakeClock, limits: str) -> TikTokAdapter:
