@@ -9,7 +9,6 @@ store again.
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import threading
 from collections.abc import Sequence
@@ -20,18 +19,9 @@ from ..core.learning import LearnedPlace, LearningPolicy
 from ..core.stats import StorageHealth
 from ..core.windows import Admission, StorageError, StorageMisconfigured, Usage, Window
 from .base import SharedStore
-from .fleet import (
-    FORGET,
-    HEARTBEAT,
-    LEFT,
-    FleetView,
-    Heartbeat,
-    joined,
-    new_member,
-    parted,
-    read_view,
-)
+from .fleet import HEARTBEAT, FleetView
 from .learned import WhileUp
+from .membership import Membership
 from .memory import MemoryStore
 from .outage import OutageShare
 
@@ -86,15 +76,8 @@ class FallbackStore:
         self.answered = False  # has the store ever answered this process?
         self.problem = ""  # the last failure, for stats() and status
         self._told = False
-        self.member = new_member()
-        self._known: dict[str, float] = {}  # the fleet as this process heard it (read_view)
-        # A forked child (a multiprocessing worker, a preloading web server's) is a member
-        # of its own: under its parent's name the fleet would count two processes as one,
-        # and give both that one's share of each window in an outage.
-        after_fork_in_child(self, "member", new_member)
-        after_fork_in_child(self, "_known", dict)
         self.share = OutageShare(self.fallback, margin, retry_interval)
-        self._heartbeat = Heartbeat(self.beat)
+        self.membership = Membership(primary, clock, self.beat, lambda: not self.degraded)
 
     @property
     def degraded(self) -> bool:
@@ -103,6 +86,11 @@ class FallbackStore:
     @property
     def view(self) -> FleetView:
         return self.share.view
+
+    @property
+    def member(self) -> str:
+        """This process's name in the fleet."""
+        return self.membership.name
 
     # use_primary, failed and recovered are the switch between the shared store and the
     # shadow; the async transport's store drives the same switch through them.
@@ -169,10 +157,9 @@ class FallbackStore:
         offset = 0.0
         if self.primary.use_storage_time:  # stamps on Redis's clock
             try:
-                reply = self.primary.heartbeat(self.member, "ok", FORGET)
+                offset = self.membership.store_now() - self.clock.now()
             except StorageError:
                 return False
-            offset = float(reply[0]) - self.clock.now()
         now = self.clock.now()
         batch, put_back = self.share.take(now, offset)
         try:
@@ -186,15 +173,12 @@ class FallbackStore:
     def beat(self) -> None:
         """One heartbeat (the Heartbeat thread calls it): say we are alive, read the fleet,
         and, after an outage, come back as soon as the store answers."""
-        state = "out" if self.degraded else "ok"
         try:
-            reply = self.primary.heartbeat(self.member, state, FORGET)
+            self.share.view = self.membership.beat("out" if self.degraded else "ok")
         except StorageError:
             # Requests find an outage themselves; the heartbeat only finds the way back, so
             # that when an outage begins depends on requests alone (and on their clock).
             return
-        self.share.view = read_view(reply, self.member, self._known, self.clock.now())
-        joined(self)
         self.recovered()
         if not self.degraded:
             self._read_windows()
@@ -346,13 +330,11 @@ class FallbackStore:
     def ensure_heartbeat(self) -> None:
         """Start the heartbeat thread unless it runs; it also does the work on the store that
         must not run on an event loop (the first inspection, the replay, the way back)."""
-        if self._heartbeat is not None:
-            self._heartbeat.ensure()
+        self.membership.heartbeat.ensure()
 
     def stop_heartbeat(self) -> None:
         """No heartbeat thread (tests call :meth:`beat` themselves, on the fake clock)."""
-        if self._heartbeat is not None:
-            self._heartbeat.stop()
+        self.membership.heartbeat.stop()
 
     def learned_place(self, key_prefix: str, policy: LearningPolicy) -> LearnedPlace:
         return WhileUp(self.primary.learned_place(key_prefix, policy), lambda: self.degraded)
@@ -361,16 +343,6 @@ class FallbackStore:
         """Close the clients (a store used again reconnects), and say this member left
         the fleet, so that the others need not wait for its silence (``fleet.LEFT``);
         used again, it beats again and rejoins."""
-        self.leave()
+        self.membership.leave()
         self.primary.close()
         self.fallback.close()
-
-    def leave(self) -> None:
-        """End the heartbeat, and say in a last beat that this member left the fleet, if
-        the fleet knows it (also when the interpreter exits: ``fleet.joined``)."""
-        if self._heartbeat is not None:
-            self._heartbeat.pause()
-        parted(self)
-        if self._known and not self.degraded:  # it has beaten, and the store answers
-            with contextlib.suppress(StorageError):
-                self.primary.heartbeat(self.member, LEFT, FORGET)
