@@ -10,6 +10,7 @@ by hand, and one reads the other's view of the fleet.
 from __future__ import annotations
 
 import asyncio
+import copy
 import http.server
 import threading
 from typing import Any
@@ -192,3 +193,25 @@ def test_closing_an_aiohttp_session_under_install_closes_its_redis_connections(
         assert during > before  # the session's middleware opened its own
     for before, _, after in counts[1:]:
         assert after == before  # and closing the session closed it
+
+
+@pytest.mark.redis
+def test_closing_a_copy_of_a_session_leaves_its_original_in_the_fleet(
+    server: RedisServer, clock: FakeClock
+) -> None:
+    # copy.deepcopy of a Session copies its adapter, which shares the original's limiter
+    # in this process: closing the copy closes its own connections, not the shared store.
+    members = [adapter_on(server.url, "fleet", clock) for _ in range(2)]
+    for member in members:
+        member.store.stop_heartbeat()
+    _settle(*members)
+    session = requests.Session()
+    session.mount("https://", members[1])
+    copied = copy.deepcopy(session)
+    assert copied.get_adapter("https://open.tiktokapis.com/").limiter is members[1].limiter
+    copied.close()
+    members[0].store.beat()
+    assert members[0].store.view.size == 2
+    session.close()  # the original's own close: now it leaves
+    members[0].store.beat()
+    assert members[0].store.view.size == 1

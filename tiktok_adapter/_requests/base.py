@@ -36,6 +36,9 @@ class AdapterBase(LimiterFacade, HTTPAdapter):
     # True while install() has this adapter under every Session of the process (set and
     # cleared by the installation; a class default, so an unpickled copy is not).
     _held_by_install: bool = False
+    # True in a copy unpickled beside its original (copy.deepcopy of a Session): it shares
+    # the original's limiter, so its close() leaves the shared store to the original's.
+    _borrowed: bool = False
 
     def __init__(
         self,
@@ -86,6 +89,7 @@ class AdapterBase(LimiterFacade, HTTPAdapter):
         original = Limiter.alive(self._id)
         if original is not None:
             self.limiter = original
+            self._borrowed = True
         else:
             self.limiter = Limiter(
                 self.settings, self.clock, errors=to_exception,
@@ -114,9 +118,12 @@ class AdapterBase(LimiterFacade, HTTPAdapter):
         process, closing does nothing: ``requests.get()`` closes a Session of its own on
         every call, and that must neither drop the pooled connections of the Sessions
         still open nor take the process out of a Redis fleet. ``uninstall()`` closes the
-        adapter that ``install()`` made.
+        adapter that ``install()`` made. A copy of the adapter in the process it was copied
+        in (``copy.deepcopy`` of a Session) closes its own connections only: the store is
+        its original's, and closing the copy must not take the original out of the fleet.
         """
         if self._held_by_install:
             return
         super().close()
-        self.store.close()
+        if not self._borrowed:
+            self.store.close()
