@@ -159,6 +159,15 @@ def need_redis_server() -> None:
         _unavailable("redis-server is not on PATH")
 
 
+def settled_clients(watcher: Any) -> int:
+    """How many clients a Redis server holds (``watcher``, a redis-py client, included),
+    once it has seen every client that hung up before the call. Redis notices a hang-up
+    when its loop reads that socket, which may be in the same turn as it answers the
+    watcher, after it: the loop's next turn, which answers the second ask, has."""
+    watcher.client_list()
+    return len(watcher.client_list())
+
+
 @pytest.fixture
 def private_redis() -> Iterator[RedisServer]:
     """A redis-server for this test alone: its clients, keys and command counts are the

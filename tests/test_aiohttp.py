@@ -13,7 +13,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 import pytest
-from conftest import RedisServer
+from conftest import RedisServer, settled_clients
 
 aiohttp = pytest.importorskip("aiohttp")
 from aiohttp import web  # noqa: E402
@@ -362,18 +362,15 @@ def test_closing_a_client_session_closes_its_redis_clients(private_redis: RedisS
 
     watcher = redis.Redis.from_url(private_redis.url)
 
-    def clients() -> int:
-        return len(watcher.client_list())
-
     async def main() -> tuple[int, int, int]:
         async with Server() as server:
-            before = clients()
+            before = settled_clients(watcher)
             async with client_session(
                 base_url=server.url, storage_uri=private_redis.url
             ) as session:
                 assert (await session.get(INFO)).status == 200
-                during = clients()
-            return before, during, clients()
+                during = settled_clients(watcher)
+            return before, during, settled_clients(watcher)
 
     try:
         before, during, after = run(main)

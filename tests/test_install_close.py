@@ -20,7 +20,7 @@ import httpx
 import pytest
 import redis
 import requests
-from conftest import RedisServer
+from conftest import RedisServer, settled_clients
 from test_redis_faults import adapter_on
 
 import tiktok_adapter
@@ -174,13 +174,13 @@ def test_closing_an_aiohttp_session_under_install_closes_its_redis_connections(
         adapter.store.stop_heartbeat()
 
         async def one_session() -> tuple[int, int, int]:
-            before = len(watcher.client_list())
+            before = settled_clients(watcher)
             async with aiohttp.ClientSession() as session:
                 async with session.get(site.url + "v2/user/info/?fields=open_id") as answer:
                     assert answer.status == 200
                     await answer.read()
-                during = len(watcher.client_list())
-            return before, during, len(watcher.client_list())
+                during = settled_clients(watcher)
+            return before, during, settled_clients(watcher)
 
         try:
             counts = [asyncio.run(one_session()) for _ in range(3)]
