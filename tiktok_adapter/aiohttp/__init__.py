@@ -83,8 +83,8 @@ def client_session(
     kwargs = dict(session_options or {})
     kwargs["middlewares"] = (*kwargs.get("middlewares", ()), limits)
     if kwargs.get("connector") is None:
-        kwargs["connector"] = _ClosingConnector(limits)
-        kwargs["connector_owner"] = True
+        # As aiohttp would build its own: a TCPConnector on the session's loop.
+        kwargs["connector"] = _ClosingConnector(limits, loop=kwargs.get("loop"))
     return aiohttp.ClientSession(base_url=limits.base_url, **kwargs)
 
 
