@@ -98,11 +98,12 @@ def test_redis_clock_ahead_does_not_open_the_next_period_early(
     and the API's (the fake clock), and turns its periods as it will: two workers spend
     ``6/4second@utc`` once per period of the API's calendar, whatever Redis's period.
 
-    The window's key lives for what is left of the API's period in real time (3.95 s
-    here), while the fake calendar stands still: the first calls go late in one of
-    Redis's periods, so that its next one begins within half a second, and the second
-    calls come then. Only a stall of over 3 s between the two would let the key go
-    (a period of 2 s left 1.45 s, and a loaded CI machine once took longer)."""
+    The window's key lives in real time for what is left of the API's period (3.95 s
+    here) and a minute more (``now.lua``'s ``ttl_ms``), while the fake calendar stands
+    still: the first calls go late in one of Redis's periods, so that its next one begins
+    within half a second, and the second calls come then. Before the minute's slack, a
+    stall of the period's length between the two let the key go (a loaded CI machine once
+    took 1.5 s), hence periods of 4 s, not 2."""
     clock.advance(4 - clock.now() % 4 + 0.05)  # the API 0.05 s into a period
     one, two = (_worker(redis_url, key_prefix, clock, "6/4second@utc") for _ in range(2))
     _redis_late_in_period(redis_url, 4)
