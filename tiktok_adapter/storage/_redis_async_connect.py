@@ -11,6 +11,7 @@ on each Sentinel.
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import importlib.util
 import urllib.parse
@@ -157,10 +158,13 @@ def open_client(target: Target, uri: str) -> Opened:
 
 
 async def close_quietly(client: Any) -> None:
-    """Close ``client`` (redis 5 names it aclose(); redis 4's close() is the coroutine);
-    closing a dead connection is not worth an error."""
+    """Close ``client`` (redis 5 names it aclose(); redis 4's close() is the coroutine)
+    and the connections of its pool, which is ours (``from_url`` made it) but which redis
+    before 5 leaves connected on close; closing a dead connection is not worth an error."""
     closing = getattr(client, "aclose", None) or client.close
-    try:
+    with contextlib.suppress(Exception):
         await closing()
-    except Exception:
-        pass
+    pool = getattr(client, "connection_pool", None)  # a cluster client has none
+    if pool is not None:
+        with contextlib.suppress(Exception):
+            await pool.disconnect()
