@@ -93,7 +93,8 @@ def measure(
             for _ in range(min(per_round, 50)):
                 c.get(url)
         for _ in range(rounds):
-            round_medians: dict[str, list[float]] = {name: [] for name in groups}
+            # Keyed by session, not run order: the floor compares the same two sessions.
+            round_medians: dict[str, dict[int, float]] = {name: {} for name in groups}
             round_totals: dict[str, list[float]] = {name: [] for name in groups}
             for _, c in runs:
                 c.fresh()
@@ -103,13 +104,13 @@ def measure(
                     t0 = time.perf_counter()
                     get(url)
                     times[i] = time.perf_counter() - t0
-                round_medians[name].append(statistics.median(times))
+                round_medians[name][id(c)] = statistics.median(times)
                 round_totals[name].append(sum(times))
             for name in groups:
-                medians[name].append(statistics.fmean(round_medians[name]))
+                medians[name].append(statistics.fmean(round_medians[name].values()))
                 totals[name].append(statistics.fmean(round_totals[name]))
             if instances > 1:
-                first, second = round_medians[PLAIN][:2]
+                first, second = (round_medians[PLAIN][id(c)] for c in groups[PLAIN][:2])
                 plain_pairs.append(second / first)
         calls = _package_calls.count(groups[OURS][0].get, url)
     finally:

@@ -45,6 +45,15 @@ def _installed_member(server: RedisServer, clock: FakeClock) -> TikTokAdapter:
     return adapter
 
 
+def _two_members(server: RedisServer, clock: FakeClock) -> list[TikTokAdapter]:
+    """Two adapters of one fleet on ``server``, beaten by hand until each has seen the other."""
+    members = [adapter_on(server.url, "fleet", clock) for _ in range(2)]
+    for member in members:
+        member.store.stop_heartbeat()
+    _settle(*members)
+    return members
+
+
 def _settle(*members: TikTokAdapter) -> None:
     for _ in range(2):  # twice: each has then seen the other
         for member in members:
@@ -77,10 +86,7 @@ def test_closing_sessions_under_install_keeps_the_process_in_the_fleet(
 def test_uninstall_leaves_an_adapter_it_was_given_open(
     server: RedisServer, clock: FakeClock
 ) -> None:
-    members = [adapter_on(server.url, "fleet", clock) for _ in range(2)]
-    for member in members:
-        member.store.stop_heartbeat()
-    _settle(*members)
+    members = _two_members(server, clock)
     with tiktok_adapter.install(members[1]):
         requests.Session().close()
     members[0].store.beat()
@@ -201,10 +207,7 @@ def test_closing_a_copy_of_a_session_leaves_its_original_in_the_fleet(
 ) -> None:
     # copy.deepcopy of a Session copies its adapter, which shares the original's limiter
     # in this process: closing the copy closes its own connections, not the shared store.
-    members = [adapter_on(server.url, "fleet", clock) for _ in range(2)]
-    for member in members:
-        member.store.stop_heartbeat()
-    _settle(*members)
+    members = _two_members(server, clock)
     session = requests.Session()
     session.mount("https://", members[1])
     copied = copy.deepcopy(session)

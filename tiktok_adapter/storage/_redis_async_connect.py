@@ -159,8 +159,8 @@ def open_client(target: Target, uri: str) -> Opened:
 
 async def close_quietly(client: Any) -> None:
     """Close ``client`` (redis 5 names it aclose(); redis 4's close() is the coroutine)
-    and the connections of its pool, which is ours (``from_url`` made it) but which redis
-    before 5 leaves connected on close; closing a dead connection is not worth an error."""
+    and the connections of its pool, which is this store's alone but which redis before 5
+    leaves connected on close; closing a dead connection is not worth an error."""
     closing = getattr(client, "aclose", None) or client.close
     with contextlib.suppress(Exception):
         await closing()

@@ -269,7 +269,7 @@ class RedisStore:
             if client is not None:
                 with contextlib.suppress(Exception):  # a dead connection is not worth an error
                     client.close()
-                # The pool is ours (from_url made it), and redis before 5 leaves its
+                # The client's pool is this store's alone, and redis before 5 leaves its
                 # connections open on close; a cluster client has none.
                 pool = getattr(client, "connection_pool", None)
                 if pool is not None:
